@@ -1,0 +1,15 @@
+// Every activity Mooring registers, built from its dependencies so tests can hand in real or fake ones.
+import { createInventoryActivities } from './inventory/probe.js';
+import type { SshDeps } from './ssh/access.js';
+
+export type ActivityDeps = SshDeps;
+
+export function createActivities(deps: ActivityDeps = {}) {
+  return {
+    ...createInventoryActivities(deps),
+  };
+}
+
+export type MooringActivities = ReturnType<typeof createActivities>;
+export type { HostFacts } from './inventory/facts.js';
+export type { HostRef, SshAccess } from './ssh/access.js';

@@ -1,0 +1,53 @@
+// How activities reach a host: SSH settings from the inventory (references only), the private
+// key read here, inside the activity, and never returned or logged.
+import { readFile } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/activity';
+import { SshSession, type SshTarget } from './session.js';
+
+export interface HostRef {
+  name: string;
+  ip: string;
+  sshPort: number;
+  hostKey?: string;
+  /** Inventory path, for messages: "masters[0]". */
+  where: string;
+}
+
+export interface SshAccess {
+  user: string;
+  privateKeyPath: string;
+  connectTimeoutSeconds: number;
+  bastion?: { host: string; port: number; user?: string; hostKey?: string };
+}
+
+export interface SshDeps {
+  readPrivateKey?: (path: string) => Promise<Buffer>;
+}
+
+/** Opens one session for the activity, runs `fn`, always closes it. Bad keys/pins are not retried. */
+export async function withSession<T>(deps: SshDeps, access: SshAccess, host: HostRef, signal: AbortSignal, fn: (s: SshSession) => Promise<T>): Promise<T> {
+  let privateKey: Buffer;
+  try {
+    privateKey = await (deps.readPrivateKey ?? readFile)(access.privateKeyPath);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`ssh.privateKeyPath ${access.privateKeyPath}: cannot read the key (${(err as NodeJS.ErrnoException).code ?? 'error'}): fix the path or its permissions`, 'InvalidInput');
+  }
+  const target: SshTarget = { name: host.name, host: host.ip, port: host.sshPort, where: host.where };
+  if (host.hostKey) target.hostKey = host.hostKey;
+  const bastion = access.bastion
+    ? { name: 'bastion', host: access.bastion.host, port: access.bastion.port, where: 'ssh.bastion', ...(access.bastion.hostKey ? { hostKey: access.bastion.hostKey } : {}), ...(access.bastion.user ? { user: access.bastion.user } : {}) }
+    : undefined;
+  let session: SshSession;
+  try {
+    session = await SshSession.open(target, { user: access.user, privateKey, connectTimeoutMs: access.connectTimeoutSeconds * 1000, signal, ...(bastion ? { bastion } : {}) });
+  } catch (err) {
+    const e = err as Error;
+    if (e.name === 'HostKeyMismatch' || e.name === 'AuthenticationFailed') throw ApplicationFailure.nonRetryable(e.message, e.name);
+    throw err;
+  }
+  try {
+    return await fn(session);
+  } finally {
+    session.close();
+  }
+}

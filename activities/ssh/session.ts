@@ -1,0 +1,153 @@
+// One SSH connection per activity, on ssh2: pinned host keys, optional jump host (seed 002's
+// gateways are bastions), exec with streamed output, exit codes, timeouts and cancellation.
+import { Client, type ConnectConfig } from 'ssh2';
+import type { Duplex } from 'node:stream';
+import { checkHostKey, HostKeyMismatchError } from './host-key.js';
+
+export interface SshTarget {
+  /** Name for messages (the inventory node name). */
+  name: string;
+  host: string;
+  port: number;
+  hostKey?: string;
+  /** Inventory path of the node, for error messages (e.g. "masters[1]"). */
+  where: string;
+}
+
+export interface SshOptions {
+  user: string;
+  privateKey: Buffer;
+  connectTimeoutMs: number;
+  bastion?: SshTarget & { user?: string };
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called with each chunk of output, e.g. to heartbeat progress. */
+  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export class SshCommandError extends Error {
+  override readonly name = 'SshCommandError';
+  constructor(message: string, readonly result?: ExecResult) { super(message); }
+}
+
+export class SshSession {
+  private constructor(private readonly client: Client, private readonly hops: Client[], readonly target: SshTarget) {}
+
+  static async open(target: SshTarget, opts: SshOptions): Promise<SshSession> {
+    const hops: Client[] = [];
+    try {
+      let sock: Duplex | undefined;
+      if (opts.bastion) {
+        const jump = await connect(opts.bastion, { ...opts, user: opts.bastion.user ?? opts.user });
+        hops.push(jump);
+        sock = await forward(jump, target);
+      }
+      const client = await connect(target, opts, sock);
+      return new SshSession(client, hops, target);
+    } catch (err) {
+      hops.forEach((h) => h.end());
+      throw err;
+    }
+  }
+
+  /** Runs a command (already quoted by the caller via `sh`) and resolves with its exit code and output. */
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, stream) => {
+        if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
+        let stdout = '';
+        let stderr = '';
+        let settled = false;
+        const finish = (fn: () => void) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+          fn();
+        };
+        const onAbort = () => finish(() => {
+          stream.close();
+          reject(new SshCommandError(`${this.target.name}: command cancelled`));
+        });
+        const timer = opts.timeoutMs ? setTimeout(() => finish(() => {
+          stream.close();
+          reject(new SshCommandError(`${this.target.name}: command timed out after ${opts.timeoutMs}ms`));
+        }), opts.timeoutMs) : undefined;
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        stream.on('data', (d: Buffer) => { const s = d.toString('utf8'); stdout += s; opts.onOutput?.(s, 'stdout'); });
+        stream.stderr.on('data', (d: Buffer) => { const s = d.toString('utf8'); stderr += s; opts.onOutput?.(s, 'stderr'); });
+        stream.on('close', (code: number | null, signal?: string) => finish(() => {
+          if (code === null || code === undefined) {
+            reject(new SshCommandError(`${this.target.name}: session ended before the command finished${signal ? ` (signal ${signal})` : ''}`, { code: -1, stdout, stderr }));
+          } else resolve({ code, stdout, stderr });
+        }));
+      });
+    });
+  }
+
+  /** Like exec, but a non-zero exit is an error carrying stderr. */
+  async run(command: string, opts: ExecOptions = {}): Promise<string> {
+    const r = await this.exec(command, opts);
+    if (r.code !== 0) throw new SshCommandError(`${this.target.name}: exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' / ') || '(no stderr)'}`, r);
+    return r.stdout;
+  }
+
+  close(): void {
+    this.client.end();
+    this.hops.forEach((h) => h.end());
+  }
+}
+
+function connect(target: SshTarget, opts: SshOptions & { user: string }, sock?: Duplex): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let mismatch: string | null = null;
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: opts.user,
+      privateKey: opts.privateKey,
+      readyTimeout: opts.connectTimeoutMs,
+      keepaliveInterval: 5000,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer) => {
+        mismatch = checkHostKey(target.host, target.hostKey, key, target.where);
+        return mismatch === null;
+      },
+    };
+    if (sock) config.sock = sock;
+    const onAbort = () => { client.end(); reject(new Error(`${target.name}: connection cancelled`)); };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    client.once('ready', () => { opts.signal?.removeEventListener('abort', onAbort); resolve(client); });
+    client.once('error', (err: Error & { level?: string }) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (mismatch) return reject(new HostKeyMismatchError(mismatch));
+      if (err.level === 'client-authentication') {
+        const e = new Error(`${target.name} (${target.host}:${target.port}): the server refused key authentication for user "${opts.user}": check ssh.user and that the public key of ssh.privateKeyPath is in the host's authorized_keys`);
+        e.name = 'AuthenticationFailed';
+        return reject(e);
+      }
+      reject(new Error(`${target.name} (${target.host}:${target.port}): ${err.message}`));
+    });
+    client.connect(config);
+  });
+}
+
+function forward(jump: Client, target: SshTarget): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    jump.forwardOut('127.0.0.1', 0, target.host, target.port, (err, stream) => {
+      if (err) reject(new Error(`jump host cannot reach ${target.name} (${target.host}:${target.port}): ${err.message}`));
+      else resolve(stream);
+    });
+  });
+}

@@ -1,0 +1,60 @@
+// Options and helpers every CLI command shares: connection flags, --output, inventory loading,
+// and one way to turn errors into a message and an exit code.
+import { Command, Option } from 'commander';
+import { InventoryError, loadInventory } from '../config/load.js';
+import type { Inventory } from '../config/schema.js';
+import type { ConnectionFlags } from '../workers/connection.js';
+
+export function withConnectionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS'))
+    .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
+    .option('--tls-cert <file>', 'client certificate for mTLS (PEM)')
+    .option('--tls-key <file>', 'client key for mTLS (PEM)')
+    .option('--tls-ca <file>', 'CA that signed the server certificate (PEM)')
+    .addOption(new Option('--api-key <key>', 'Temporal Cloud API key (prefer the env variable: flags show in `ps`)').env('TEMPORAL_API_KEY').hideHelp());
+}
+
+export function connectionFlags(o: Record<string, unknown>): ConnectionFlags {
+  const pick = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const flags: ConnectionFlags = {};
+  const set = <K extends keyof ConnectionFlags>(k: K, v: string | undefined) => { if (v) flags[k] = v; };
+  set('address', pick('address'));
+  set('namespace', pick('namespace'));
+  set('tlsCert', pick('tlsCert'));
+  set('tlsKey', pick('tlsKey'));
+  set('tlsCa', pick('tlsCa'));
+  set('apiKey', pick('apiKey'));
+  return flags;
+}
+
+export const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Loads and validates the inventory; on problems prints every one and exits 2 before anything is touched. */
+export async function inventoryOrExit(file: string): Promise<Inventory> {
+  try {
+    return await loadInventory(file);
+  } catch (err) {
+    if (err instanceof InventoryError) {
+      process.stderr.write(`${err.message}\nNothing was started. Fix the inventory and run \`mooring validate -c ${file}\`.\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** Parses durations like 30s, 15m, 2h into milliseconds. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (!m) throw new Error(`"${value}" is not a duration: use a number with s, m, h or d, e.g. 30m`);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+export function fail(message: string, code = 1): never {
+  process.stderr.write(`mooring: ${message}\n`);
+  process.exit(code);
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// `mooring`: the command line for every runbook. Each command has --help with examples.
+import { Command } from 'commander';
+import { registerValidate } from './commands/validate.js';
+import { registerServer } from './commands/server.js';
+import { registerWorker } from './commands/worker.js';
+import { registerRun } from './commands/run.js';
+import { registerStatus } from './commands/status.js';
+import { registerDecide } from './commands/decide.js';
+import { registerList } from './commands/list.js';
+import { registerLab } from './commands/lab.js';
+import { registerDemo } from './commands/demo.js';
+
+const program = new Command('mooring')
+  .description('Operate self-hosted HA Kubernetes (OpenStack, Proxmox VE) as durable Temporal workflows')
+  .version('0.1.0')
+  .showHelpAfterError('(add --help for usage)')
+  .addHelpText('after', `
+Getting started:
+  mooring demo                                   lab + Temporal + worker + a first runbook
+  mooring validate -c cluster.yaml               check an inventory
+  mooring server & mooring worker &              the embedded Temporal server and a worker
+  mooring run inventory-check -c cluster.yaml    start a runbook (prints its Web UI link)
+  mooring status inventory-check/CLUSTER -f      follow it; approve with mooring approve ID --by NAME
+
+Connection: --address/--namespace or TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+TEMPORAL_TLS_* (default 127.0.0.1:7233, namespace default).`);
+
+registerValidate(program);
+registerServer(program);
+registerWorker(program);
+registerRun(program);
+registerStatus(program);
+registerDecide(program);
+registerList(program);
+registerLab(program);
+registerDemo(program);
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`mooring: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { connectClient } from '../connect.js';
+import { connectionFlags, fail, withConnectionOptions } from '../cli-shared.js';
+import { decide } from '../decide.js';
+
+export function registerDecide(program: Command): void {
+  for (const verb of ['approve', 'reject'] as const) {
+    const cmd = withConnectionOptions(program.command(verb))
+      .description(verb === 'approve' ? 'Approve the step a run is waiting on; who, when and why are kept in its history' : 'Reject the step a run is waiting on: the run stops safely without doing it')
+      .argument('<workflow-id>', 'the run, as `mooring list` shows it')
+      .requiredOption('--by <name>', 'who decides (recorded in the run\'s history)')
+      .option('--step <id>', 'the step to decide (default: the one pending)');
+    if (verb === 'approve') cmd.option('--comment <text>', 'why (recorded)');
+    else cmd.requiredOption('--comment <text>', 'why it is rejected (recorded)');
+    cmd.action(async (id: string, o: Record<string, string>) => {
+      const mc = await connectClient(connectionFlags(o));
+      try {
+        const d = await decide(mc.client, id, { approved: verb === 'approve', by: o.by!, ...(o.comment ? { comment: o.comment } : {}), ...(o.step ? { step: o.step } : {}) });
+        process.stdout.write(`${d.approved ? 'approved' : 'rejected'} "${d.step}" of ${id} by ${d.by} at ${new Date(d.at).toISOString()}\n`);
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) fail(`the run refused the decision: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+        fail((err as Error).message);
+      } finally {
+        await mc.close();
+      }
+    });
+  }
+}

@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { Lab } from '../../lab/lab.js';
+import { loadInventory } from '../../config/load.js';
+import { createMooringWorker } from '../../workers/worker.js';
+import { installRuntime } from '../../workers/runtime.js';
+import { portOpen, startDevServer, type DevServer } from '../devserver.js';
+import { connectClient, runUrl } from '../connect.js';
+import { findRunbook } from '../runbooks.js';
+import { ClusterBusyError, startRunbook } from '../start.js';
+import { decide } from '../decide.js';
+import { follow } from '../watch.js';
+import { snapshot } from '../watch.js';
+import { fail } from '../cli-shared.js';
+
+export function registerDemo(program: Command): void {
+  program.command('demo')
+    .description('The README\'s main job: bring up the lab, the embedded Temporal server (with Web UI) and a worker, then run inventory-check on the lab')
+    .option('--dir <dir>', 'lab directory (default .lab)')
+    .option('--subnet <a.b.c>', 'loopback /24 for the lab nodes', '127.10.0')
+    .option('--port <port>', 'Temporal frontend port', '7233')
+    .option('--ui-port <port>', 'Temporal Web UI port', '8233')
+    .option('--manual-approval', 'wait for `mooring approve` instead of approving as "mooring-demo"')
+    .option('--exit', 'stop the server and worker when the run ends (default when not on a terminal)')
+    .action(async (o: { dir?: string; subnet: string; port: string; uiPort: string; manualApproval?: boolean; exit?: boolean }) => {
+      installRuntime({ logLevel: 'WARN' });
+      const say = (m: string) => process.stdout.write(`${m}\n`);
+      const lab = new Lab({ ...(o.dir ? { dir: o.dir } : {}), subnet: o.subnet });
+      say(`1/4 lab: real sshd on ${o.subnet}.x:22 for 7 SIMULATED hosts`);
+      const inventoryFile = await lab.up();
+      const address = `127.0.0.1:${o.port}`;
+      process.env.MOORING_UI_URL ??= `http://127.0.0.1:${o.uiPort}`;
+      let server: DevServer | undefined;
+      if (await portOpen('127.0.0.1', Number(o.port))) say(`2/4 Temporal: using the server already on ${address}`);
+      else {
+        server = await startDevServer({ port: Number(o.port), uiPort: Number(o.uiPort), dbFile: join(lab.dir, 'temporal.db'), logFile: join(lab.dir, 'temporal.log') });
+        say(`2/4 Temporal: dev server on ${address}, Web UI ${server.uiUrl} (data in ${join(lab.dir, 'temporal.db')})`);
+      }
+      const { worker, connection } = await createMooringWorker({ address });
+      const running = worker.run();
+      say('3/4 worker: polling task queue "mooring"');
+      const mc = await connectClient({ address });
+      try {
+        const inv = await loadInventory(inventoryFile);
+        let workflowId: string;
+        let runId: string | undefined;
+        try {
+          const h = await startRunbook(mc.client, findRunbook('inventory-check'), inv);
+          workflowId = h.workflowId;
+          runId = h.firstExecutionRunId;
+        } catch (err) {
+          if (!(err instanceof ClusterBusyError)) throw err;
+          say(`(${err.message})`);
+          workflowId = err.workflowId;
+          runId = err.runId;
+        }
+        say(`4/4 runbook inventory-check: ${workflowId}\n    Web UI: ${runUrl(mc.namespace, workflowId, runId)}`);
+        if (o.manualApproval) say(`    waiting for: mooring approve ${workflowId} --by NAME`);
+        else {
+          await waitForGate(mc.client, workflowId);
+          const d = await decide(mc.client, workflowId, { approved: true, by: 'mooring-demo', comment: 'approved by `mooring demo`; pass --manual-approval to decide yourself' });
+          say(`    approved "${d.step}" as ${d.by} (recorded in the run's history)`);
+        }
+        const outcome = await follow(mc.client, workflowId, { ...(runId ? { runId } : {}), print: () => {} });
+        if (outcome.progress?.report) say(`\n${outcome.progress.report}\n`);
+        say(`run ${outcome.status}: ${runUrl(mc.namespace, workflowId, outcome.runId)}`);
+        if (outcome.status !== 'COMPLETED') process.exitCode = 1;
+        const stay = !o.exit && process.stdout.isTTY && !process.env.CI;
+        if (stay && server) {
+          say(`\nThe Web UI stays up at ${server.uiUrl} with the worker running. Ctrl-C to stop (the lab keeps running: \`mooring lab down\`).`);
+          await new Promise<void>((r) => { process.once('SIGINT', () => r()); process.once('SIGTERM', () => r()); });
+        }
+      } catch (err) {
+        fail((err as Error).message);
+      } finally {
+        worker.shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+        await mc.close();
+        await server?.stop();
+      }
+    });
+}
+
+async function waitForGate(client: Parameters<typeof snapshot>[0], workflowId: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const s = await snapshot(client, workflowId);
+    if (s.progress?.pendingApproval || s.status !== 'RUNNING') return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

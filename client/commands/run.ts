@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
+import { connectClient, runUrl } from '../connect.js';
+import { connectionFlags, fail, inventoryOrExit, outputOption, parseDuration, printJson, withConnectionOptions } from '../cli-shared.js';
+import { findRunbook, RUNBOOKS } from '../runbooks.js';
+import { ClusterBusyError, startRunbook } from '../start.js';
+import { follow } from '../watch.js';
+
+export function registerRun(program: Command): void {
+  withConnectionOptions(program.command('run'))
+    .description('Start a runbook on the cluster an inventory describes')
+    .argument('<runbook>', `one of: ${RUNBOOKS.map((r) => r.name).join(', ')}`)
+    .requiredOption('-c, --config <file>', 'inventory file (YAML)')
+    .option('--approval-timeout <duration>', 'stop safely if no decision comes within this time (e.g. 30m)')
+    .option('-w, --wait', 'follow the run until it ends (like `mooring status --follow`)')
+    .addOption(new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE'))
+    .addOption(outputOption())
+    .addHelpText('after', `\nRunbooks:\n${RUNBOOKS.map((r) => `  ${r.name.padEnd(18)} ${r.summary}${r.mutating ? ' (mutating: one per cluster at a time)' : ''}`).join('\n')}\n\nExample:\n  mooring run inventory-check -c .lab/inventory.yaml --wait`)
+    .action(async (name: string, o: Record<string, string | boolean>) => {
+      const rb = findRunbook(name);
+      const inv = await inventoryOrExit(String(o.config));
+      const approvalTimeoutMs = typeof o.approvalTimeout === 'string' ? parseDuration(o.approvalTimeout) : undefined;
+      const mc = await connectClient(connectionFlags(o));
+      try {
+        const handle = await startRunbook(mc.client, rb, inv, { taskQueue: String(o.taskQueue), ...(approvalTimeoutMs ? { approvalTimeoutMs } : {}) });
+        const url = runUrl(mc.namespace, handle.workflowId, handle.firstExecutionRunId);
+        if (o.output === 'json' && !o.wait) return printJson({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, url });
+        process.stderr.write(`started ${rb.name} on ${inv.cluster.name}: ${handle.workflowId}\n  Web UI: ${url}\n  follow: mooring status ${handle.workflowId} --follow\n`);
+        if (o.wait) {
+          const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId });
+          if (o.output === 'json') printJson(outcome);
+          if (outcome.status !== 'COMPLETED') fail(`${handle.workflowId} ended ${outcome.status}${outcome.failure ? `: ${outcome.failure.message}` : ''}`);
+        }
+      } catch (err) {
+        if (err instanceof ClusterBusyError) fail(err.message, 3);
+        throw err;
+      } finally {
+        await mc.close();
+      }
+    });
+}

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { InventoryError, loadInventory } from '../../config/load.js';
+import { hostsOf } from '../../config/hosts.js';
+import { outputOption, printJson } from '../cli-shared.js';
+import { table } from '../render.js';
+
+export function registerValidate(program: Command): void {
+  program.command('validate')
+    .description('Check an inventory file: every problem is reported with its path and the fix; nothing is contacted')
+    .requiredOption('-c, --config <file>', 'inventory file (YAML)')
+    .addOption(outputOption())
+    .addHelpText('after', '\nExamples:\n  mooring validate -c config/examples/seed-001-openstack-external-etcd.yaml\n  mooring validate -c cluster.yaml -o json')
+    .action(async (o: { config: string; output: string }) => {
+      try {
+        const inv = await loadInventory(o.config);
+        const hosts = hostsOf(inv);
+        if (o.output === 'json') return printJson({ valid: true, cluster: inv.cluster.name, hosts: hosts.map((h) => ({ name: h.name, ip: h.ip, roles: h.roles })) });
+        process.stdout.write(`${o.config}: valid. Cluster ${inv.cluster.name}, provider ${inv.provider.type}, etcd ${inv.etcd.topology} (${inv.etcd.version}), ${hosts.length} hosts\n\n`);
+        process.stdout.write(`${table(['host', 'address', 'roles'], hosts.map((h) => [h.name, h.ip, h.roles.join(',')]))}\n`);
+      } catch (err) {
+        if (!(err instanceof InventoryError)) throw err;
+        if (o.output === 'json') printJson({ valid: false, problems: err.problems });
+        else process.stderr.write(`${err.message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}

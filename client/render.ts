@@ -1,0 +1,40 @@
+// Terminal rendering of runbook progress and lists. Pure functions of their input.
+import type { RunbookProgress, StepState } from '../workflows/runbook/definitions.js';
+import { stepDuration } from '../workflows/runbook/markdown.js';
+
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
+export const bold = paint(1);
+export const dim = paint(2);
+const red = paint(31);
+const green = paint(32);
+const yellow = paint(33);
+const cyan = paint(36);
+
+const MARK: Record<StepState['status'], string> = {
+  pending: dim('·'), running: cyan('▶'), waiting: yellow('⏸'), done: green('✔'), failed: red('✘'), skipped: dim('↷'),
+};
+
+export function table(headers: string[], rows: string[][]): string {
+  // eslint-disable-next-line no-control-regex
+  const visible = (s: string) => s.replace(/\x1b\[\d+m/g, '').length;
+  const widths = headers.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
+  const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visible(c)))).join('  ').trimEnd();
+  return [bold(line(headers)), ...rows.map(line)].join('\n');
+}
+
+export function renderProgress(p: RunbookProgress, workflowId: string, status: string, now = Date.now()): string {
+  const rows = p.steps.map((s) => [MARK[s.status], s.title, s.status, stepDuration(s, now), s.detail ?? '']);
+  const out = [`${bold(p.runbook)} on ${bold(p.cluster)}  ${dim(workflowId)}  ${status}  phase ${p.phase}`, '', table(['', 'step', 'status', 'time', 'detail'], rows)];
+  if (p.pendingApproval) {
+    out.push('', yellow(`Waiting for approval of "${p.pendingApproval.step}": ${p.pendingApproval.plan}`));
+    if (p.pendingApproval.deadline) out.push(yellow(`Stops safely at ${new Date(p.pendingApproval.deadline).toISOString()} if nobody decides.`));
+    out.push(`  mooring approve ${workflowId} --by NAME [--comment TEXT]`, `  mooring reject ${workflowId} --by NAME --comment WHY`);
+  }
+  if (p.decisions.length) {
+    out.push('', bold('Decisions'));
+    for (const d of p.decisions) out.push(`  ${d.approved ? green('approved') : red('rejected')} ${d.step} by ${d.by} at ${new Date(d.at).toISOString()}${d.comment ? `: ${d.comment}` : ''}${d.identity ? dim(` (${d.identity})`) : ''}`);
+  }
+  if (p.report) out.push('', p.report);
+  return out.join('\n');
+}

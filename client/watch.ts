@@ -1,0 +1,64 @@
+// Following a run: poll the progress query, print what changed, end with the run's outcome.
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { progressQuery, type RunbookProgress } from '../workflows/runbook/definitions.js';
+import { renderProgress } from './render.js';
+
+export interface RunOutcome {
+  workflowId: string;
+  runId: string;
+  status: string;
+  progress?: RunbookProgress;
+  result?: unknown;
+  failure?: { type?: string; message: string };
+}
+
+export async function snapshot(client: Client, workflowId: string, runId?: string): Promise<RunOutcome> {
+  const handle = client.workflow.getHandle(workflowId, runId);
+  const d = await handle.describe();
+  const out: RunOutcome = { workflowId, runId: d.runId, status: d.status.name };
+  // A query needs a worker; a closed run with no worker would hang, so bound it.
+  out.progress = await withTimeout(handle.query(progressQuery), 5000).catch(() => undefined);
+  if (d.status.name === 'COMPLETED') out.result = await handle.result();
+  else if (d.status.name === 'FAILED') {
+    try { await handle.result(); } catch (err) { out.failure = failureOf(err); }
+  }
+  return out;
+}
+
+export function failureOf(err: unknown): { type?: string; message: string } {
+  if (err instanceof WorkflowFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) return { ...(cause.type ? { type: cause.type } : {}), message: cause.message };
+    let c: unknown = cause;
+    while (c instanceof Error && (c as { cause?: unknown }).cause) c = (c as { cause?: unknown }).cause;
+    return { message: c instanceof Error ? c.message : err.message };
+  }
+  return { message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Prints progress whenever it changes until the run closes; returns its outcome. */
+export async function follow(client: Client, workflowId: string, opts: { runId?: string; print?: (s: string) => void; everyMs?: number } = {}): Promise<RunOutcome> {
+  const print = opts.print ?? ((s: string) => process.stdout.write(`${s}\n`));
+  let last = '';
+  for (;;) {
+    const snap = await snapshot(client, workflowId, opts.runId);
+    if (snap.progress) {
+      const text = renderProgress(snap.progress, workflowId, snap.status);
+      const key = JSON.stringify(snap.progress) + snap.status;
+      if (key !== last) {
+        print(`${process.stdout.isTTY && last ? '\x1b[2J\x1b[H' : last ? '\n' : ''}${text}`);
+        last = key;
+      }
+    }
+    if (snap.status !== 'RUNNING') return snap;
+    await new Promise((r) => setTimeout(r, opts.everyMs ?? 1000));
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
+  });
+}

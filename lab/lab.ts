@@ -1,0 +1,169 @@
+// `mooring lab up|down|status|fault`: the lab as a library the CLI and the tests share.
+// Everything the lab creates lives under one directory; `down` removes every process it started.
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { InventoryInput } from '../config/schema.js';
+import { parseInventory } from '../config/load.js';
+import { portOpen } from '../client/devserver.js';
+import { PROJECT_ROOT } from '../client/tools.js';
+import { LAB_NODES, DEFAULT_SUBNET, VIP_OCTET, nodeIp, type LabNode } from './topology.js';
+import { ensureKey, sshdConfig, startSshd, writeSshdConfig } from './sshd.js';
+import { alive, stopTree, waitFor } from './processes.js';
+
+export interface LabOptions {
+  /** Directory for keys, configs, logs and state; default .lab in the project. */
+  dir?: string;
+  /** First three octets of the loopback addresses, e.g. 127.10.0. */
+  subnet?: string;
+  /** SSH port on every node (22 like production; tests may pick another). */
+  sshPort?: number;
+}
+
+interface LabState {
+  subnet: string;
+  sshPort: number;
+  nodes: { name: string; ip: string; role: string; sshdPid: number }[];
+}
+
+export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; faults: string[] }
+
+export class Lab {
+  readonly dir: string;
+  readonly subnet: string;
+  readonly sshPort: number;
+
+  constructor(opts: LabOptions = {}) {
+    this.dir = resolve(opts.dir ?? process.env.MOORING_LAB_DIR ?? join(PROJECT_ROOT, '.lab'));
+    const saved = this.readState();
+    this.subnet = opts.subnet ?? saved?.subnet ?? DEFAULT_SUBNET;
+    this.sshPort = opts.sshPort ?? saved?.sshPort ?? 22;
+    if (!/^127\.\d{1,3}\.\d{1,3}$/.test(this.subnet)) throw new Error(`lab subnet "${this.subnet}" must be three octets inside 127.0.0.0/8, e.g. 127.10.0`);
+  }
+
+  get inventoryFile(): string { return join(this.dir, 'inventory.yaml'); }
+  nodeDir(name: string): string { return join(this.dir, 'nodes', name); }
+
+  /** Brings every node up; nodes already up are left alone, so a second `up` is quick. */
+  async up(log: (m: string) => void = () => {}): Promise<string> {
+    if (process.getuid?.() !== 0) throw new Error('the lab binds port 22 on loopback addresses and runs sshd: run it as root (CI and the dev container are)');
+    mkdirSync(join(this.dir, 'bin'), { recursive: true });
+    const nodeShell = join(this.dir, 'bin', 'node-shell');
+    copyFileSync(fileURLToPath(new URL('../../lab/node-shell.sh', import.meta.url)), nodeShell);
+    chmodSync(nodeShell, 0o755);
+    const clientPub = await ensureKey(join(this.dir, 'id_ed25519'), 'mooring-lab-operator');
+    writeFileSync(join(this.dir, 'authorized_keys'), `${clientPub}\n`, { mode: 0o600 });
+
+    const prev = this.readState();
+    const state: LabState = { subnet: this.subnet, sshPort: this.sshPort, nodes: [] };
+    const hostKeys = new Map<string, string>();
+    for (const node of LAB_NODES) {
+      const ip = nodeIp(this.subnet, node);
+      const dir = this.nodeDir(node.name);
+      mkdirSync(join(dir, 'faults'), { recursive: true });
+      hostKeys.set(node.name, await ensureKey(join(dir, 'ssh_host_ed25519_key'), `${node.name}.lab`));
+      const configFile = join(dir, 'sshd_config');
+      writeSshdConfig(configFile, sshdConfig({ ip, port: this.sshPort, nodeDir: dir, labDir: this.dir, nodeName: node.name, nodeShell }));
+      const old = prev?.nodes.find((n) => n.name === node.name);
+      let pid = old?.sshdPid ?? 0;
+      if (!alive(pid)) {
+        if (await portOpen(ip, this.sshPort)) throw new Error(`${ip}:${this.sshPort} is taken by a process the lab did not start: stop it, or use another --subnet`);
+        pid = startSshd(configFile, join(dir, 'sshd.log'));
+        log(`${node.name}: sshd on ${ip}:${this.sshPort} (pid ${pid})`);
+      }
+      state.nodes.push({ name: node.name, ip, role: node.role, sshdPid: pid });
+    }
+    this.writeState(state);
+    await Promise.all(state.nodes.map((n) => waitFor(`sshd of ${n.name} on ${n.ip}:${this.sshPort}`, () => portOpen(n.ip, this.sshPort), 10_000)));
+    const inventory = this.inventory(hostKeys);
+    parseInventory(inventory, 'lab inventory'); // the lab must produce what Mooring accepts
+    writeFileSync(this.inventoryFile, `# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback.\n${stringify(inventory)}`);
+    return this.inventoryFile;
+  }
+
+  /** Stops every process the lab started, including commands still running on nodes. */
+  async down(): Promise<void> {
+    const state = this.readState();
+    // Sessions sshd forked for clients run in sessions of their own: stop the whole tree.
+    if (state) await Promise.all(state.nodes.map((n) => stopTree(n.sshdPid)));
+    if (state) this.writeState({ ...state, nodes: state.nodes.map((n) => ({ ...n, sshdPid: 0 })) });
+  }
+
+  async status(): Promise<NodeStatus[]> {
+    const state = this.readState();
+    return Promise.all(LAB_NODES.map(async (node) => {
+      const ip = nodeIp(this.subnet, node);
+      const pid = state?.nodes.find((n) => n.name === node.name)?.sshdPid;
+      const up = alive(pid) && (await portOpen(ip, this.sshPort));
+      return { name: node.name, ip, role: node.role, sshd: up ? 'up' : 'down', faults: this.faults(node.name) } as NodeStatus;
+    }));
+  }
+
+  /** Fault: every SSH command on `node` waits `seconds` before running (a slow or hung host). */
+  slowSsh(node: string, seconds: number): void {
+    this.requireNode(node);
+    writeFileSync(join(this.nodeDir(node), 'faults', 'slow-ssh'), String(seconds));
+  }
+
+  /** Fault: the node's sshd dies (SIGKILL), as when a host loses power. */
+  async killSshd(node: string): Promise<void> {
+    this.requireNode(node);
+    const pid = this.readState()?.nodes.find((n) => n.name === node)?.sshdPid;
+    if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+
+  clearFaults(): void {
+    for (const n of LAB_NODES) rmSync(join(this.nodeDir(n.name), 'faults'), { recursive: true, force: true });
+    for (const n of LAB_NODES) mkdirSync(join(this.nodeDir(n.name), 'faults'), { recursive: true });
+  }
+
+  /** Commands a node received over SSH, oldest first (from the lab's ForceCommand log). */
+  commandsReceived(node: string): string[] {
+    const file = join(this.nodeDir(node), 'commands.log');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.slice(l.indexOf('\t') + 1));
+  }
+
+  private faults(node: string): string[] {
+    const dir = join(this.nodeDir(node), 'faults');
+    const out: string[] = [];
+    if (existsSync(join(dir, 'slow-ssh'))) out.push(`slow-ssh ${readFileSync(join(dir, 'slow-ssh'), 'utf8').trim()}s`);
+    return out;
+  }
+
+  private requireNode(name: string): LabNode {
+    const n = LAB_NODES.find((x) => x.name === name);
+    if (!n) throw new Error(`no lab node "${name}": the lab has ${LAB_NODES.map((x) => x.name).join(', ')}`);
+    return n;
+  }
+
+  private inventory(hostKeys: Map<string, string>): InventoryInput {
+    const node = (role: string) => LAB_NODES.filter((n) => n.role === role).map((n) => ({
+      name: n.name, ip: nodeIp(this.subnet, n), sshPort: this.sshPort, hostKey: hostKeys.get(n.name),
+    }));
+    const vip = `${this.subnet}.${VIP_OCTET}`;
+    return {
+      apiVersion: 'mooring/v1',
+      cluster: { name: 'lab' },
+      provider: { type: 'static' },
+      ssh: { user: 'root', privateKeyPath: join(this.dir, 'id_ed25519'), connectTimeoutSeconds: 10 },
+      loadBalancer: { vip, placement: 'gateways', apiPort: 6443 },
+      gateways: node('gateway'),
+      etcd: { version: '3.4.23', topology: 'external', members: node('etcd') },
+      masters: node('master'),
+      workers: node('worker'),
+      kubernetes: { version: '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico' },
+    };
+  }
+
+  private readState(): LabState | undefined {
+    const file = join(this.dir ?? '', 'state.json');
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LabState) : undefined;
+  }
+
+  private writeState(s: LabState): void {
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(join(this.dir, 'state.json'), JSON.stringify(s, null, 2));
+  }
+}

@@ -1,0 +1,68 @@
+// Small process helpers for the lab: start detached in its own process group, stop for sure.
+import { spawn, execFile } from 'node:child_process';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+export const execFileP = promisify(execFile);
+
+export function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a long-running program detached (own process group) with output to a log file. */
+export function startDetached(cmd: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): number {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], ...(env ? { env } : {}) });
+  child.unref();
+  if (!child.pid) throw new Error(`cannot start ${cmd}`);
+  return child.pid;
+}
+
+/** SIGTERM the process group, then SIGKILL whatever is left after `graceMs`. */
+export async function stopGroup(pid: number, graceMs = 3000): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => { try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } } };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) signal('SIGKILL');
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Every process descended from `pid` (sshd forks sessions into their own sessions/groups). */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch { /* exited while we looked */ }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => (children.get(p) ?? []).forEach((c) => { out.push(c); walk(c); });
+  walk(pid);
+  return out;
+}
+
+/** Stops `pid`, its group, and everything it forked, for sure. */
+export async function stopTree(pid: number, graceMs = 3000): Promise<void> {
+  if (!alive(pid)) return;
+  const below = descendants(pid);
+  await stopGroup(pid, graceMs);
+  for (const d of below) { try { process.kill(d, 'SIGKILL'); } catch { /* gone */ } }
+}

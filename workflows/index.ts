@@ -1,0 +1,2 @@
+// Every workflow the worker registers. Workflow code is bundled: import only deterministic code here.
+export { inventoryCheck } from './inventory-check.js';

@@ -1,0 +1,160 @@
+// The machinery every runbook shares: named steps with durations exposed by a query, approval
+// gates that record who/when/why, phase search attributes, and UI details kept current.
+import {
+  ApplicationFailure, condition, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+} from '@temporalio/workflow';
+import {
+  decideSignal, decideUpdate, FailureTypes, progressQuery,
+  type ApprovalRequest, type Decision, type DecisionInput, type RunbookProgress, type StepState,
+} from './definitions.js';
+import { PHASE } from './search-attributes.js';
+import { renderProgressMarkdown } from './markdown.js';
+
+export interface GateOptions {
+  /** What approving means, in one or two sentences: shown to the approver. */
+  plan: string;
+  /** How long to wait; when it passes, the runbook stops safely (never proceeds). */
+  timeoutMs?: number;
+}
+
+export class Runbook {
+  private readonly state: RunbookProgress;
+
+  constructor(runbook: string, cluster: string, steps: { id: string; title: string }[]) {
+    this.state = {
+      runbook, cluster, phase: 'starting', decisions: [],
+      steps: steps.map((s) => ({ ...s, status: 'pending' as const })),
+    };
+    setHandler(progressQuery, () => this.state);
+    setHandler(decideUpdate, (input) => this.applyDecision(input), { validator: (input) => this.validateDecision(input) });
+    setHandler(decideSignal, (input) => {
+      // A signal cannot be refused like an update: ignore one that does not match the pending gate.
+      try { this.validateDecision(input); } catch { return; }
+      this.applyDecision(input);
+    });
+    this.publish();
+  }
+
+  get progress(): Readonly<RunbookProgress> { return this.state; }
+
+  /** Adds a step discovered at run time (e.g. one per host). */
+  addStep(id: string, title: string): void {
+    if (!this.state.steps.some((s) => s.id === id)) this.state.steps.push({ id, title, status: 'pending' });
+  }
+
+  /** Runs `fn` as step `id`: marks it running, then done with an optional detail, or failed. */
+  async step<T>(id: string, fn: () => Promise<T>, detailOf?: (result: T) => string): Promise<T> {
+    const s = this.find(id);
+    s.status = 'running';
+    s.startedAt = Date.now();
+    this.setPhase(id);
+    try {
+      const result = await fn();
+      s.status = 'done';
+      s.detail = detailOf?.(result);
+      return result;
+    } catch (err) {
+      s.status = 'failed';
+      s.detail = messageOf(err);
+      throw err;
+    } finally {
+      s.endedAt = Date.now();
+      this.publish();
+    }
+  }
+
+  skip(id: string, why: string): void {
+    const s = this.find(id);
+    s.status = 'skipped';
+    s.detail = why;
+    this.publish();
+  }
+
+  /**
+   * Waits for a person to approve step `id`. Rejection or timeout throws a non-retryable
+   * ApplicationFailure: the runbook stops where it is, nothing further is done.
+   */
+  async approval(id: string, opts: GateOptions): Promise<Decision> {
+    const s = this.find(id);
+    s.status = 'waiting';
+    s.startedAt = Date.now();
+    const request: ApprovalRequest = { step: id, plan: opts.plan, requestedAt: Date.now() };
+    if (opts.timeoutMs !== undefined) request.deadline = request.requestedAt + opts.timeoutMs;
+    this.state.pendingApproval = request;
+    this.setPhase(`awaiting-approval:${id}`);
+
+    const decided = () => this.state.decisions.some((d) => d.step === id);
+    let inTime = true;
+    if (opts.timeoutMs === undefined) await condition(decided);
+    else inTime = await condition(decided, opts.timeoutMs);
+    this.state.pendingApproval = undefined;
+    s.endedAt = Date.now();
+    if (!inTime) {
+      s.status = 'failed';
+      s.detail = `no decision within ${Math.round((opts.timeoutMs ?? 0) / 1000)}s: stopped safely, nothing was changed after this point`;
+      this.publish();
+      throw ApplicationFailure.create({ type: FailureTypes.approvalTimedOut, message: `approval for "${id}" timed out; the runbook stopped without proceeding`, nonRetryable: true });
+    }
+    const decision = this.state.decisions.find((d) => d.step === id)!;
+    const who = `${decision.by}${decision.comment ? `: ${decision.comment}` : ''}`;
+    if (!decision.approved) {
+      s.status = 'failed';
+      s.detail = `rejected by ${who}`;
+      this.publish();
+      throw ApplicationFailure.create({ type: FailureTypes.rejected, message: `"${id}" rejected by ${who}`, nonRetryable: true });
+    }
+    s.status = 'done';
+    s.detail = `approved by ${who}`;
+    this.publish();
+    return decision;
+  }
+
+  setReport(markdown: string): void {
+    this.state.report = markdown;
+    this.publish();
+  }
+
+  finish(phase = 'completed'): void {
+    this.setPhase(phase);
+  }
+
+  private validateDecision(input: DecisionInput): void {
+    const pending = this.state.pendingApproval;
+    if (!pending) throw new Error('nothing is waiting for approval in this run');
+    if (input.step !== pending.step) throw new Error(`the pending approval is "${pending.step}", not "${input.step}"`);
+    if (typeof input.by !== 'string' || input.by.trim() === '') throw new Error('a decision needs the approver\'s name (--by NAME)');
+    if (typeof input.approved !== 'boolean') throw new Error('a decision must say approved: true or false');
+  }
+
+  private applyDecision(input: DecisionInput): Decision {
+    const d: Decision = { step: input.step, approved: input.approved, by: input.by.trim(), at: Date.now() };
+    if (input.comment) d.comment = input.comment;
+    if (input.identity) d.identity = input.identity;
+    this.state.decisions.push(d);
+    return d;
+  }
+
+  private find(id: string): StepState {
+    const s = this.state.steps.find((x) => x.id === id);
+    if (!s) throw ApplicationFailure.create({ type: 'RunbookBug', message: `unknown step "${id}"`, nonRetryable: true });
+    return s;
+  }
+
+  private setPhase(phase: string): void {
+    this.state.phase = phase;
+    upsertSearchAttributes([{ key: PHASE, value: phase }]);
+    this.publish();
+  }
+
+  private publish(): void {
+    setCurrentDetails(renderProgressMarkdown(this.state, workflowInfo().workflowId));
+  }
+}
+
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}
