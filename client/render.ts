@@ -16,7 +16,6 @@ const MARK: Record<StepState['status'], string> = {
 };
 
 export function table(headers: string[], rows: string[][]): string {
-  // eslint-disable-next-line no-control-regex
   const visible = (s: string) => s.replace(/\x1b\[\d+m/g, '').length;
   const widths = headers.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
   const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visible(c)))).join('  ').trimEnd();

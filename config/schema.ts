@@ -157,7 +157,7 @@ const Backup = z.strictObject({
   encryptionKey: SecretRef,
 });
 
-export const Inventory = z.strictObject({
+const InventoryObject = z.strictObject({
   apiVersion: z.literal('mooring/v1', { error: 'must be "mooring/v1"' }),
   cluster: z.strictObject({ name }),
   provider: Provider,
@@ -169,7 +169,9 @@ export const Inventory = z.strictObject({
   etcd: Etcd,
   kubernetes: Kubernetes,
   backup: Backup.optional(),
-}).superRefine(crossFieldRules);
+});
+
+export const Inventory = InventoryObject.superRefine(crossFieldRules);
 
 export type Inventory = z.output<typeof Inventory>;
 export type InventoryInput = z.input<typeof Inventory>;
@@ -178,7 +180,7 @@ export type SecretRef = z.output<typeof SecretRef>;
 
 type Ctx = z.RefinementCtx;
 
-function crossFieldRules(inv: z.output<typeof InventoryShape>, ctx: Ctx): void {
+function crossFieldRules(inv: z.output<typeof InventoryObject>, ctx: Ctx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
 
   // etcd membership per topology
@@ -242,9 +244,3 @@ function crossFieldRules(inv: z.output<typeof InventoryShape>, ctx: Ctx): void {
     issue(['kubernetes', 'serviceSubnet'], 'must differ from kubernetes.podSubnet');
   }
 }
-
-// The object schema before refinement, for typing crossFieldRules' argument.
-const InventoryShape = z.object({
-  gateways: z.array(Node), masters: z.array(Node), workers: z.array(Node),
-  etcd: Etcd, loadBalancer: LoadBalancer, kubernetes: Kubernetes, provider: Provider,
-});

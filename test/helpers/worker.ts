@@ -1,0 +1,24 @@
+// A worker for tests: production bundle and options, activities supplied by the test
+// (real ones, or fakes that are named as such in the test).
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { workflowBundle } from '../../workers/worker.js';
+import { createActivities, type MooringActivities } from '../../activities/index.js';
+
+export interface TestWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export async function startTestWorker(address: string, taskQueue: string, activities: Partial<MooringActivities> = createActivities()): Promise<TestWorker> {
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities, shutdownGraceTime: '2s' });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
