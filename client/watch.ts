@@ -28,11 +28,13 @@ export async function snapshot(client: Client, workflowId: string, runId?: strin
 
 export function failureOf(err: unknown): { type?: string; message: string } {
   if (err instanceof WorkflowFailedError) {
-    const cause = err.cause;
-    if (cause instanceof ApplicationFailure) return { ...(cause.type ? { type: cause.type } : {}), message: cause.message };
-    let c: unknown = cause;
-    while (c instanceof Error && (c as { cause?: unknown }).cause) c = (c as { cause?: unknown }).cause;
-    return { message: c instanceof Error ? c.message : err.message };
+    // The deepest ApplicationFailure carries the type and the message meant for people.
+    let found: ApplicationFailure | undefined;
+    for (let c: unknown = err.cause; c instanceof Error; c = (c as { cause?: unknown }).cause) {
+      if (c instanceof ApplicationFailure) found = c;
+    }
+    if (found) return { ...(found.type ? { type: found.type } : {}), message: found.message };
+    return { message: err.cause?.message ?? err.message };
   }
   return { message: err instanceof Error ? err.message : String(err) };
 }

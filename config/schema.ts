@@ -85,7 +85,7 @@ const Provider = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('proxmox'), proxmox: Proxmox }),
   /** Hosts already exist (bare metal, the lab): nothing to create. */
   z.strictObject({ type: z.literal('static') }),
-], { error: 'provider.type must be one of openstack, proxmox, static' });
+], { error: 'must be one of openstack, proxmox, static' });
 
 const Ssh = z.strictObject({
   user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: 'must be a Unix user name such as ubuntu' }),

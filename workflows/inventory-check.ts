@@ -1,10 +1,10 @@
 // Runbook `inventory-check`: after approval, SSH to every host of the inventory and report OS,
 // uptime, disk and whether the ports its roles need are free. Read-only on the hosts.
-import { proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { MooringActivities, HostFacts, HostRef, SshAccess } from '../activities/index.js';
 import type { Inventory } from '../config/schema.js';
 import { expectedPorts, hostsOf } from '../config/hosts.js';
-import { Runbook } from './runbook/runbook.js';
+import { Runbook, messageOf, rootCause } from './runbook/runbook.js';
 import { renderFactsTable } from './inventory-check-report.js';
 import { READ_ONLY_SSH } from './runbook/activity-options.js';
 
@@ -42,12 +42,23 @@ export async function inventoryCheck(input: InventoryCheckInput): Promise<Invent
     user: inv.ssh.user, privateKeyPath: inv.ssh.privateKeyPath, connectTimeoutSeconds: inv.ssh.connectTimeoutSeconds,
     ...(inv.ssh.bastion ? { bastion: inv.ssh.bastion } : {}),
   };
-  const facts = await Promise.all(hosts.map((h) => {
+  // Probe every host even if one fails, so the run reports all it could learn.
+  const settled = await Promise.allSettled(hosts.map((h) => {
     const ref: HostRef = { name: h.name, ip: h.ip, sshPort: h.sshPort, where: whereOf(inv, h.name), ...(h.hostKey ? { hostKey: h.hostKey } : {}) };
     return rb.step(`probe:${h.name}`,
       () => probeHost({ host: ref, ssh: access, expectedPorts: expectedPorts(inv, h.roles) }),
       (f) => `${f.os}, ${f.busyPorts.length ? `busy ports ${f.busyPorts.join(', ')}` : 'expected ports free'}`);
   }));
+  const facts = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = hosts.flatMap((h, i) => (settled[i]?.status === 'rejected' ? [`${h.name}: ${messageOf(rootCause(settled[i].reason))}`] : []));
+  if (failed.length > 0) {
+    rb.skip('report', 'not every host could be probed');
+    if (facts.length) rb.setReport(renderFactsTable(facts));
+    throw ApplicationFailure.create({
+      type: 'HostsUnreachable', nonRetryable: true,
+      message: `${failed.length} of ${hosts.length} hosts could not be probed:\n${failed.join('\n')}`,
+    });
+  }
 
   return rb.step('report', async () => {
     const findings = facts.flatMap((f) => [

@@ -55,7 +55,8 @@ export class Runbook {
       return result;
     } catch (err) {
       s.status = 'failed';
-      s.detail = messageOf(err);
+      s.detail = messageOf(rootCause(err));
+      this.setPhase(`failed:${id}`);
       throw err;
     } finally {
       s.endedAt = Date.now();
@@ -149,6 +150,13 @@ export class Runbook {
   private publish(): void {
     setCurrentDetails(renderProgressMarkdown(this.state, workflowInfo().workflowId));
   }
+}
+
+/** The innermost cause: an activity's own ApplicationFailure rather than the ActivityFailure around it. */
+export function rootCause(err: unknown): unknown {
+  let e = err;
+  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as { cause?: unknown }).cause;
+  return e;
 }
 
 export function messageOf(err: unknown): string {
