@@ -11,7 +11,11 @@ import { PROJECT_ROOT } from '../../client/tools.js';
 
 const EXAMPLES = join(PROJECT_ROOT, 'config', 'examples');
 
-function base(): Record<string, any> {
+// Test data is bent freely into invalid shapes, which is the point of these tests.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = Record<string, any>;
+
+function base(): Loose {
   return {
     apiVersion: 'mooring/v1',
     cluster: { name: 'c1' },
@@ -26,7 +30,7 @@ function base(): Record<string, any> {
   };
 }
 
-function problems(mutate: (inv: Record<string, any>) => void): InventoryProblem[] {
+function problems(mutate: (inv: Loose) => void): InventoryProblem[] {
   const inv = base();
   mutate(inv);
   try {
@@ -66,7 +70,7 @@ describe('inventory schema', () => {
     assert.equal(inv.provider.type, 'proxmox');
   });
 
-  const cases: [string, (inv: Record<string, any>) => void, string, RegExp][] = [
+  const cases: [string, (inv: Loose) => void, string, RegExp][] = [
     ['bad member IP', (i) => { i.etcd.members[2].ip = '192.168.0'; }, 'etcd.members[2].ip', /"192\.168\.0" is not an IPv4 address/],
     ['even etcd count', (i) => { i.etcd.members.pop(); }, 'etcd.members', /2 etcd members: use an odd number/],
     ['duplicate name', (i) => { i.workers[0].name = 'master-1'; }, 'workers[0].name', /already used by masters\[0\]/],
