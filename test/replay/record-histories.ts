@@ -1,0 +1,45 @@
+// Records the event histories the replay test holds every released workflow shape to.
+// Run after a deliberate change of workflow shape: `npm run record:histories` (needs root for the lab).
+// Real Temporal, real worker and activities, the lab's real sshd hosts.
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Lab } from '../../lab/lab.js';
+import { loadInventory } from '../../config/load.js';
+import { findRunbook } from '../../client/runbooks.js';
+import { startRunbook } from '../../client/start.js';
+import { decide } from '../../client/decide.js';
+import { PROJECT_ROOT, findTool } from '../../client/tools.js';
+import { progressQuery } from '../../workflows/runbook/definitions.js';
+import { eventually, startTestTemporal, uniqueTaskQueue } from '../helpers/temporal.js';
+import { startTestWorker } from '../helpers/worker.js';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const OUT = join(PROJECT_ROOT, 'test', 'histories');
+
+const lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-record-')), subnet: '127.23.0' });
+await lab.up();
+const t = await startTestTemporal();
+const taskQueue = uniqueTaskQueue('record');
+const w = await startTestWorker(t.address, taskQueue);
+try {
+  const inv = await loadInventory(lab.inventoryFile);
+  mkdirSync(OUT, { recursive: true });
+  for (const [name, approved] of [['inventory-check-approved', true], ['inventory-check-rejected', false]] as const) {
+    const handle = await startRunbook(t.client, findRunbook('inventory-check'), inv, { taskQueue });
+    await eventually('the gate', async () => (await handle.query(progressQuery)).pendingApproval);
+    await decide(t.client, handle.workflowId, { approved, by: 'recorder', comment: 'recorded for the replay test' });
+    await handle.result().catch(() => undefined);
+    // The Temporal CLI writes the standard JSON history format (the SDK's own serializer trips
+    // over two copies of protobufjs in node_modules).
+    const json = execFileSync(findTool('temporal', 'MOORING_TEMPORAL_BIN'), ['workflow', 'show', '--address', t.address, '--workflow-id', handle.workflowId, '--run-id', handle.firstExecutionRunId, '--output', 'json']);
+    writeFileSync(join(OUT, `${name}.json`), json);
+    process.stdout.write(`recorded ${name}: ${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events\n`);
+  }
+} finally {
+  await w.stop();
+  await t.stop();
+  await lab.down();
+}
