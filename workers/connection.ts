@@ -1,5 +1,6 @@
 // Where Temporal is and how to authenticate, from (in order) command-line flags, the standard
 // TEMPORAL_* environment variables / config profile (envconfig), then the local dev server.
+import { readFileSync } from 'node:fs';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 
@@ -36,7 +37,6 @@ export function resolveConnection(flags: ConnectionFlags = {}): ResolvedConnecti
   return { connectionOptions: options, namespace: flags.namespace ?? env.namespace ?? DEFAULT_NAMESPACE };
 }
 
-import { readFileSync } from 'node:fs';
 function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);

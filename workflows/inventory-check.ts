@@ -46,7 +46,7 @@ export async function inventoryCheck(input: InventoryCheckInput): Promise<Invent
   const settled = await Promise.allSettled(hosts.map((h) => {
     const ref: HostRef = { name: h.name, ip: h.ip, sshPort: h.sshPort, where: whereOf(inv, h.name), ...(h.hostKey ? { hostKey: h.hostKey } : {}) };
     return rb.step(`probe:${h.name}`,
-      () => probeHost({ host: ref, ssh: access, expectedPorts: expectedPorts(inv, h.roles) }),
+      () => probeHost.executeWithOptions({ summary: `probe ${h.name} (${h.ip})` }, [{ host: ref, ssh: access, expectedPorts: expectedPorts(inv, h.roles) }]),
       (f) => `${f.os}, ${f.busyPorts.length ? `busy ports ${f.busyPorts.join(', ')}` : 'expected ports free'}`);
   }));
   const facts = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

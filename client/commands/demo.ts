@@ -9,8 +9,7 @@ import { connectClient, runUrl } from '../connect.js';
 import { findRunbook } from '../runbooks.js';
 import { ClusterBusyError, startRunbook } from '../start.js';
 import { decide } from '../decide.js';
-import { follow } from '../watch.js';
-import { snapshot } from '../watch.js';
+import { follow, snapshot } from '../watch.js';
 import { fail } from '../cli-shared.js';
 
 export function registerDemo(program: Command): void {
