@@ -60,10 +60,12 @@ if [ ! -x "$TOOLS/bin/temporal-test-server" ]; then
 fi
 say "temporal: $("$TOOLS/bin/temporal" --version | head -1)"
 
-# 3. npm dependencies (lockfile-exact), then compile.
+# 3. npm dependencies from the lockfile, then compile. `npm install` rather than `npm ci`: the
+# registry this project is built against does not serve every platform's optional @swc/core
+# binary, and `npm ci` refuses a lockfile whose optional entries it cannot resolve.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error
 fi
 say "building"
 npm run build --silent
