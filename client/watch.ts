@@ -43,8 +43,13 @@ export function failureOf(err: unknown): { type?: string; message: string } {
 export async function follow(client: Client, workflowId: string, opts: { runId?: string; print?: (s: string) => void; everyMs?: number } = {}): Promise<RunOutcome> {
   const print = opts.print ?? ((s: string) => process.stdout.write(`${s}\n`));
   let last = '';
+  let warned = false;
   for (;;) {
     const snap = await snapshot(client, workflowId, opts.runId);
+    if (!snap.progress && snap.status === 'RUNNING' && !warned) {
+      print(`${workflowId} is running but no worker answers its progress query: is \`mooring worker\` running on its task queue?`);
+      warned = true;
+    }
     if (snap.progress) {
       const text = renderProgress(snap.progress, workflowId, snap.status);
       const key = JSON.stringify(snap.progress) + snap.status;
