@@ -3,6 +3,7 @@
 import { Client, type ConnectConfig } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { checkHostKey, HostKeyMismatchError } from './host-key.js';
+import { sh, shellQuote } from './quote.js';
 
 export interface SshTarget {
   /** Name for messages (the inventory node name). */
@@ -33,6 +34,17 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Called with each chunk of output, e.g. to heartbeat progress. */
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /** Written to the command's standard input, which is then closed. */
+  stdin?: string | Buffer;
+}
+
+export interface UploadOptions {
+  /** Octal file mode, e.g. 0o600 for keys. */
+  mode: number;
+  /** "user" or "user:group"; left as the login user when absent. */
+  owner?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
 }
 
 export class SshCommandError extends Error {
@@ -62,8 +74,9 @@ export class SshSession {
 
   /** Runs a command (already quoted by the caller via `sh`) and resolves with its exit code and output. */
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const remote = opts.stdin === undefined ? tiedToChannel(command) : command;
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, stream) => {
+      this.client.exec(remote, (err, stream) => {
         if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
         let stdout = '';
         let stderr = '';
@@ -75,12 +88,14 @@ export class SshSession {
           opts.signal?.removeEventListener('abort', onAbort);
           fn();
         };
+        // Best effort: ask the remote side to kill the command before closing the channel.
+        const stop = () => { try { stream.signal('KILL'); } catch { /* not supported */ } stream.close(); };
         const onAbort = () => finish(() => {
-          stream.close();
+          stop();
           reject(new SshCommandError(`${this.target.name}: command cancelled`));
         });
         const timer = opts.timeoutMs ? setTimeout(() => finish(() => {
-          stream.close();
+          stop();
           reject(new SshCommandError(`${this.target.name}: command timed out after ${opts.timeoutMs}ms`));
         }), opts.timeoutMs) : undefined;
         opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -91,6 +106,7 @@ export class SshSession {
             reject(new SshCommandError(`${this.target.name}: session ended before the command finished${signal ? ` (signal ${signal})` : ''}`, { code: -1, stdout, stderr }));
           } else resolve({ code, stdout, stderr });
         }));
+        if (opts.stdin !== undefined) stream.end(opts.stdin);
       });
     });
   }
@@ -102,10 +118,51 @@ export class SshSession {
     return r.stdout;
   }
 
+  /**
+   * Writes a file atomically: content goes to a temporary file beside the target (same
+   * filesystem), gets its mode and owner, then is renamed over the target. A reader never sees
+   * a half-written file, and a retry simply writes it again.
+   */
+  async upload(path: string, content: string | Buffer, opts: UploadOptions): Promise<void> {
+    if (!/^\/[A-Za-z0-9._\/-]+$/.test(path)) throw new SshCommandError(`${this.target.name}: refusing to upload to unsafe path ${JSON.stringify(path)}`);
+    if (opts.owner !== undefined && !/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/.test(opts.owner)) throw new SshCommandError(`${this.target.name}: owner ${JSON.stringify(opts.owner)} is not user or user:group`);
+    const mode = opts.mode.toString(8).padStart(4, '0');
+    const tmp = `${path}.mooring-tmp`;
+    const steps = [
+      sh`umask 077 && cat > ${tmp}`,
+      sh`chmod ${mode} ${tmp}`,
+      ...(opts.owner ? [sh`chown ${opts.owner} ${tmp}`] : []),
+      sh`mv -f ${tmp} ${path}`,
+    ];
+    await this.run(`${steps.join(' && ')} || { rm -f ${shellQuote(tmp)}; exit 1; }`, { stdin: content, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+
   close(): void {
     this.client.end();
     this.hops.forEach((h) => h.end());
   }
+}
+
+/**
+ * Wraps a command so it dies with its SSH channel. sshd does not signal a command when the
+ * client goes away (and ignores signal requests under a forced command), so a timed-out,
+ * cancelled or crashed activity would leave it running beside its own retry. The command runs
+ * in a session of its own; a watcher reading the channel's stdin kills that session at EOF,
+ * which is what the channel's end looks like from the host. Stdin is never written to here.
+ */
+export function tiedToChannel(command: string): string {
+  // A background job's stdin is /dev/null unless redirected: hand the watcher the channel's
+  // stdin explicitly (fd 3). If the kill races setsid(), fall back to the pid itself.
+  return [
+    'exec 3<&0',
+    `setsid sh -c ${shellQuote(command)} </dev/null 3<&- &`,
+    'c=$!',
+    '(while IFS= read -r _; do :; done; kill -TERM -- "-$c" 2>/dev/null || kill -TERM "$c" 2>/dev/null) <&3 >/dev/null 2>&1 &',
+    'w=$!',
+    'wait "$c"; rc=$?',
+    'kill "$w" 2>/dev/null',
+    'exit "$rc"',
+  ].join('; ').replace(/&;/g, '&');
 }
 
 function connect(target: SshTarget, opts: SshOptions & { user: string }, sock?: Duplex): Promise<Client> {

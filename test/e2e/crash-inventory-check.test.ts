@@ -40,7 +40,7 @@ describe('crash: kill -9 the worker mid-run (real Temporal, real sshd)', () => {
       await w.ready;
       return w;
     };
-    const probes = (node: string) => lab.commandsReceived(node).filter((c) => c === FACTS_SCRIPT).length;
+    const probes = (node: string) => lab.commandsReceived(node).filter((c) => c.includes(FACTS_SCRIPT)).length;
     const inv = await loadInventory(lab.inventoryFile);
     lab.slowSsh('etcd-2', 30); // etcd-2 answers slowly: its probe is running when the worker dies
 
