@@ -1,0 +1,151 @@
+// SIMULATED: the in-memory Proxmox VE cluster behind the fake: nodes, users with passwords, API
+// tokens, a cloud-init template to clone from, VMs and the tasks (UPIDs) working on them.
+import { createHash, randomBytes } from 'node:crypto';
+import { Progression, validateProgress, type ProgressOptions } from '../progress.js';
+
+export interface ProxmoxFakeOptions {
+  host?: string;
+  port?: number;
+  /** Cluster node names (default ["pve"]). */
+  nodes?: string[];
+  /** `user@realm` and password for POST /access/ticket. */
+  users?: { userid: string; password: string }[];
+  /** API tokens: `user@realm!tokenid` and the secret (a UUID in real PVE). */
+  tokens?: { tokenid: string; secret: string }[];
+  ticketTtlMs?: number;
+  /** Templates to clone from (default 9000 "debian-12-cloudinit" on the first node). */
+  templates?: { vmid: number; name: string; node?: string }[];
+  /** Where guests get their address when ipconfig0 says ip=dhcp. */
+  dhcpCidr?: string;
+  /** How long tasks run and how long after start the guest agent answers (see progress.ts). */
+  timing?: { task?: ProgressOptions; agent?: ProgressOptions };
+}
+
+export type ConfigValue = string | number;
+
+export interface Vm {
+  vmid: number;
+  node: string;
+  config: Record<string, ConfigValue>;
+  status: 'running' | 'stopped';
+  /** PVE's config lock ("clone", "create", ...): most changes are refused while set. */
+  lock?: string;
+  startedAt?: number;
+  /** The guest agent answers once this is done (counted from start). */
+  agent?: Progression;
+  dhcpAddress?: string;
+}
+
+export interface Task {
+  upid: string; node: string; pid: number; pstart: number; starttime: number; type: string; id: string; user: string;
+  status: 'running' | 'stopped';
+  exitstatus?: string;
+  endtime?: number;
+  progress: Progression;
+  log: string[];
+  /** The task's effect, applied when it finishes; a thrown error becomes the exitstatus. */
+  work: () => void;
+  /** Undoes what starting the task did, when it is made to fail. */
+  undo?: () => void;
+  failWith?: string;
+}
+
+export const PROXMOX_FAKE_DEFAULTS = {
+  node: 'pve',
+  userid: 'root@pam',
+  password: 'fake-proxmox-password',
+  tokenid: 'root@pam!mooring',
+  tokenSecret: '5f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0',
+  templateVmid: 9000,
+  templateName: 'debian-12-cloudinit',
+  dhcpCidr: '10.10.10.0/24',
+} as const;
+
+export function digest(config: Record<string, ConfigValue>): string {
+  return createHash('sha1').update(JSON.stringify(Object.entries(config).sort())).digest('hex');
+}
+
+/** PVE's MAC prefix for generated NICs (BC:24:11, Proxmox's OUI), upper case as in the config. */
+export function pveMac(): string {
+  return ['BC', '24', '11', ...[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0').toUpperCase())].join(':');
+}
+
+export class ProxmoxState {
+  readonly nodes: string[];
+  readonly users: Map<string, string>;
+  readonly tokens: Map<string, string>;
+  readonly ticketTtlMs: number;
+  readonly timing: NonNullable<ProxmoxFakeOptions['timing']>;
+  readonly dhcpCidr: string;
+  readonly vms = new Map<number, Vm>();
+  readonly tasks = new Map<string, Task>();
+  /** Signs tickets and CSRF tokens, as the cluster's authkey does. */
+  readonly secret = randomBytes(32);
+  /** The next tasks of a type (or any type) that must end with this exitstatus. */
+  readonly taskFailures: { type?: string; message: string }[] = [];
+  private nextPid = 0x1000 + Math.floor(Math.random() * 0x10000);
+
+  constructor(o: ProxmoxFakeOptions = {}) {
+    this.nodes = o.nodes ?? [PROXMOX_FAKE_DEFAULTS.node];
+    if (this.nodes.length === 0 || !this.nodes.every((n) => /^[a-zA-Z0-9][a-zA-Z0-9-]*$/.test(n))) throw new Error(`nodes: ${JSON.stringify(o.nodes)} must be a non-empty list of host names`);
+    this.users = new Map((o.users ?? [{ userid: PROXMOX_FAKE_DEFAULTS.userid, password: PROXMOX_FAKE_DEFAULTS.password }]).map((u) => [u.userid, u.password]));
+    this.tokens = new Map((o.tokens ?? [{ tokenid: PROXMOX_FAKE_DEFAULTS.tokenid, secret: PROXMOX_FAKE_DEFAULTS.tokenSecret }]).map((t) => [t.tokenid, t.secret]));
+    for (const id of [...this.users.keys(), ...[...this.tokens.keys()].map((t) => t.split('!')[0] ?? '')]) {
+      if (!/^[^\s@!]+@[A-Za-z0-9.-]+$/.test(id)) throw new Error(`user "${id}" must be user@realm (tokens: user@realm!tokenid)`);
+    }
+    this.ticketTtlMs = o.ticketTtlMs ?? 2 * 3_600_000;
+    const t = o.timing ?? {};
+    for (const [k, v] of Object.entries(t)) {
+      if (k !== 'task' && k !== 'agent') throw new Error(`timing.${k}: unknown (task, agent)`);
+      validateProgress(`timing.${k}`, v as ProgressOptions);
+    }
+    this.timing = t;
+    this.dhcpCidr = o.dhcpCidr ?? PROXMOX_FAKE_DEFAULTS.dhcpCidr;
+    for (const tpl of o.templates ?? [{ vmid: PROXMOX_FAKE_DEFAULTS.templateVmid, name: PROXMOX_FAKE_DEFAULTS.templateName }]) this.addTemplate(tpl.vmid, tpl.name, tpl.node ?? (this.nodes[0] as string));
+  }
+
+  /** A cloud-init ready template as `qm template` leaves it: agent on, cloud-init drive, serial console. */
+  private addTemplate(vmid: number, name: string, node: string): void {
+    if (!this.nodes.includes(node)) throw new Error(`templates: node "${node}" is not one of ${this.nodes.join(', ')}`);
+    this.vms.set(vmid, {
+      vmid, node, status: 'stopped',
+      config: {
+        name, template: 1, cores: 2, sockets: 1, memory: 2048, ostype: 'l26', scsihw: 'virtio-scsi-pci', scsi0: `local-lvm:base-${vmid}-disk-0,size=8G`,
+        ide2: 'local-lvm:cloudinit', net0: `virtio=${pveMac()},bridge=vmbr0`, agent: '1', boot: 'order=scsi0', serial0: 'socket', vga: 'serial0',
+      },
+    });
+  }
+
+  newPid(): number {
+    return this.nextPid++;
+  }
+
+  tick(): void {
+    for (const t of this.tasks.values()) if (t.status === 'running' && t.progress.done) finishTask(t);
+  }
+
+  /** The next task (of this type, e.g. "qmclone") ends with this exitstatus instead of OK. */
+  failNextTask(message: string, type?: string): void {
+    this.taskFailures.push({ message, ...(type ? { type } : {}) });
+  }
+}
+
+export function finishTask(t: Task): void {
+  t.status = 'stopped';
+  t.endtime = Math.floor(Date.now() / 1000);
+  if (t.failWith !== undefined) {
+    t.undo?.();
+    t.exitstatus = t.failWith;
+  } else {
+    try {
+      t.work();
+      t.exitstatus = 'OK';
+    } catch (e) {
+      t.undo?.();
+      t.exitstatus = (e as Error).message;
+    }
+  }
+  t.log.push(t.exitstatus === 'OK' ? 'TASK OK' : `TASK ERROR: ${t.exitstatus}`);
+}
+
+export { Progression };

@@ -1,0 +1,34 @@
+// SIMULATED: runs the OpenStack and Proxmox VE fakes as their own process, for a lab or a crash
+// test where the worker under test must not share a process with its cloud. Prints one JSON line
+// with the URLs and credentials once both listen, and closes them on SIGINT/SIGTERM.
+//   node dist/lab/fakes/serve.js [--host 127.0.0.1] [--openstack-port 0] [--proxmox-port 0]
+import { parseArgs } from 'node:util';
+import { startOpenStackFake } from './openstack/index.js';
+import { PROXMOX_FAKE_DEFAULTS, startProxmoxFake } from './proxmox/index.js';
+
+function port(name: string, v: string | undefined): number {
+  const n = Number(v ?? '0');
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name}: "${v ?? ''}" is not a TCP port (0-65535; 0 lets the kernel pick)`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { host: { type: 'string' }, 'openstack-port': { type: 'string' }, 'proxmox-port': { type: 'string' } } });
+  const host = values.host ?? '127.0.0.1';
+  const openstack = await startOpenStackFake({ host, port: port('openstack-port', values['openstack-port']) });
+  const proxmox = await startProxmoxFake({ host, port: port('proxmox-port', values['proxmox-port']) });
+  const s = openstack.state;
+  process.stdout.write(`${JSON.stringify({
+    simulated: true,
+    openstack: { url: openstack.url, authUrl: openstack.authUrl, region: s.region, project: s.project.name, user: s.user.name, password: s.user.password, applicationCredential: { id: s.appCred.id, secret: s.appCred.secret }, faults: `${openstack.url}/_fake/faults` },
+    proxmox: { url: proxmox.url, apiUrl: proxmox.apiUrl, node: proxmox.state.nodes[0], tokenid: PROXMOX_FAKE_DEFAULTS.tokenid, tokenSecret: PROXMOX_FAKE_DEFAULTS.tokenSecret, faults: `${proxmox.url}/_fake/faults` },
+  })}\n`);
+  const stop = () => { Promise.all([openstack.close(), proxmox.close()]).then(() => process.exit(0), () => process.exit(1)); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`fakes: ${(e as Error).message}\n`);
+  process.exit(1);
+});
