@@ -10,6 +10,7 @@ import { registerDecide } from './commands/decide.js';
 import { registerList } from './commands/list.js';
 import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
+import { registerBackup } from './commands/backup.js';
 
 const program = new Command('mooring')
   .description('Operate self-hosted HA Kubernetes (OpenStack, Proxmox VE) as durable Temporal workflows')
@@ -34,6 +35,7 @@ registerStatus(program);
 registerDecide(program);
 registerList(program);
 registerLab(program);
+registerBackup(program);
 registerDemo(program);
 
 program.parseAsync().catch((err: unknown) => {

@@ -1,2 +1,3 @@
 // Every workflow the worker registers. Workflow code is bundled: import only deterministic code here.
 export { inventoryCheck } from './inventory-check.js';
+export { scheduledEtcdBackup } from './scheduled-backup.js';
