@@ -1,5 +1,6 @@
 // Every activity Mooring registers, built from its dependencies so tests can hand in real or fake ones.
 import { createInventoryActivities } from './inventory/probe.js';
+import { createEtcdRecoveryActivities } from './etcd-recovery/index.js';
 import type { SshDeps } from './ssh/access.js';
 
 export type ActivityDeps = SshDeps;
@@ -7,6 +8,7 @@ export type ActivityDeps = SshDeps;
 export function createActivities(deps: ActivityDeps = {}) {
   return {
     ...createInventoryActivities(deps),
+    ...createEtcdRecoveryActivities(deps),
   };
 }
 

@@ -11,6 +11,7 @@ import { registerList } from './commands/list.js';
 import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBackup } from './commands/backup.js';
+import { registerRecover } from './commands/recover.js';
 
 const program = new Command('mooring')
   .description('Operate self-hosted HA Kubernetes (OpenStack, Proxmox VE) as durable Temporal workflows')
@@ -36,6 +37,7 @@ registerDecide(program);
 registerList(program);
 registerLab(program);
 registerBackup(program);
+registerRecover(program);
 registerDemo(program);
 
 program.parseAsync().catch((err: unknown) => {

@@ -8,8 +8,25 @@ export interface RunbookSpec {
   workflowType: string;
   mutating: boolean;
   summary: string;
-  args(inv: Inventory, opts: { approvalTimeoutMs?: number }): unknown[];
+  args(inv: Inventory, opts: RunbookOptions): unknown[];
 }
+
+export interface RunbookOptions {
+  approvalTimeoutMs?: number;
+  /** Recovery runbooks: the member to recover. */
+  member?: string;
+  /** Print the plan for this inventory and change nothing. */
+  planOnly?: boolean;
+  canary?: { key: string; value: string };
+}
+
+const recoveryArgs = (inventory: Inventory, o: RunbookOptions) => [{
+  inventory,
+  ...(o.approvalTimeoutMs ? { approvalTimeoutMs: o.approvalTimeoutMs } : {}),
+  ...(o.member ? { member: o.member } : {}),
+  ...(o.planOnly ? { planOnly: true } : {}),
+  ...(o.canary ? { canary: o.canary } : {}),
+}];
 
 export const RUNBOOKS: readonly RunbookSpec[] = [
   {
@@ -19,6 +36,13 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
     summary: 'SSH to every host (after approval) and report OS, uptime, disk and whether the ports its roles need are free',
     args: (inventory, opts) => [{ inventory, ...(opts.approvalTimeoutMs ? { approvalTimeoutMs: opts.approvalTimeoutMs } : {}) }],
   },
+  {
+    name: 'recover-etcd-follower',
+    workflowType: 'recoverEtcdFollower',
+    mutating: true,
+    summary: 'replace one failed etcd member while the others keep quorum (remove, move data aside, re-add as learner, promote, verify)',
+    args: recoveryArgs,
+  },
 ];
 
 export function findRunbook(name: string): RunbookSpec {
@@ -27,7 +51,11 @@ export function findRunbook(name: string): RunbookSpec {
   return rb;
 }
 
-/** ops/<cluster> for every mutating runbook (per-cluster exclusion); <runbook>/<cluster> otherwise. */
-export function workflowIdFor(rb: RunbookSpec, cluster: string): string {
+/**
+ * ops/<cluster> for every mutating runbook (per-cluster exclusion); <runbook>/<cluster> otherwise.
+ * A plan-only run changes nothing, so it does not take the cluster's lock.
+ */
+export function workflowIdFor(rb: RunbookSpec, cluster: string, planOnly = false): string {
+  if (planOnly) return `plan/${rb.name}/${cluster}`;
   return rb.mutating ? `ops/${cluster}` : `${rb.name}/${cluster}`;
 }

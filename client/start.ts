@@ -5,7 +5,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { Inventory } from '../config/schema.js';
 import { CLUSTER, RUNBOOK, PHASE } from '../workflows/runbook/search-attributes.js';
 import { DEFAULT_TASK_QUEUE } from '../workers/connection.js';
-import { workflowIdFor, type RunbookSpec } from './runbooks.js';
+import { workflowIdFor, type RunbookOptions, type RunbookSpec } from './runbooks.js';
 
 export class ClusterBusyError extends Error {
   override readonly name = 'ClusterBusyError';
@@ -15,13 +15,12 @@ export class ClusterBusyError extends Error {
   }
 }
 
-export interface StartOptions {
+export interface StartOptions extends RunbookOptions {
   taskQueue?: string;
-  approvalTimeoutMs?: number;
 }
 
 export async function startRunbook(client: Client, rb: RunbookSpec, inv: Inventory, opts: StartOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  const workflowId = workflowIdFor(rb, inv.cluster.name);
+  const workflowId = workflowIdFor(rb, inv.cluster.name, opts.planOnly);
   try {
     return await client.workflow.start(rb.workflowType, {
       workflowId,
@@ -33,7 +32,7 @@ export async function startRunbook(client: Client, rb: RunbookSpec, inv: Invento
         { key: RUNBOOK, value: rb.name },
         { key: PHASE, value: 'starting' },
       ]),
-      staticSummary: `${rb.name} on ${inv.cluster.name}`,
+      staticSummary: `${rb.name}${opts.planOnly ? ' (plan only)' : ''} on ${inv.cluster.name}`,
       staticDetails: `**${rb.name}** on cluster \`${inv.cluster.name}\`: ${rb.summary}.`,
     });
   } catch (err) {

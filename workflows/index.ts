@@ -1,3 +1,4 @@
 // Every workflow the worker registers. Workflow code is bundled: import only deterministic code here.
 export { inventoryCheck } from './inventory-check.js';
 export { scheduledEtcdBackup } from './scheduled-backup.js';
+export { recoverEtcdFollower } from './etcd-recovery/follower.js';

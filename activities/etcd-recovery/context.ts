@@ -1,0 +1,25 @@
+// What every etcd activity needs to reach a member: SSH access (references only) and the
+// member's etcd settings from the inventory. Built by the workflow from the inventory.
+import type { HostRef, SshAccess } from '../ssh/access.js';
+import type { EtcdTls } from './etcdctl.js';
+
+export interface EtcdSettings {
+  tls: EtcdTls;
+  clientPort: number;
+  peerPort: number;
+  dataDir: string;
+  configPath: string;
+  /** Server and peer certificate paths, for the config file. */
+  serverCert: string;
+  serverKey: string;
+  peerCert: string;
+  peerKey: string;
+}
+
+/** An etcd member as the activities reach it (a host reference). */
+export type EtcdMemberRef = HostRef;
+
+export interface EtcdTarget {
+  ssh: SshAccess;
+  etcd: EtcdSettings;
+}

@@ -1,0 +1,38 @@
+// Changes on one member's host: stop/start etcd through systemctl, move a data dir aside (never
+// delete it), write the member config. Each checks the host's state first, so repeating is safe.
+import type { SshSession } from '../ssh/session.js';
+import { sh } from '../ssh/quote.js';
+
+export async function etcdActive(s: SshSession, signal: AbortSignal): Promise<boolean> {
+  return (await s.exec('systemctl is-active --quiet etcd', { timeoutMs: 15_000, signal })).code === 0;
+}
+
+export async function stopEtcd(s: SshSession, signal: AbortSignal): Promise<{ wasActive: boolean }> {
+  const wasActive = await etcdActive(s, signal);
+  if (wasActive) await s.run('systemctl stop etcd', { timeoutMs: 60_000, signal });
+  if (await etcdActive(s, signal)) throw new Error(`${s.target.name}: etcd is still active after systemctl stop`);
+  return { wasActive };
+}
+
+export async function startEtcd(s: SshSession, signal: AbortSignal): Promise<{ wasActive: boolean }> {
+  const wasActive = await etcdActive(s, signal);
+  if (!wasActive) await s.run('systemctl start etcd', { timeoutMs: 60_000, signal });
+  return { wasActive };
+}
+
+/**
+ * Moves `dir` to `dir.<tag>`. The tag comes from the run (workflow ID), so a retry that finds the
+ * directory already moved reports it instead of moving a newer one. An empty or missing dir is left.
+ */
+export async function moveAside(s: SshSession, dir: string, tag: string, signal: AbortSignal): Promise<{ movedTo?: string; alreadyMoved: boolean }> {
+  const dest = `${dir}.${tag}`;
+  const state = (await s.run(sh`if [ -e ${dest} ]; then echo moved; elif [ -d ${dir} ] && [ -n "$(ls -A ${dir} 2>/dev/null)" ]; then echo present; else echo absent; fi`, { timeoutMs: 15_000, signal })).trim();
+  if (state === 'moved') return { movedTo: dest, alreadyMoved: true };
+  if (state === 'absent') return { alreadyMoved: false };
+  await s.run(sh`mv ${dir} ${dest} && mkdir -p ${dir} && chmod 700 ${dir}`, { timeoutMs: 60_000, signal });
+  return { movedTo: dest, alreadyMoved: false };
+}
+
+export async function writeConfig(s: SshSession, path: string, content: string, signal: AbortSignal): Promise<void> {
+  await s.upload(path, content, { mode: 0o644, timeoutMs: 30_000, signal });
+}

@@ -1,0 +1,96 @@
+// Activities of the etcd recovery runbooks. Every one heartbeats, opens one SSH session, checks
+// before it acts, and returns what it found or did for the run's history.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { MemberView } from '../../workflows/etcd-recovery/assessment.js';
+import { heartbeatWhile } from '../heartbeat.js';
+import { withSession, type SshDeps } from '../ssh/access.js';
+import { sh } from '../ssh/quote.js';
+import type { EtcdMemberRef, EtcdTarget } from './context.js';
+import { clientUrl, etcdctl, parseEndpointHealth } from './etcdctl.js';
+import { addLearner, memberList, promoteLearner, removeMember } from './membership.js';
+import { moveAside, startEtcd, stopEtcd, writeConfig } from './host-ops.js';
+import { observeMember } from './observe.js';
+import { renderMemberConfig, type MemberConfigInput } from './member-config.js';
+
+interface Via { target: EtcdTarget; via: EtcdMemberRef; endpoints: string[] }
+interface On { target: EtcdTarget; host: EtcdMemberRef }
+
+export function createEtcdRecoveryActivities(deps: SshDeps) {
+  const on = <T>(what: string, t: EtcdTarget, host: EtcdMemberRef, fn: (s: Parameters<Parameters<typeof withSession>[4]>[0], signal: AbortSignal) => Promise<T>) =>
+    heartbeatWhile(what, (signal) => withSession(deps, t.ssh, host, signal, (s) => fn(s, signal)));
+
+  return {
+    async observeEtcd(input: { target: EtcdTarget; members: EtcdMemberRef[] }): Promise<MemberView[]> {
+      return heartbeatWhile('observing etcd members', (signal) => Promise.all(input.members.map((m) => observeMember(deps, input.target, m, signal))));
+    },
+
+    async etcdMembers(input: Via) {
+      return on('member list', input.target, input.via, (s, signal) => memberList(s, input.target.etcd, input.endpoints, signal));
+    },
+
+    async removeEtcdMember(input: Via & { who: { name: string; ip: string } }) {
+      return on(`member remove ${input.who.name}`, input.target, input.via, (s, signal) => removeMember(s, input.target.etcd, input.endpoints, input.who, signal));
+    },
+
+    async addEtcdLearner(input: Via & { who: { name: string; ip: string } }) {
+      return on(`member add ${input.who.name}`, input.target, input.via, (s, signal) => addLearner(s, input.target.etcd, input.endpoints, input.who, signal));
+    },
+
+    async promoteEtcdLearner(input: Via & { id: string }) {
+      return on(`member promote ${input.id}`, input.target, input.via, (s, signal) => promoteLearner(s, input.target.etcd, input.endpoints, input.id, signal));
+    },
+
+    async stopEtcdOn(input: On) {
+      return on(`stop etcd on ${input.host.name}`, input.target, input.host, (s, signal) => stopEtcd(s, signal));
+    },
+
+    async startEtcdOn(input: On) {
+      return on(`start etcd on ${input.host.name}`, input.target, input.host, (s, signal) => startEtcd(s, signal));
+    },
+
+    async moveEtcdDataAside(input: On & { tag: string }) {
+      return on(`move ${input.target.etcd.dataDir} aside on ${input.host.name}`, input.target, input.host, (s, signal) => moveAside(s, input.target.etcd.dataDir, input.tag, signal));
+    },
+
+    async writeEtcdConfigOn(input: On & { config: MemberConfigInput }) {
+      return on(`write ${input.target.etcd.configPath} on ${input.host.name}`, input.target, input.host, async (s, signal) => {
+        await writeConfig(s, input.target.etcd.configPath, renderMemberConfig(input.target.etcd, input.config), signal);
+        return { path: input.target.etcd.configPath };
+      });
+    },
+
+    /** Healthy now, or a retryable failure (Temporal's retry policy is the wait loop). */
+    async expectEtcdHealthy(input: On) {
+      return on(`health of ${input.host.name}`, input.target, input.host, async (s, signal) => {
+        const r = await s.exec(etcdctl(input.target.etcd.tls, [clientUrl(input.host.ip, input.target.etcd.clientPort)], ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 }), { timeoutMs: 15_000, signal });
+        let healthy = false;
+        try { healthy = parseEndpointHealth(r.stdout)[0]?.healthy === true; } catch { /* no JSON: not healthy */ }
+        if (!healthy) throw ApplicationFailure.retryable(`${input.host.name} is not healthy yet: ${r.stderr.trim().split('\n').pop() ?? ''}`, 'NotHealthyYet');
+        return { healthy: true };
+      });
+    },
+
+    /** Writes or reads the canary key the runbooks use to prove data survived. */
+    async etcdCanary(input: Via & { op: 'put' | 'get'; key: string; value?: string }) {
+      return on(`canary ${input.op}`, input.target, input.via, async (s, signal) => {
+        if (input.op === 'put') {
+          await s.run(etcdctl(input.target.etcd.tls, input.endpoints, ['put', input.key, input.value ?? '']), { timeoutMs: 20_000, signal });
+          return { value: input.value ?? '' };
+        }
+        const out = await s.run(`${etcdctl(input.target.etcd.tls, input.endpoints, ['get', input.key, '--print-value-only'])}`, { timeoutMs: 20_000, signal });
+        return { value: out.replace(/\n$/, '') };
+      });
+    },
+
+    /** Whether the member's certificates are on its host (a replaced node needs them laid down). */
+    async etcdCertsPresent(input: On) {
+      return on(`certificates on ${input.host.name}`, input.target, input.host, async (s, signal) => {
+        const e = input.target.etcd;
+        const r = await s.exec(sh`test -s ${e.tls.caCert} && test -s ${e.serverCert} && test -s ${e.serverKey} && test -s ${e.peerCert} && test -s ${e.peerKey}`, { timeoutMs: 15_000, signal });
+        return { present: r.code === 0 };
+      });
+    },
+  };
+}
+
+export type EtcdRecoveryActivities = ReturnType<typeof createEtcdRecoveryActivities>;

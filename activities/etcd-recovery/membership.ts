@@ -1,0 +1,48 @@
+// Membership changes, run with etcdctl on a healthy member. Each one looks before it acts, so a
+// retry after a crash finds its own earlier work done and does nothing twice.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { SshSession } from '../ssh/session.js';
+import { etcdctl, parseMemberAdd, parseMemberList, peerUrl, type Member } from './etcdctl.js';
+import type { EtcdSettings } from './context.js';
+
+export async function memberList(s: SshSession, etcd: EtcdSettings, endpoints: string[], signal: AbortSignal): Promise<{ clusterId: string; members: Member[] }> {
+  return parseMemberList(await s.run(etcdctl(etcd.tls, endpoints, ['member', 'list', '-w', 'json']), { timeoutMs: 20_000, signal }));
+}
+
+const matches = (m: Member, name: string, url: string) => m.name === name || m.peerURLs.includes(url);
+
+/** Removes the member with this name or peer URL; already gone is fine. */
+export async function removeMember(s: SshSession, etcd: EtcdSettings, endpoints: string[], who: { name: string; ip: string }, signal: AbortSignal): Promise<{ removedId?: string }> {
+  const url = peerUrl(who.ip, etcd.peerPort);
+  const found = (await memberList(s, etcd, endpoints, signal)).members.find((m) => matches(m, who.name, url));
+  if (!found) return {};
+  await s.run(etcdctl(etcd.tls, endpoints, ['member', 'remove', found.id]), { timeoutMs: 20_000, signal });
+  return { removedId: found.id };
+}
+
+/** Adds the member as a learner unless a member with its peer URL exists already (a retried add). */
+export async function addLearner(s: SshSession, etcd: EtcdSettings, endpoints: string[], who: { name: string; ip: string }, signal: AbortSignal): Promise<{ id: string; alreadyPresent: boolean; isLearner: boolean }> {
+  const url = peerUrl(who.ip, etcd.peerPort);
+  const existing = (await memberList(s, etcd, endpoints, signal)).members.find((m) => m.peerURLs.includes(url));
+  if (existing) return { id: existing.id, alreadyPresent: true, isLearner: existing.isLearner };
+  const out = await s.run(etcdctl(etcd.tls, endpoints, ['member', 'add', who.name, '--learner', `--peer-urls=${url}`, '-w', 'json']), { timeoutMs: 20_000, signal });
+  return { id: parseMemberAdd(out).id, alreadyPresent: false, isLearner: true };
+}
+
+/**
+ * Promotes a learner to voting member. etcd refuses while the learner is behind the leader; that
+ * refusal is retryable (Temporal retries the activity with backoff until it catches up).
+ */
+export async function promoteLearner(s: SshSession, etcd: EtcdSettings, endpoints: string[], id: string, signal: AbortSignal): Promise<{ promoted: boolean }> {
+  const member = (await memberList(s, etcd, endpoints, signal)).members.find((m) => m.id === id);
+  if (!member) throw ApplicationFailure.nonRetryable(`member ${id} is no longer in the cluster: someone removed it during the recovery`, 'PreconditionFailed');
+  if (!member.isLearner) return { promoted: false };
+  const r = await s.exec(etcdctl(etcd.tls, endpoints, ['member', 'promote', id]), { timeoutMs: 20_000, signal });
+  if (r.code !== 0) {
+    if (/not in sync|learner.*not.*ready|too many requests/i.test(r.stderr)) {
+      throw ApplicationFailure.retryable(`learner ${id} is not yet in sync with the leader; promotion will be retried`, 'LearnerNotReady');
+    }
+    throw new Error(`member promote ${id} failed: ${r.stderr.trim()}`);
+  }
+  return { promoted: true };
+}

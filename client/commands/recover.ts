@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
+import { connectClient, runUrl } from '../connect.js';
+import { connectionFlags, fail, inventoryOrExit, parseDuration, withConnectionOptions } from '../cli-shared.js';
+import { findRunbook } from '../runbooks.js';
+import { ClusterBusyError, startRunbook } from '../start.js';
+import { follow } from '../watch.js';
+
+const SCENARIOS = {
+  follower: { runbook: 'recover-etcd-follower', text: 'one member failed, quorum intact: replace it (remove, move data aside, re-add as learner, promote, verify)' },
+} as const;
+
+export function registerRecover(program: Command): void {
+  const recover = program.command('recover').description('Disaster recovery runbooks');
+  const etcd = recover.command('etcd').description('etcd recovery, following etcd\'s disaster-recovery guide');
+  for (const [scenario, spec] of Object.entries(SCENARIOS)) {
+    withConnectionOptions(etcd.command(scenario))
+      .description(spec.text)
+      .requiredOption('-c, --config <file>', 'inventory file')
+      .option('--member <name>', 'the failed member (found automatically when exactly one is failed)')
+      .option('--plan', 'print the steps for this inventory and its current state; change nothing')
+      .option('--canary <key=value>', 'a key written before the failure that must read back afterwards')
+      .option('--approval-timeout <duration>', 'stop safely if nobody approves within this time (e.g. 30m)')
+      .option('--no-wait', 'return after starting instead of following the run')
+      .addOption(new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE'))
+      .addHelpText('after', `\nExamples:\n  mooring recover etcd ${scenario} -c cluster.yaml --plan\n  mooring recover etcd ${scenario} -c cluster.yaml --member etcd-2\n  mooring approve ops/CLUSTER --by NAME --comment "ticket"`)
+      .action(async (o: Record<string, string | boolean>) => {
+        const inv = await inventoryOrExit(String(o.config));
+        let canary: { key: string; value: string } | undefined;
+        if (typeof o.canary === 'string') {
+          const at = o.canary.indexOf('=');
+          if (at <= 0) fail(`--canary "${o.canary}" must be KEY=VALUE`, 2);
+          canary = { key: o.canary.slice(0, at), value: o.canary.slice(at + 1) };
+        }
+        const mc = await connectClient(connectionFlags(o));
+        try {
+          const handle = await startRunbook(mc.client, findRunbook(spec.runbook), inv, {
+            taskQueue: String(o.taskQueue),
+            ...(typeof o.member === 'string' ? { member: o.member } : {}),
+            ...(o.plan ? { planOnly: true } : {}),
+            ...(canary ? { canary } : {}),
+            ...(typeof o.approvalTimeout === 'string' ? { approvalTimeoutMs: parseDuration(o.approvalTimeout) } : {}),
+          });
+          process.stderr.write(`started ${spec.runbook}${o.plan ? ' (plan only)' : ''}: ${handle.workflowId}\n  Web UI: ${runUrl(mc.namespace, handle.workflowId, handle.firstExecutionRunId)}\n`);
+          if (o.wait === false) return;
+          const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId });
+          if (outcome.status !== 'COMPLETED') fail(`${handle.workflowId} ended ${outcome.status}${outcome.failure ? `: ${outcome.failure.type ? `[${outcome.failure.type}] ` : ''}${outcome.failure.message}` : ''}`);
+        } catch (err) {
+          if (err instanceof ClusterBusyError) fail(err.message, 3);
+          throw err;
+        } finally {
+          await mc.close();
+        }
+      });
+  }
+}

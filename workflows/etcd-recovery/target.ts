@@ -1,0 +1,27 @@
+// From the inventory to what the etcd activities need: SSH access (references only), etcd paths
+// and ports, and a host reference per member. Pure.
+import type { Inventory } from '../../config/schema.js';
+import { etcdMembersOf } from '../../config/hosts.js';
+import type { EtcdMemberRef, EtcdTarget } from '../../activities/etcd-recovery/context.js';
+
+export function etcdTargetOf(inv: Inventory): EtcdTarget {
+  const t = inv.etcd.tls;
+  return {
+    ssh: { user: inv.ssh.user, privateKeyPath: inv.ssh.privateKeyPath, connectTimeoutSeconds: inv.ssh.connectTimeoutSeconds, ...(inv.ssh.bastion ? { bastion: inv.ssh.bastion } : {}) },
+    etcd: {
+      tls: { caCert: t.caCert, clientCert: t.clientCert, clientKey: t.clientKey },
+      serverCert: t.serverCert, serverKey: t.serverKey, peerCert: t.peerCert, peerKey: t.peerKey,
+      clientPort: inv.etcd.clientPort, peerPort: inv.etcd.peerPort, dataDir: inv.etcd.dataDir, configPath: inv.etcd.configPath,
+    },
+  };
+}
+
+export function memberRefsOf(inv: Inventory): EtcdMemberRef[] {
+  const path = inv.etcd.topology === 'external' ? 'etcd.members' : 'masters';
+  return etcdMembersOf(inv).map((m, i) => ({ name: m.name, ip: m.ip, sshPort: m.sshPort, where: `${path}[${i}]`, ...(m.hostKey ? { hostKey: m.hostKey } : {}) }));
+}
+
+/** A directory-name-safe tag for things a run leaves behind (moved-aside data dirs). */
+export function runTag(workflowId: string, runId: string): string {
+  return `mooring-${workflowId.replace(/[^A-Za-z0-9-]/g, '-')}-${runId.slice(0, 8)}`;
+}
