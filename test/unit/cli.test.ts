@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { mooring } from '../helpers/cli.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
 
-const COMMANDS = ['validate', 'server', 'worker', 'run', 'status', 'approve', 'reject', 'list', 'lab', 'lab up', 'lab down', 'lab status', 'lab fault', 'demo'];
+const COMMANDS = ['validate', 'server', 'worker', 'run', 'status', 'approve', 'reject', 'list', 'lab', 'lab up', 'lab down', 'lab status', 'lab fault', 'demo',
+  'backup schedule create', 'backup schedule list', 'backup schedule pause', 'backup schedule trigger', 'recover etcd follower'];
 
 describe('mooring CLI', () => {
   for (const cmd of COMMANDS) {
