@@ -1,0 +1,75 @@
+// Snapshots on member hosts for a majority recovery: find candidates, check their integrity with
+// `etcdctl snapshot status` (never skip the hash check), and restore one into a fresh data dir.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { SshSession } from '../ssh/session.js';
+import { sh } from '../ssh/quote.js';
+
+export interface SnapshotCandidate {
+  path: string;
+  /** Modification time, epoch seconds. */
+  mtime: number;
+  size: number;
+}
+
+export interface SnapshotCheck extends SnapshotCandidate {
+  ok: boolean;
+  hash?: number;
+  revision?: number;
+  totalKeys?: number;
+  error?: string;
+}
+
+/** Snapshot files (*.db) in `dir`, newest first. */
+export async function listSnapshots(s: SshSession, dir: string, signal: AbortSignal): Promise<SnapshotCandidate[]> {
+  const out = await s.run(sh`if [ -d ${dir} ]; then find ${dir} -maxdepth 1 -type f -name '*.db' -printf '%T@ %s %p\n'; fi`, { timeoutMs: 20_000, signal });
+  return out.split('\n').filter(Boolean).map((l) => {
+    const [mtime, size, ...path] = l.split(' ');
+    return { mtime: Math.floor(Number(mtime)), size: Number(size), path: path.join(' ') };
+  }).sort((a, b) => b.mtime - a.mtime);
+}
+
+export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal: AbortSignal): Promise<SnapshotCheck> {
+  const r = await s.exec(sh`ETCDCTL_API=3 etcdctl snapshot status ${c.path} -w json`, { timeoutMs: 120_000, signal });
+  if (r.code !== 0) return { ...c, ok: false, error: r.stderr.trim().split('\n').pop() ?? `exit ${r.code}` };
+  try {
+    const j = JSON.parse(r.stdout) as { hash: number; revision: number; totalKey: number };
+    return { ...c, ok: true, hash: j.hash, revision: j.revision, totalKeys: j.totalKey };
+  } catch {
+    return { ...c, ok: false, error: 'snapshot status printed no JSON' };
+  }
+}
+
+export interface RestoreSpec {
+  snapshot: string;
+  name: string;
+  initialCluster: string;
+  clusterToken: string;
+  peerUrl: string;
+  dataDir: string;
+}
+
+/**
+ * Restores into `dataDir`, which must be empty or absent (the old one was moved aside first).
+ * etcd 3.4 restores with etcdctl, 3.5+ with etcdutl. A data dir already holding this restore's
+ * member (a retry after a crash) is left as it is.
+ */
+export async function restoreSnapshot(s: SshSession, spec: RestoreSpec, etcdVersion: string, signal: AbortSignal): Promise<{ tool: string; alreadyRestored: boolean; bumpedRevision: boolean; note: string }> {
+  const tool = /^v?3\.[0-4]\./.test(etcdVersion) ? 'etcdctl' : 'etcdutl';
+  const marker = `${spec.dataDir}/member/snap/db`;
+  const state = (await s.run(sh`if [ -e ${marker} ]; then echo restored; elif [ -n "$(ls -A ${spec.dataDir} 2>/dev/null)" ]; then echo dirty; else echo empty; fi`, { timeoutMs: 15_000, signal })).trim();
+  if (state === 'restored') return { tool, alreadyRestored: true, bumpedRevision: false, note: 'restored earlier by this run' };
+  // Revisions must not go backwards for watchers (Kubernetes informers): bump and mark compacted
+  // where the installed tool can (etcdctl 3.4.27+, etcdutl 3.5.10+), otherwise say so.
+  const env0 = tool === 'etcdctl' ? 'ETCDCTL_API=3 ' : '';
+  const canBump = (await s.exec(`${env0}${tool} snapshot restore --help 2>&1 | grep -q -- --bump-revision`, { timeoutMs: 15_000, signal })).code === 0;
+  const bump = canBump ? ['--bump-revision', '1000000000', '--mark-compacted'] : [];
+  if (state === 'dirty') throw ApplicationFailure.nonRetryable(`${spec.dataDir} on ${s.target.name} is not empty and holds no restored member: refusing to restore over it`, 'PreconditionFailed');
+  // etcd refuses to restore into an existing directory: restore beside it, then move into place.
+  const staging = `${spec.dataDir}.restoring`;
+  const env = tool === 'etcdctl' ? 'ETCDCTL_API=3 ' : '';
+  await s.run(`rm -rf ${sh`${staging}`} && ${env}${sh`${tool} snapshot restore ${spec.snapshot} --name ${spec.name} --initial-cluster ${spec.initialCluster} --initial-cluster-token ${spec.clusterToken} --initial-advertise-peer-urls ${spec.peerUrl} --data-dir ${staging} ${bump}`} && { rmdir ${sh`${spec.dataDir}`} 2>/dev/null || true; } && mv ${sh`${staging} ${spec.dataDir}`} && chmod 700 ${sh`${spec.dataDir}`}`, { timeoutMs: 300_000, signal });
+  return {
+    tool, alreadyRestored: false, bumpedRevision: canBump,
+    note: canBump ? 'revision bumped by 1e9 and marked compacted' : `--bump-revision skipped: the installed ${tool} does not support it (needs etcdctl 3.4.27+ or etcdutl 3.5.10+); watchers may see old revisions and should re-list`,
+  };
+}
