@@ -43,6 +43,20 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
     summary: 'replace one failed etcd member while the others keep quorum (remove, move data aside, re-add as learner, promote, verify)',
     args: recoveryArgs,
   },
+  {
+    name: 'recover-etcd-leader',
+    workflowType: 'recoverEtcdLeader',
+    mutating: true,
+    summary: 'the leader failed: confirm the new election, measure the write outage, then replace the old leader like a follower',
+    args: recoveryArgs,
+  },
+  {
+    name: 'recover-etcd-majority',
+    workflowType: 'recoverEtcdMajority',
+    mutating: true,
+    summary: 'quorum is lost: confirm it, restore the newest verified snapshot on one member as a new cluster, grow it back member by member',
+    args: recoveryArgs,
+  },
 ];
 
 export function findRunbook(name: string): RunbookSpec {

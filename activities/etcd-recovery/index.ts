@@ -11,6 +11,7 @@ import { addLearner, memberList, promoteLearner, removeMember } from './membersh
 import { moveAside, startEtcd, stopEtcd, writeConfig } from './host-ops.js';
 import { observeMember } from './observe.js';
 import { renderMemberConfig, type MemberConfigInput } from './member-config.js';
+import { checkSnapshot, listSnapshots, restoreSnapshot, type RestoreSpec, type SnapshotCheck } from './snapshots.js';
 
 interface Via { target: EtcdTarget; via: EtcdMemberRef; endpoints: string[] }
 interface On { target: EtcdTarget; host: EtcdMemberRef }
@@ -79,6 +80,33 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
         }
         const out = await s.run(`${etcdctl(input.target.etcd.tls, input.endpoints, ['get', input.key, '--print-value-only'])}`, { timeoutMs: 20_000, signal });
         return { value: out.replace(/\n$/, '') };
+      });
+    },
+
+    /** Snapshot files in `dir` on each host, newest first, each integrity-checked. Unreachable hosts are reported, not fatal. */
+    async findEtcdSnapshots(input: { target: EtcdTarget; hosts: EtcdMemberRef[]; dir: string }): Promise<{ host: string; checks: SnapshotCheck[]; error?: string }[]> {
+      return heartbeatWhile(`snapshots in ${input.dir}`, (signal) => Promise.all(input.hosts.map(async (h) => {
+        try {
+          return await withSession(deps, input.target.ssh, h, signal, async (s) => {
+            const checks: SnapshotCheck[] = [];
+            for (const c of await listSnapshots(s, input.dir, signal)) checks.push(await checkSnapshot(s, c, signal));
+            return { host: h.name, checks };
+          });
+        } catch (err) {
+          return { host: h.name, checks: [], error: (err as Error).message };
+        }
+      })));
+    },
+
+    async restoreEtcdSnapshot(input: On & { spec: RestoreSpec; etcdVersion: string }) {
+      return on(`restore ${input.spec.snapshot} on ${input.host.name}`, input.target, input.host, (s, signal) => restoreSnapshot(s, input.spec, input.etcdVersion, signal));
+    },
+
+    /** One write attempt with a short timeout: does the cluster accept writes right now? Never throws for a refusal. */
+    async probeEtcdWrite(input: Via & { key: string; value: string }): Promise<{ ok: boolean; error?: string }> {
+      return on('write probe', input.target, input.via, async (s, signal) => {
+        const r = await s.exec(etcdctl(input.target.etcd.tls, input.endpoints, ['put', input.key, input.value], { timeoutSeconds: 2 }), { timeoutMs: 10_000, signal });
+        return r.code === 0 ? { ok: true } : { ok: false, error: r.stderr.trim().split('\n').pop() ?? `exit ${r.code}` };
       });
     },
 

@@ -9,6 +9,8 @@ import { follow } from '../watch.js';
 
 const SCENARIOS = {
   follower: { runbook: 'recover-etcd-follower', text: 'one member failed, quorum intact: replace it (remove, move data aside, re-add as learner, promote, verify)' },
+  leader: { runbook: 'recover-etcd-leader', text: 'the leader failed: confirm the new election and the write outage, then replace the old leader as a follower' },
+  majority: { runbook: 'recover-etcd-majority', text: 'quorum lost: confirm, restore the newest verified snapshot on one member with a new cluster token, grow back member by member' },
 } as const;
 
 export function registerRecover(program: Command): void {

@@ -1,0 +1,161 @@
+// Runbook `recover-etcd-majority` (seed 001, "majority failure", done the way etcd's disaster
+// recovery guide says): confirm quorum is really lost, pick the newest snapshot that passes its
+// integrity check, show the plan, then fence every member, move data dirs aside (never delete,
+// never touch config or certificates), restore one member as a new single-member cluster with a
+// new token, and grow it back member by member as learners, checking agreement after each step.
+import { ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import type { MooringActivities } from '../../activities/index.js';
+import type { EtcdMemberRef } from '../../activities/etcd-recovery/context.js';
+import type { Inventory } from '../../config/schema.js';
+import { Runbook } from '../runbook/runbook.js';
+import { FailureTypes } from '../runbook/definitions.js';
+import { assess, initialCluster, majorityRecoveryVerdict, quorumLostConfirmed, type ClusterAssessment } from './assessment.js';
+import { etcdTargetOf, memberRefsOf, runTag } from './target.js';
+import { CHANGE, WAIT } from './options.js';
+import { chooseSnapshot, type SnapshotChoice } from './snapshot-choice.js';
+import type { RecoveryResult } from './follower.js';
+
+export interface RecoverMajorityInput {
+  inventory: Inventory;
+  /** Where snapshots lie on the members (default: backup.localDir, else /var/backups/etcd). */
+  snapshotDir?: string;
+  approvalTimeoutMs?: number;
+  planOnly?: boolean;
+  canary?: { key: string; value: string };
+  /** How many spaced probes must all find quorum lost (default 3, 5 s apart). */
+  confirmRounds?: number;
+  confirmIntervalMs?: number;
+}
+
+const change = proxyActivities<MooringActivities>(CHANGE);
+const wait = proxyActivities<MooringActivities>(WAIT);
+
+export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<RecoveryResult & { snapshot?: SnapshotChoice; skippedMembers?: string[] }> {
+  const inv = input.inventory;
+  const members = memberRefsOf(inv);
+  const target = etcdTargetOf(inv);
+  const info = workflowInfo();
+  const tag = runTag(info.workflowId, info.runId);
+  const token = `${inv.cluster.name}-${tag}`;
+  const dir = input.snapshotDir ?? inv.backup?.localDir ?? '/var/backups/etcd';
+  const rounds = input.confirmRounds ?? 3;
+  const rb = new Runbook('recover-etcd-majority', inv.cluster.name, [
+    { id: 'confirm', title: `Confirm quorum is lost (${rounds} probes)` },
+    { id: 'snapshot', title: `Choose a snapshot from ${dir}` },
+    { id: 'approve', title: 'Approve the restore plan' },
+    { id: 'fence', title: 'Stop etcd on every member' },
+    { id: 'move-aside', title: 'Move every data dir aside' },
+    { id: 'restore', title: 'Restore the snapshot on the first member' },
+    { id: 'start-first', title: 'Start the first member as a new cluster' },
+  ]);
+
+  const assessment = await rb.step('confirm', async () => {
+    const seen: ClusterAssessment[] = [];
+    for (let i = 0; i < rounds; i++) {
+      if (i > 0) await sleep(input.confirmIntervalMs ?? 5000);
+      seen.push(assess(await wait.observeEtcd({ target, members })));
+      if (seen.at(-1)!.quorum) break;
+    }
+    const last = seen.at(-1)!;
+    if (!quorumLostConfirmed(seen, rounds)) {
+      const v = majorityRecoveryVerdict(last);
+      throw ApplicationFailure.create({ type: FailureTypes.preconditionFailed, nonRetryable: true, message: `majority recovery refused: ${v.ok ? 'quorum came back during the checks' : v.reason}` });
+    }
+    return last;
+  }, (a) => `quorum lost in every probe: ${a.healthy.length} of ${a.size} healthy`);
+
+  const found = await rb.step('snapshot', () => change.findEtcdSnapshots({ target, hosts: members, dir }), (f) => `${f.reduce((n, h) => n + h.checks.length, 0)} snapshot file(s) checked`);
+  const choice = chooseSnapshot(found);
+  if (!choice) {
+    throw ApplicationFailure.create({ type: FailureTypes.preconditionFailed, nonRetryable: true, message: `no snapshot in ${dir} on any member passes \`etcdctl snapshot status\`${found.some((f) => f.error) ? ` (unreachable: ${found.filter((f) => f.error).map((f) => f.host).join(', ')})` : ''}: copy a verified snapshot there and run again` });
+  }
+  const first = members.find((m) => m.name === choice.host)!;
+  const reachable = new Set(found.filter((f) => !f.error).map((f) => f.host));
+  const others = members.filter((m) => m !== first && reachable.has(m.name));
+  const skipped = members.filter((m) => m !== first && !reachable.has(m.name)).map((m) => m.name);
+  others.forEach((m) => rb.addStep(`grow:${m.name}`, `Add ${m.name} back (learner, then voting)`));
+  rb.addStep('verify', 'Verify members, cluster ID and data');
+
+  const plan = majorityPlan(inv, assessment, choice, first, others, skipped, dir, tag, token);
+  if (input.planOnly) {
+    for (const s of rb.progress.steps) if (s.status === 'pending') rb.skip(s.id, 'plan mode');
+    rb.setReport(plan);
+    rb.finish('planned');
+    return { cluster: inv.cluster.name, plan, planOnly: true, snapshot: choice };
+  }
+  await rb.approval('approve', { plan, timeoutMs: input.approvalTimeoutMs });
+
+  const fenceable = members.filter((m) => reachable.has(m.name));
+  await rb.step('fence', () => Promise.all(fenceable.map((m) => change.stopEtcdOn({ target, host: m }))),
+    () => `stopped and confirmed on ${fenceable.map((m) => m.name).join(', ')}${skipped.length ? `; unreachable (kept out by the new cluster token): ${skipped.join(', ')}` : ''}`);
+  const moved = await rb.step('move-aside', () => Promise.all(fenceable.map((m) => change.moveEtcdDataAside({ target, host: m, tag }))),
+    (r) => r.map((x, i) => `${fenceable[i]!.name}: ${x.movedTo ?? 'no data'}`).join('; '));
+
+  const restore = await rb.step('restore', () => change.restoreEtcdSnapshot({
+    target, host: first, etcdVersion: inv.etcd.version,
+    spec: { snapshot: choice.path, name: first.name, initialCluster: initialCluster([first], inv.etcd.peerPort), clusterToken: token, peerUrl: `https://${first.ip}:${inv.etcd.peerPort}`, dataDir: inv.etcd.dataDir },
+  }), (r) => `${r.tool} snapshot restore (revision ${choice.revision}); ${r.note}`);
+
+  await rb.step('start-first', async () => {
+    await change.writeEtcdConfigOn({ target, host: first, config: { name: first.name, ip: first.ip, initialCluster: [first], state: 'new', clusterToken: token } });
+    await change.startEtcdOn({ target, host: first });
+    return wait.expectEtcdHealthy({ target, host: first });
+  }, () => `${first.name} serves a one-member cluster (token ${token})`);
+
+  const joined: EtcdMemberRef[] = [first];
+  for (const m of others) {
+    await rb.step(`grow:${m.name}`, async () => {
+      const endpoints = joined.map((j) => `https://${j.ip}:${inv.etcd.clientPort}`);
+      const via = { target, via: first, endpoints };
+      const added = await change.addEtcdLearner({ ...via, who: { name: m.name, ip: m.ip } });
+      await change.writeEtcdConfigOn({ target, host: m, config: { name: m.name, ip: m.ip, initialCluster: [...joined, m], state: 'existing', clusterToken: token } });
+      await change.startEtcdOn({ target, host: m });
+      await wait.promoteEtcdLearner({ ...via, id: added.id });
+      await wait.expectEtcdHealthy({ target, host: m });
+      joined.push(m);
+      // After every membership step, all joined members must agree on one cluster.
+      const views = await change.observeEtcd({ target, members: joined });
+      const ids = new Set(views.flatMap((v) => (v.clusterId ? [v.clusterId] : [])));
+      if (views.some((v) => !v.healthy) || ids.size !== 1) {
+        throw ApplicationFailure.create({ type: 'VerificationFailed', nonRetryable: true, message: `after adding ${m.name}: ${views.filter((v) => !v.healthy).map((v) => v.name).join(', ') || 'all healthy'}; cluster IDs ${[...ids].join(', ')}` });
+      }
+      return added;
+    }, (a) => `member ${a.id}, voting`);
+  }
+
+  await rb.step('verify', async () => {
+    const endpoints = joined.map((j) => `https://${j.ip}:${inv.etcd.clientPort}`);
+    const views = await change.observeEtcd({ target, members: joined });
+    const problems: string[] = [];
+    if (views.some((v) => !v.healthy)) problems.push(`unhealthy: ${views.filter((v) => !v.healthy).map((v) => v.name).join(', ')}`);
+    if (new Set(views.map((v) => v.clusterId)).size !== 1) problems.push('members disagree on the cluster ID');
+    const revision = Math.max(...views.map((v) => v.revision ?? 0));
+    if (revision < choice.revision) problems.push(`revision ${revision} is below the snapshot's ${choice.revision}`);
+    if (input.canary) {
+      const got = await change.etcdCanary({ target, via: first, endpoints, op: 'get', key: input.canary.key });
+      if (got.value !== input.canary.value) problems.push(`canary ${input.canary.key} reads ${JSON.stringify(got.value)}, expected ${JSON.stringify(input.canary.value)}`);
+    }
+    if (problems.length) throw ApplicationFailure.create({ type: 'VerificationFailed', nonRetryable: true, message: problems.join('; ') });
+    return { members: joined.length, revision };
+  }, (r) => `${r.members} members healthy in one cluster at revision ${r.revision}${input.canary ? ', canary intact' : ''}`);
+
+  const movedList = moved.flatMap((x, i) => (x.movedTo ? [`${fenceable[i]!.name}:${x.movedTo}`] : []));
+  rb.setReport(`${plan}\n\n**Done.** ${restore.note}. Old data dirs kept: ${movedList.join(', ') || 'none'}.${skipped.length ? ` Not re-added (unreachable): ${skipped.join(', ')} — run \`mooring recover etcd follower\` for each when it is back.` : ''}\nRestart the Kubernetes control plane (kube-apiserver) so its caches do not hold revisions from before the restore.`);
+  rb.finish();
+  return { cluster: inv.cluster.name, plan, planOnly: false, snapshot: choice, ...(skipped.length ? { skippedMembers: skipped } : {}), recovered: joined.map((j) => j.name).join(',') };
+}
+
+function majorityPlan(inv: Inventory, a: ClusterAssessment, c: SnapshotChoice, first: EtcdMemberRef, others: EtcdMemberRef[], skipped: string[], dir: string, tag: string, token: string): string {
+  return [
+    `Cluster ${inv.cluster.name}: quorum lost (${a.healthy.length} of ${a.size} healthy: ${a.healthy.join(', ') || 'none'}).`,
+    `Snapshot: ${c.path} on ${c.host}, revision ${c.revision}, ${c.totalKeys} keys, hash ${c.hash}.`,
+    ...c.rejected.map((r) => `  Not used: ${r.path} on ${r.host} (${r.error}); it is ${r.newerBySeconds}s newer than the chosen one.`),
+    `1. Stop etcd on ${[first, ...others].map((m) => m.name).join(', ')} and confirm it is stopped.`,
+    `2. Move ${inv.etcd.dataDir} aside to ${inv.etcd.dataDir}.${tag} on each (kept; ${inv.etcd.configPath} and /etc/etcd/ssl untouched).`,
+    `3. Restore the snapshot on ${first.name} (hash checked) as a one-member cluster with the new token ${token}; start it.`,
+    `4. Add back ${others.map((m) => m.name).join(', ') || 'no other member'} one by one: member add --learner, config with initial-cluster-state existing, start, promote, check agreement.`,
+    ...(skipped.length ? [`   Unreachable, left out: ${skipped.join(', ')}.`] : []),
+    `5. Verify all members healthy in one cluster at revision ≥ ${c.revision}, and the canary key when one was given.`,
+    `Data written after ${dir}/${c.path.split('/').pop()} was taken is lost.`,
+  ].join('\n');
+}
