@@ -1,6 +1,6 @@
 // `mooring lab up|down|status|fault`: the lab as a library the CLI and the tests share.
 // Everything the lab creates lives under one directory; `down` removes every process it started.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -9,8 +9,12 @@ import { parseInventory } from '../config/load.js';
 import { portOpen } from '../client/devserver.js';
 import { PROJECT_ROOT } from '../client/tools.js';
 import { LAB_NODES, DEFAULT_SUBNET, VIP_OCTET, nodeIp, type LabNode } from './topology.js';
-import { ensureKey, sshdConfig, startSshd, writeSshdConfig } from './sshd.js';
-import { alive, stopTree, waitFor } from './processes.js';
+import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from './sshd.js';
+import { alive, startDetached, stopTree, waitFor } from './processes.js';
+import { inNodeView, nodeRoot, prepareNodeView } from './node-view.js';
+import { ensureCa, ensureMemberFiles, etcdPid, findLeader, memberHealthy, nodeSystemctl, type LabMember } from './etcd-cluster.js';
+import { etcdTargetOf } from '../workflows/etcd-recovery/target.js';
+import type { EtcdSettings } from '../activities/etcd-recovery/context.js';
 
 export interface LabOptions {
   /** Directory for keys, configs, logs and state; default .lab in the project. */
@@ -19,6 +23,8 @@ export interface LabOptions {
   subnet?: string;
   /** SSH port on every node (22 like production; tests may pick another). */
   sshPort?: number;
+  /** Bring up the TLS etcd cluster on the etcd nodes (default true). */
+  etcd?: boolean;
 }
 
 interface LabState {
@@ -27,14 +33,16 @@ interface LabState {
   nodes: { name: string; ip: string; role: string; sshdPid: number }[];
 }
 
-export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; faults: string[] }
+export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; etcd?: 'leader' | 'follower' | 'unhealthy' | 'stopped'; faults: string[] }
 
 export class Lab {
   readonly dir: string;
   readonly subnet: string;
   readonly sshPort: number;
+  readonly withEtcd: boolean;
 
   constructor(opts: LabOptions = {}) {
+    this.withEtcd = opts.etcd ?? true;
     this.dir = resolve(opts.dir ?? process.env.MOORING_LAB_DIR ?? join(PROJECT_ROOT, '.lab'));
     const saved = this.readState();
     this.subnet = opts.subnet ?? saved?.subnet ?? DEFAULT_SUBNET;
@@ -62,6 +70,7 @@ export class Lab {
       const ip = nodeIp(this.subnet, node);
       const dir = this.nodeDir(node.name);
       mkdirSync(join(dir, 'faults'), { recursive: true });
+      prepareNodeView(dir);
       hostKeys.set(node.name, await ensureKey(join(dir, 'ssh_host_ed25519_key'), `${node.name}.lab`));
       const configFile = join(dir, 'sshd_config');
       writeSshdConfig(configFile, sshdConfig({ ip, port: this.sshPort, nodeDir: dir, labDir: this.dir, nodeName: node.name, nodeShell }));
@@ -69,7 +78,9 @@ export class Lab {
       let pid = old?.sshdPid ?? 0;
       if (!alive(pid)) {
         if (await portOpen(ip, this.sshPort)) throw new Error(`${ip}:${this.sshPort} is taken by a process the lab did not start: stop it, or use another --subnet`);
-        pid = startSshd(configFile, join(dir, 'sshd.log'));
+        mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+        const { cmd, args } = inNodeView(dir, [SSHD, '-D', '-e', '-f', configFile]);
+        pid = startDetached(cmd, args, join(dir, 'sshd.log'));
         log(`${node.name}: sshd on ${ip}:${this.sshPort} (pid ${pid})`);
       }
       state.nodes.push({ name: node.name, ip, role: node.role, sshdPid: pid });
@@ -77,9 +88,106 @@ export class Lab {
     this.writeState(state);
     await Promise.all(state.nodes.map((n) => waitFor(`sshd of ${n.name} on ${n.ip}:${this.sshPort}`, () => portOpen(n.ip, this.sshPort), 10_000)));
     const inventory = this.inventory(hostKeys);
-    parseInventory(inventory, 'lab inventory'); // the lab must produce what Mooring accepts
-    writeFileSync(this.inventoryFile, `# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback.\n${stringify(inventory)}`);
+    const parsed = parseInventory(inventory, 'lab inventory'); // the lab must produce what Mooring accepts
+    writeFileSync(this.inventoryFile, `# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback,\n# real etcd 3.4 with TLS on the etcd nodes.\n${stringify(inventory)}`);
+    if (this.withEtcd) await this.upEtcd(etcdTargetOf(parsed).etcd, log);
     return this.inventoryFile;
+  }
+
+  /** Starts the etcd members that are not running; waits until every member is healthy. */
+  private async upEtcd(etcd: EtcdSettings, log: (m: string) => void): Promise<void> {
+    const members = this.etcdMembers();
+    const ca = await ensureCa(this.dir);
+    for (const m of members) await ensureMemberFiles(ca, etcd, m, members);
+    await Promise.all(members.map(async (m) => {
+      if (etcdPid(m.nodeDir)) return;
+      await nodeSystemctl(m, 'start', 'etcd');
+      log(`${m.name}: etcd started (pid ${etcdPid(m.nodeDir) ?? '?'})`);
+    }));
+    await Promise.all(members.map((m) => waitFor(`etcd on ${m.name} to be healthy (see ${join(m.nodeDir, 'etcd.log')})`, () => memberHealthy(etcd, m), 30_000, 250)));
+  }
+
+  /** The etcd members with what the lab needs to reach them. */
+  etcdMembers(): LabMember[] {
+    const state = this.readState();
+    return LAB_NODES.filter((n) => n.role === 'etcd').map((n) => ({
+      name: n.name, ip: nodeIp(this.subnet, n), nodeDir: this.nodeDir(n.name), sshdPid: state?.nodes.find((x) => x.name === n.name)?.sshdPid ?? 0,
+    }));
+  }
+
+  get etcdSettings(): EtcdSettings {
+    return etcdTargetOf(parseInventory(this.inventory(new Map()), 'lab inventory')).etcd;
+  }
+
+  /** Fault: SIGKILL a member's etcd. */
+  killEtcd(node: string): void {
+    const m = this.requireMember(node);
+    const pid = etcdPid(m.nodeDir);
+    if (pid) process.kill(pid, 'SIGKILL');
+  }
+
+  /** Fault: kill whichever member leads; returns its name. */
+  async killLeader(): Promise<string> {
+    const leader = await findLeader(this.etcdSettings, this.etcdMembers());
+    if (!leader) throw new Error('no member reports a leader: the cluster has no quorum to lose a leader from');
+    this.killEtcd(leader.name);
+    return leader.name;
+  }
+
+  /** Fault: kill a majority of members (all but the first); returns their names. */
+  killMajority(): string[] {
+    const victims = this.etcdMembers().slice(1).map((m) => m.name);
+    victims.forEach((n) => this.killEtcd(n));
+    return victims;
+  }
+
+  /** Fault: the node's disk is lost: etcd dies and its data dir is emptied (SIMULATED loss). */
+  loseDisk(node: string): void {
+    const m = this.requireMember(node);
+    this.killEtcd(node);
+    const data = join(nodeRoot(m.nodeDir), '/var/lib/etcd');
+    rmSync(data, { recursive: true, force: true });
+    mkdirSync(data, { recursive: true, mode: 0o700 });
+  }
+
+  /** Fault: the node loses power: its etcd (if any) and its sshd die. */
+  async powerOff(node: string): Promise<void> {
+    if (this.etcdMembers().some((m) => m.name === node)) this.killEtcd(node);
+    await this.killSshd(node);
+  }
+
+  /** Fault: overwrite bytes in the middle of a snapshot file at `path` in the node's view. */
+  corruptSnapshot(node: string, path: string): void {
+    const file = this.viewPath(node, path);
+    const buf = readFileSync(file);
+    if (buf.length < 64) throw new Error(`${path} on ${node} is too small to corrupt`);
+    buf.fill(0xa5, Math.floor(buf.length / 2), Math.floor(buf.length / 2) + 4096);
+    writeFileSync(file, buf);
+  }
+
+  /** Fault: cut a snapshot file at `path` in the node's view to half its size. */
+  truncateSnapshot(node: string, path: string): void {
+    const file = this.viewPath(node, path);
+    truncateSync(file, Math.floor(statSync(file).size / 2));
+  }
+
+  /** Fault: every SSH session on `node` is dropped `seconds` after it starts. */
+  cutSsh(node: string, seconds: number): void {
+    this.requireNode(node);
+    writeFileSync(join(this.nodeDir(node), 'faults', 'cut-ssh'), String(seconds));
+  }
+
+  /** A path as seen inside the node, mapped to where it lives on this machine. */
+  viewPath(node: string, path: string): string {
+    this.requireNode(node);
+    if (!path.startsWith('/') || path.includes('..')) throw new Error(`${path}: give an absolute path inside the node`);
+    return join(nodeRoot(this.nodeDir(node)), path);
+  }
+
+  private requireMember(name: string): LabMember {
+    const m = this.etcdMembers().find((x) => x.name === name);
+    if (!m) throw new Error(`${name} is not an etcd member: the lab's members are ${this.etcdMembers().map((x) => x.name).join(', ')}`);
+    return m;
   }
 
   /** Stops every process the lab started, including commands still running on nodes. */
@@ -87,6 +195,11 @@ export class Lab {
     const state = this.readState();
     // Sessions sshd forked for clients run in sessions of their own: stop the whole tree.
     if (state) await Promise.all(state.nodes.map((n) => stopTree(n.sshdPid)));
+    // etcd runs detached from sshd (as under systemd): stop it by its pid file.
+    for (const n of LAB_NODES) {
+      const pid = etcdPid(this.nodeDir(n.name));
+      if (pid) await stopTree(pid);
+    }
     if (state) this.writeState({ ...state, nodes: state.nodes.map((n) => ({ ...n, sshdPid: 0 })) });
   }
 
@@ -96,7 +209,12 @@ export class Lab {
       const ip = nodeIp(this.subnet, node);
       const pid = state?.nodes.find((n) => n.name === node.name)?.sshdPid;
       const up = alive(pid) && (await portOpen(ip, this.sshPort));
-      return { name: node.name, ip, role: node.role, sshd: up ? 'up' : 'down', faults: this.faults(node.name) } as NodeStatus;
+      const st: NodeStatus = { name: node.name, ip, role: node.role, sshd: up ? 'up' : 'down', faults: this.faults(node.name) };
+      if (node.role === 'etcd') {
+        const m = this.requireMember(node.name);
+        st.etcd = !etcdPid(m.nodeDir) ? 'stopped' : !(await memberHealthy(this.etcdSettings, m)) ? 'unhealthy' : (await findLeader(this.etcdSettings, [m])) ? 'leader' : 'follower';
+      }
+      return st;
     }));
   }
 
@@ -129,6 +247,7 @@ export class Lab {
     const dir = join(this.nodeDir(node), 'faults');
     const out: string[] = [];
     if (existsSync(join(dir, 'slow-ssh'))) out.push(`slow-ssh ${readFileSync(join(dir, 'slow-ssh'), 'utf8').trim()}s`);
+    if (existsSync(join(dir, 'cut-ssh'))) out.push(`cut-ssh after ${readFileSync(join(dir, 'cut-ssh'), 'utf8').trim()}s`);
     return out;
   }
 

@@ -1,0 +1,33 @@
+// Each lab node sees its own /etc/etcd, /var/lib, /var/backups and /usr/local/sbin: its sshd runs
+// in a mount namespace of its own with the node's directories bound over those paths, so the
+// commands Mooring sends use production paths verbatim. SIMULATED host isolation.
+import { mkdirSync, copyFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { shellQuote } from '../activities/ssh/quote.js';
+
+/** Production paths that each node has its own copy of. /var/lib (not /var/lib/etcd) so a data dir can be moved aside. */
+export const NODE_PATHS = ['/etc/etcd', '/var/lib', '/var/backups', '/usr/local/sbin'] as const;
+
+export const nodeRoot = (nodeDir: string) => join(nodeDir, 'root');
+
+/** Creates the node's directories and installs the SIMULATED systemctl. */
+export function prepareNodeView(nodeDir: string): void {
+  const root = nodeRoot(nodeDir);
+  for (const p of NODE_PATHS) mkdirSync(join(root, p), { recursive: true });
+  mkdirSync(join(root, '/var/lib/etcd'), { recursive: true, mode: 0o700 });
+  mkdirSync(join(root, '/var/backups/etcd'), { recursive: true });
+  mkdirSync(join(root, '/etc/etcd/ssl'), { recursive: true });
+  const systemctl = join(root, '/usr/local/sbin/systemctl');
+  copyFileSync(fileURLToPath(new URL('../../lab/systemctl-standin.sh', import.meta.url)), systemctl);
+  chmodSync(systemctl, 0o755);
+  // Mount points must exist on the host; they stay empty there.
+  for (const p of NODE_PATHS) mkdirSync(p, { recursive: true });
+}
+
+/** `unshare` arguments that start `command` inside the node's own filesystem view. */
+export function inNodeView(nodeDir: string, command: string[]): { cmd: string; args: string[] } {
+  const root = nodeRoot(nodeDir);
+  const binds = NODE_PATHS.map((p) => `mount --bind ${shellQuote(join(root, p))} ${shellQuote(p)}`).join(' && ');
+  return { cmd: 'unshare', args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', `${binds} && exec ${command.map(shellQuote).join(' ')}`] };
+}

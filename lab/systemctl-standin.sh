@@ -1,0 +1,66 @@
+#!/bin/bash
+# SIMULATED systemctl for lab nodes (installed as /usr/local/sbin/systemctl in each node's own
+# filesystem view). It knows one unit, etcd, and runs the REAL /usr/bin/etcd from the node's REAL
+# /etc/etcd/etcd.conf.yaml, detached from the SSH session, answering like systemd does.
+set -u
+node_dir="${MOORING_LAB_NODE_DIR:?SIMULATED systemctl: run inside a lab node}"
+pidfile="$node_dir/etcd.pid"
+log="$node_dir/etcd.log"
+
+action=""; unit=""; quiet=0; signal=TERM
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quiet|-q) quiet=1 ;;
+    -s|--signal) shift; signal="${1#SIG}" ;;
+    --signal=*) signal="${1#--signal=}"; signal="${signal#SIG}" ;;
+    --no-pager|--no-block|--now) ;;
+    -*) ;;
+    *) if [ -z "$action" ]; then action="$1"; else unit="${1%.service}"; fi ;;
+  esac
+  shift
+done
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+case "$action" in
+  daemon-reload) exit 0 ;;
+esac
+if [ "$unit" != "etcd" ]; then
+  echo "Unit ${unit:-?}.service not found. (SIMULATED lab systemctl knows etcd only)" >&2
+  exit 5
+fi
+
+case "$action" in
+  start)
+    running && exit 0
+    [ -f /etc/etcd/etcd.conf.yaml ] || { echo "etcd.service: /etc/etcd/etcd.conf.yaml missing" >&2; exit 1; }
+    setsid /usr/bin/etcd --config-file /etc/etcd/etcd.conf.yaml >>"$log" 2>&1 </dev/null &
+    echo $! > "$pidfile"
+    sleep 0.3
+    running || { echo "Job for etcd.service failed: see $log" >&2; exit 1; }
+    ;;
+  stop)
+    running || exit 0
+    pid=$(cat "$pidfile")
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    ;;
+  restart)
+    "$0" stop etcd && "$0" start etcd
+    ;;
+  kill)
+    running && kill "-$signal" "$(cat "$pidfile")"
+    ;;
+  is-active)
+    if running; then [ $quiet = 1 ] || echo active; exit 0; else [ $quiet = 1 ] || echo inactive; exit 3; fi
+    ;;
+  status)
+    if running; then echo "● etcd.service - etcd (SIMULATED unit)"; echo "   Active: active (running), main PID $(cat "$pidfile")"; exit 0
+    else echo "● etcd.service - etcd (SIMULATED unit)"; echo "   Active: inactive (dead)"; exit 3; fi
+    ;;
+  *)
+    echo "SIMULATED systemctl: unsupported action '$action'" >&2
+    exit 1
+    ;;
+esac
