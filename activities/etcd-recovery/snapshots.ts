@@ -28,7 +28,14 @@ export async function listSnapshots(s: SshSession, dir: string, signal: AbortSig
   }).sort((a, b) => b.mtime - a.mtime);
 }
 
+/**
+ * `snapshot status` reads the bolt database but does not check the sha256 that `snapshot save`
+ * appends (a truncated file can pass it); restore does. Check that hash here too, the same way:
+ * the last 32 bytes are the sha256 of everything before them.
+ */
 export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal: AbortSignal): Promise<SnapshotCheck> {
+  const hash = await s.exec(sh`f=${c.path}; [ "$(head -c -32 "$f" | sha256sum | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`, { timeoutMs: 300_000, signal });
+  if (hash.code !== 0) return { ...c, ok: false, error: 'sha256 appended by snapshot save does not match: truncated or corrupt' };
   const r = await s.exec(sh`ETCDCTL_API=3 etcdctl snapshot status ${c.path} -w json`, { timeoutMs: 120_000, signal });
   if (r.code !== 0) return { ...c, ok: false, error: r.stderr.trim().split('\n').pop() ?? `exit ${r.code}` };
   try {
