@@ -37,6 +37,13 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
     args: (inventory, opts) => [{ inventory, ...(opts.approvalTimeoutMs ? { approvalTimeoutMs: opts.approvalTimeoutMs } : {}) }],
   },
   {
+    name: 'etcd-status',
+    workflowType: 'etcdStatus',
+    mutating: false,
+    summary: 'ask every etcd member over SSH (endpoint health/status with TLS, member list) and report a table with findings',
+    args: (inventory) => [{ inventory }],
+  },
+  {
     name: 'recover-etcd-follower',
     workflowType: 'recoverEtcdFollower',
     mutating: true,

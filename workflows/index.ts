@@ -4,3 +4,4 @@ export { scheduledEtcdBackup } from './scheduled-backup.js';
 export { recoverEtcdFollower } from './etcd-recovery/follower.js';
 export { recoverEtcdMajority } from './etcd-recovery/majority.js';
 export { recoverEtcdLeader } from './etcd-recovery/leader.js';
+export { etcdStatus } from './etcd-status.js';

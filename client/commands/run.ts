@@ -28,7 +28,7 @@ export function registerRun(program: Command): void {
         if (o.output === 'json' && !o.wait) return printJson({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, url });
         process.stderr.write(`started ${rb.name} on ${inv.cluster.name}: ${handle.workflowId}\n  Web UI: ${url}\n  follow: mooring status ${handle.workflowId} --follow\n`);
         if (o.wait) {
-          const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId });
+          const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId, ...(o.output === 'json' ? { print: () => {} } : {}) });
           if (o.output === 'json') printJson(outcome);
           if (outcome.status !== 'COMPLETED') fail(`${handle.workflowId} ended ${outcome.status}${outcome.failure ? `: ${outcome.failure.message}` : ''}`);
         }
