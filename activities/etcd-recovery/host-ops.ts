@@ -1,6 +1,7 @@
 // Changes on one member's host: stop/start etcd through systemctl, move a data dir aside (never
 // delete it), write the member config. Each checks the host's state first, so repeating is safe.
 import type { SshSession } from '../ssh/session.js';
+import { ApplicationFailure } from '@temporalio/activity';
 import { sh } from '../ssh/quote.js';
 
 export async function etcdActive(s: SshSession, signal: AbortSignal): Promise<boolean> {
@@ -26,8 +27,12 @@ export async function startEtcd(s: SshSession, signal: AbortSignal): Promise<{ w
  */
 export async function moveAside(s: SshSession, dir: string, tag: string, signal: AbortSignal): Promise<{ movedTo?: string; alreadyMoved: boolean }> {
   const dest = `${dir}.${tag}`;
-  const state = (await s.run(sh`if [ -e ${dest} ]; then echo moved; elif [ -d ${dir} ] && [ -n "$(ls -A ${dir} 2>/dev/null)" ]; then echo present; else echo absent; fi`, { timeoutMs: 15_000, signal })).trim();
-  if (state === 'moved') return { movedTo: dest, alreadyMoved: true };
+  const state = (await s.run(sh`full=no; if [ -d ${dir} ] && [ -n "$(ls -A ${dir} 2>/dev/null)" ]; then full=yes; fi; if [ -e ${dest} ]; then echo "moved-$full"; elif [ $full = yes ]; then echo present; else echo absent; fi`, { timeoutMs: 15_000, signal })).trim();
+  if (state === 'moved-no') return { movedTo: dest, alreadyMoved: true };
+  if (state === 'moved-yes') {
+    // Something wrote a new data dir after this run moved the old one (a member started too early?).
+    throw ApplicationFailure.nonRetryable(`${s.target.name}: ${dest} exists from this run but ${dir} holds data again: inspect both before going on; nothing was moved`, 'PreconditionFailed');
+  }
   if (state === 'absent') return { alreadyMoved: false };
   await s.run(sh`mv ${dir} ${dest} && mkdir -p ${dir} && chmod 700 ${dir}`, { timeoutMs: 60_000, signal });
   return { movedTo: dest, alreadyMoved: false };

@@ -60,3 +60,13 @@ describe('etcd cluster assessment', () => {
       'etcd-1=https://192.168.0.10:2380,etcd-2=https://192.168.0.11:2380');
   });
 });
+
+describe('run tags for moved-aside data', () => {
+  it('differ for two runs started the same minute (UUIDv7 run IDs share their time prefix)', async () => {
+    const { runTag } = await import('../../workflows/etcd-recovery/target.js');
+    const a = runTag('ops/lab', '01a20c7e-1111-7aaa-8bbb-0123456789ab');
+    const b = runTag('ops/lab', '01a20c7e-2222-7ccc-9ddd-ba9876543210');
+    assert.notEqual(a, b);
+    assert.match(a, /^mooring-ops-lab-[0-9a-f]{12}$/);
+  });
+});

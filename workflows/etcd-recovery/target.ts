@@ -21,7 +21,11 @@ export function memberRefsOf(inv: Inventory): EtcdMemberRef[] {
   return etcdMembersOf(inv).map((m, i) => ({ name: m.name, ip: m.ip, sshPort: m.sshPort, where: `${path}[${i}]`, ...(m.hostKey ? { hostKey: m.hostKey } : {}) }));
 }
 
-/** A directory-name-safe tag for things a run leaves behind (moved-aside data dirs). */
+/**
+ * A directory-name-safe tag for what a run leaves behind (moved-aside data dirs). Run IDs are
+ * UUIDv7: their first characters are a timestamp shared by runs minutes apart, so the tag takes
+ * the random tail.
+ */
 export function runTag(workflowId: string, runId: string): string {
-  return `mooring-${workflowId.replace(/[^A-Za-z0-9-]/g, '-')}-${runId.slice(0, 8)}`;
+  return `mooring-${workflowId.replace(/[^A-Za-z0-9-]/g, '-')}-${runId.replace(/-/g, '').slice(-12)}`;
 }
