@@ -15,6 +15,9 @@ import { inNodeView, nodeRoot, prepareNodeView } from './node-view.js';
 import { ensureCa, ensureMemberFiles, etcdPid, findLeader, memberHealthy, nodeSystemctl, type LabMember } from './etcd-cluster.js';
 import { etcdTargetOf } from '../workflows/etcd-recovery/target.js';
 import type { EtcdSettings } from '../activities/etcd-recovery/context.js';
+import { ensureBucket, LAB_BUCKET, s3Endpoint, startS3, type S3Ports } from './s3.js';
+import { freePorts } from './ports.js';
+import { randomBytes } from 'node:crypto';
 
 export interface LabOptions {
   /** Directory for keys, configs, logs and state; default .lab in the project. */
@@ -31,6 +34,7 @@ interface LabState {
   subnet: string;
   sshPort: number;
   nodes: { name: string; ip: string; role: string; sshdPid: number }[];
+  s3?: { pid: number; ports: S3Ports };
 }
 
 export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; etcd?: 'leader' | 'follower' | 'unhealthy' | 'stopped'; faults: string[] }
@@ -85,7 +89,19 @@ export class Lab {
       }
       state.nodes.push({ name: node.name, ip, role: node.role, sshdPid: pid });
     }
+    // Object storage for backups: a real S3 server on loopback, kept across `up`s.
+    const s3dir = join(this.dir, 's3');
+    if (prev?.s3 && alive(prev.s3.pid)) state.s3 = prev.s3;
+    else {
+      const [s3p, master, volume, filer, s3Grpc, masterGrpc, volumeGrpc, filerGrpc] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
+      const ports: S3Ports = { s3: s3p, master, volume, filer, s3Grpc, masterGrpc, volumeGrpc, filerGrpc };
+      state.s3 = { pid: startS3(s3dir, ports), ports };
+      log(`object storage: SeaweedFS S3 on ${s3Endpoint(ports)} (pid ${state.s3.pid})`);
+    }
     this.writeState(state);
+    await ensureBucket(state.s3.ports, join(s3dir, 'weed.log'));
+    const keyFile = join(this.dir, 'backup.key');
+    if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
     await Promise.all(state.nodes.map((n) => waitFor(`sshd of ${n.name} on ${n.ip}:${this.sshPort}`, () => portOpen(n.ip, this.sshPort), 10_000)));
     const inventory = this.inventory(hostKeys);
     const parsed = parseInventory(inventory, 'lab inventory'); // the lab must produce what Mooring accepts
@@ -195,6 +211,7 @@ export class Lab {
     const state = this.readState();
     // Sessions sshd forked for clients run in sessions of their own: stop the whole tree.
     if (state) await Promise.all(state.nodes.map((n) => stopTree(n.sshdPid)));
+    if (state?.s3) await stopTree(state.s3.pid);
     // etcd runs detached from sshd (as under systemd): stop it by its pid file.
     for (const n of LAB_NODES) {
       const pid = etcdPid(this.nodeDir(n.name));
@@ -257,7 +274,14 @@ export class Lab {
     return n;
   }
 
+  /** The lab's S3 endpoint and bucket, while it runs. */
+  get objectStore(): { endpoint: string; bucket: string } | undefined {
+    const s3 = this.readState()?.s3;
+    return s3 && alive(s3.pid) ? { endpoint: s3Endpoint(s3.ports), bucket: LAB_BUCKET } : undefined;
+  }
+
   private inventory(hostKeys: Map<string, string>): InventoryInput {
+    const s3 = this.readState()?.s3;
     const node = (role: string) => LAB_NODES.filter((n) => n.role === role).map((n) => ({
       name: n.name, ip: nodeIp(this.subnet, n), sshPort: this.sshPort, hostKey: hostKeys.get(n.name),
     }));
@@ -273,6 +297,14 @@ export class Lab {
       masters: node('master'),
       workers: node('worker'),
       kubernetes: { version: '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico' },
+      ...(s3 ? {
+        backup: {
+          schedule: { every: '1h' },
+          retention: { keepLast: 3, hourly: 6, daily: 7, weekly: 4, monthly: 3 },
+          objectStore: { endpoint: s3Endpoint(s3.ports), bucket: LAB_BUCKET, accessKey: { env: 'MOORING_S3_ACCESS_KEY' }, secretKey: { env: 'MOORING_S3_SECRET_KEY' } },
+          encryptionKey: { file: join(this.dir, 'backup.key') },
+        },
+      } : {}),
     };
   }
 

