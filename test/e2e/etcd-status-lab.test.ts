@@ -1,35 +1,22 @@
 // `etcd-status` end to end: real Temporal, real worker and activities, the lab's TLS etcd.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Lab } from '../../lab/lab.js';
-import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { startTestWorker, type TestWorker } from '../helpers/worker.js';
+import { startLabStack, type LabStack } from '../helpers/lab-stack.js';
 import { mooring } from '../helpers/cli.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 describe('etcd-status on the lab (real etcd, sshd, Temporal)', () => {
-  let t: TestTemporal;
-  let w: TestWorker;
+  let stack: LabStack | undefined;
   let lab: Lab;
   let env: NodeJS.ProcessEnv;
   before(async () => {
-    lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-status-')), subnet: '127.30.0' });
-    await lab.up();
-    t = await startTestTemporal();
-    const taskQueue = uniqueTaskQueue('status');
-    w = await startTestWorker(t.address, taskQueue);
-    env = { TEMPORAL_ADDRESS: t.address, MOORING_TASK_QUEUE: taskQueue };
+    stack = await startLabStack('status', '127.30.0');
+    ({ lab, env } = stack);
   });
-  after(async () => {
-    await w?.stop();
-    await t?.stop();
-    await lab?.down();
-  });
+  after(async () => { await stack?.stop(); });
 
   const status = async () => {
     const r = await mooring(['run', 'etcd-status', '-c', lab.inventoryFile, '--wait', '-o', 'json'], env);

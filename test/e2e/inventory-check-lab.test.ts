@@ -2,17 +2,16 @@
 // hosts, and the `mooring` CLI as a subprocess. Hosts are SIMULATED by the lab (loopback).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { parse, stringify } from 'yaml';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Lab } from '../../lab/lab.js';
 import { listeningOn } from '../../activities/inventory/facts.js';
-import { startTestTemporal, uniqueTaskQueue, eventually, type TestTemporal } from '../helpers/temporal.js';
-import { startTestWorker, type TestWorker } from '../helpers/worker.js';
+import { eventually } from '../helpers/temporal.js';
+import { startLabStack, type LabStack } from '../helpers/lab-stack.js';
 import { mooring } from '../helpers/cli.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -20,25 +19,15 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 const SUBNET = '127.20.0';
 
 describe('inventory-check on the lab through the CLI (real Temporal, real sshd)', () => {
-  let t: TestTemporal;
-  let w: TestWorker;
+  let stack: LabStack | undefined;
   let lab: Lab;
-  let taskQueue: string;
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-lab-')), subnet: SUBNET });
-    await lab.up();
-    t = await startTestTemporal();
-    taskQueue = uniqueTaskQueue('e2e');
-    w = await startTestWorker(t.address, taskQueue);
-    env = { TEMPORAL_ADDRESS: t.address, MOORING_TASK_QUEUE: taskQueue };
+    stack = await startLabStack('inventory', SUBNET);
+    ({ lab, env } = stack);
   });
-  after(async () => {
-    await w?.stop();
-    await t?.stop();
-    await lab?.down();
-  });
+  after(async () => { await stack?.stop(); });
 
   it('validate, run, refuse a second run, approve, follow, list: every host probed for real', async () => {
     const v = await mooring(['validate', '-c', lab.inventoryFile], env);

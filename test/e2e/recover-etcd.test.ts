@@ -3,23 +3,22 @@
 // the runbook, approved through the CLI, brings back three healthy members holding the canary.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Lab } from '../../lab/lab.js';
 import { clientEndpoint, hostEtcdctl, memberHealthy } from '../../lab/etcd-cluster.js';
 import { nodeRoot } from '../../lab/node-view.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
-import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { startTestWorker, type TestWorker } from '../helpers/worker.js';
+import { eventually, type TestTemporal } from '../helpers/temporal.js';
+import { startLabStack, type LabStack } from '../helpers/lab-stack.js';
 import { mooring } from '../helpers/cli.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 describe('etcd recovery runbooks on the lab (real etcd, sshd, Temporal)', () => {
+  let stack: LabStack | undefined;
   let t: TestTemporal;
-  let w: TestWorker;
   let lab: Lab;
   let env: NodeJS.ProcessEnv;
 
@@ -39,19 +38,11 @@ describe('etcd recovery runbooks on the lab (real etcd, sshd, Temporal)', () => 
   }
 
   before(async () => {
-    lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-recover-')), subnet: '127.28.0' });
-    await lab.up();
-    t = await startTestTemporal();
-    const taskQueue = uniqueTaskQueue('recover');
-    w = await startTestWorker(t.address, taskQueue);
-    env = { TEMPORAL_ADDRESS: t.address, MOORING_TASK_QUEUE: taskQueue };
+    stack = await startLabStack('recover', '127.28.0');
+    ({ lab, t, env } = stack);
     await etcdctl(['put', 'canary', 'written-before-any-failure']);
   });
-  after(async () => {
-    await w?.stop();
-    await t?.stop();
-    await lab?.down();
-  });
+  after(async () => { await stack?.stop(); });
 
   it('follower: a member SIGKILLed is removed, its data moved aside, re-added as a learner, promoted', async () => {
     const before = await memberLines();

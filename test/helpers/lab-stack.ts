@@ -1,0 +1,34 @@
+// What most end-to-end tests stand on: the lab, the real Temporal dev server, a worker with the
+// real activities on a task queue of its own, and the environment the CLI needs to reach them.
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Lab } from '../../lab/lab.js';
+import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from './temporal.js';
+import { startTestWorker, type TestWorker } from './worker.js';
+
+export interface LabStack {
+  lab: Lab;
+  t: TestTemporal;
+  w: TestWorker;
+  taskQueue: string;
+  /** TEMPORAL_ADDRESS and MOORING_TASK_QUEUE for `mooring` subprocesses. */
+  env: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+export async function startLabStack(name: string, subnet: string): Promise<LabStack> {
+  const lab = new Lab({ dir: mkdtempSync(join(tmpdir(), `mooring-${name}-`)), subnet });
+  await lab.up();
+  const t = await startTestTemporal();
+  const taskQueue = uniqueTaskQueue(name);
+  const w = await startTestWorker(t.address, taskQueue);
+  return {
+    lab, t, w, taskQueue, env: { TEMPORAL_ADDRESS: t.address, MOORING_TASK_QUEUE: taskQueue },
+    async stop() {
+      await w.stop();
+      await t.stop();
+      await lab.down();
+    },
+  };
+}
