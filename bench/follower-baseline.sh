@@ -1,0 +1,15 @@
+#!/bin/bash
+# Baseline for bench/recovery.ts: the follower recovery as a person would type it (seed 001's
+# steps, corrected), over plain ssh. Usage: follower-baseline.sh KEY VIA_IP FAILED_NAME FAILED_IP ALL_CLIENT_URLS INITIAL_CLUSTER
+set -euo pipefail
+key="$1"; via="$2"; name="$3"; ip="$4"; endpoints="$5"; initial="$6"
+ssh_() { ssh -i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "root@$1" "$2"; }
+ctl="ETCDCTL_API=3 etcdctl --endpoints=$endpoints --cacert=/etc/etcd/ssl/ca.crt --cert=/etc/etcd/ssl/client.crt --key=/etc/etcd/ssl/client.key"
+id=$(ssh_ "$via" "$ctl member list" | awk -F', ' -v n="$name" '$3==n {print $1}')
+[ -n "$id" ] && ssh_ "$via" "$ctl member remove $id"
+ssh_ "$ip" "systemctl stop etcd; mv /var/lib/etcd /var/lib/etcd.baseline-$(date +%s) && mkdir -m 700 /var/lib/etcd"
+ssh_ "$ip" "sed -i -e 's|^initial-cluster-state: .*|initial-cluster-state: existing|' -e 's|^initial-cluster: .*|initial-cluster: $initial|' /etc/etcd/etcd.conf.yaml"
+new=$(ssh_ "$via" "$ctl member add $name --learner --peer-urls=https://$ip:2380" | awk '/Member .* added/ {print $2}')
+ssh_ "$ip" "systemctl start etcd"
+until ssh_ "$via" "$ctl member promote $new" >/dev/null 2>&1; do sleep 0.5; done
+until ssh_ "$ip" "ETCDCTL_API=3 etcdctl --endpoints=https://$ip:2379 --cacert=/etc/etcd/ssl/ca.crt --cert=/etc/etcd/ssl/client.crt --key=/etc/etcd/ssl/client.key endpoint health" >/dev/null 2>&1; do sleep 0.5; done
