@@ -1,6 +1,7 @@
 // Every activity Mooring registers, built from its dependencies so tests can hand in real or fake ones.
 import { createInventoryActivities } from './inventory/probe.js';
 import { createEtcdRecoveryActivities } from './etcd-recovery/index.js';
+import { createEtcdStatusActivities } from './etcd/status.js';
 import type { SshDeps } from './ssh/access.js';
 
 export type ActivityDeps = SshDeps;
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDeps = {}) {
   return {
     ...createInventoryActivities(deps),
     ...createEtcdRecoveryActivities(deps),
+    ...createEtcdStatusActivities(deps),
   };
 }
 

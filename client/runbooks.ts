@@ -40,7 +40,7 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
     name: 'etcd-status',
     workflowType: 'etcdStatus',
     mutating: false,
-    summary: 'ask every etcd member over SSH (endpoint health/status with TLS, member list) and report a table with findings',
+    summary: 'read-only: on each etcd member over SSH, etcdctl with TLS (endpoint health, endpoint status, member list); a table of health, leader, raft term/index, db size, version, with findings',
     args: (inventory) => [{ inventory }],
   },
   {

@@ -5,8 +5,8 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from 'n
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createCertificateAuthority, etcdCertificateSet, type CertificateAuthority } from '../activities/pki/certificates.js';
-import { etcdMemberFiles, writePlannedFiles } from '../activities/pki/layout.js';
+import { apiserverEtcdClient, createCertificateAuthority, etcdCertificateSet, type CertificateAuthority } from '../activities/pki/certificates.js';
+import { etcdMemberFiles, KUBEADM_EXTERNAL_ETCD_PATHS, writeKubeadmExternalEtcdFiles, writePlannedFiles } from '../activities/pki/layout.js';
 import { renderMemberConfig } from '../activities/etcd-recovery/member-config.js';
 import type { EtcdSettings } from '../activities/etcd-recovery/context.js';
 import { nodeRoot } from './node-view.js';
@@ -42,11 +42,24 @@ export async function ensureMemberFiles(ca: CertificateAuthority, etcd: EtcdSett
   }
 }
 
+/** A master's client certificate for the API server, where kubeadm's etcd.external expects it. */
+export async function ensureMasterFiles(ca: CertificateAuthority, nodeDir: string): Promise<void> {
+  const root = nodeRoot(nodeDir);
+  if (existsSync(join(root, KUBEADM_EXTERNAL_ETCD_PATHS.certFile))) return;
+  await writeKubeadmExternalEtcdFiles(root, ca.certPem, await apiserverEtcdClient(ca));
+}
+
+/** The pid of the node's running etcd (from the SIMULATED systemctl's pid file), checked to be etcd still. */
 export function etcdPid(nodeDir: string): number | undefined {
   const f = join(nodeDir, 'etcd.pid');
   if (!existsSync(f)) return undefined;
   const pid = Number(readFileSync(f, 'utf8').trim());
-  return alive(pid) ? pid : undefined;
+  if (!alive(pid)) return undefined;
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'etcd' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs the node's SIMULATED systemctl inside its filesystem view (lab plumbing, not SSH). */

@@ -1,6 +1,6 @@
 // `mooring lab up|down|status|fault`: the lab as a library the CLI and the tests share.
 // Everything the lab creates lives under one directory; `down` removes every process it started.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -10,9 +10,11 @@ import { portOpen } from '../client/devserver.js';
 import { PROJECT_ROOT } from '../client/tools.js';
 import { LAB_NODES, DEFAULT_SUBNET, VIP_OCTET, nodeIp, type LabNode } from './topology.js';
 import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from './sshd.js';
-import { alive, startDetached, stopTree, waitFor } from './processes.js';
+import { alive, killNow, startDetached, stopTree, waitFor } from './processes.js';
 import { inNodeView, nodeRoot, prepareNodeView } from './node-view.js';
-import { ensureCa, ensureMemberFiles, etcdPid, findLeader, memberHealthy, nodeSystemctl, type LabMember } from './etcd-cluster.js';
+import { ensureCa, ensureMasterFiles, ensureMemberFiles, etcdPid, findLeader, memberHealthy, nodeSystemctl, type LabMember } from './etcd-cluster.js';
+import { labProcesses, type LabProcess } from './lab-processes.js';
+import { corruptFile, loseDataDir, restoreDataDir, truncateFile } from './faults.js';
 import { etcdTargetOf } from '../workflows/etcd-recovery/target.js';
 import type { EtcdSettings } from '../activities/etcd-recovery/context.js';
 import { ensureBucket, LAB_BUCKET, s3Endpoint, startS3, type S3Ports } from './s3.js';
@@ -88,6 +90,8 @@ export class Lab {
         log(`${node.name}: sshd on ${ip}:${this.sshPort} (pid ${pid})`);
       }
       state.nodes.push({ name: node.name, ip, role: node.role, sshdPid: pid });
+      // Recorded at once, so a failure further on leaves `down` knowing every process started.
+      this.writeState({ ...prev, ...state, nodes: [...state.nodes, ...(prev?.nodes ?? []).filter((n) => !state.nodes.some((x) => x.name === n.name))] });
     }
     // Object storage for backups: a real S3 server on loopback, kept across `up`s.
     const s3dir = join(this.dir, 's3');
@@ -96,6 +100,7 @@ export class Lab {
       const [s3p, master, volume, filer, s3Grpc, masterGrpc, volumeGrpc, filerGrpc] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
       const ports: S3Ports = { s3: s3p, master, volume, filer, s3Grpc, masterGrpc, volumeGrpc, filerGrpc };
       state.s3 = { pid: startS3(s3dir, ports), ports };
+      this.writeState(state);
       log(`object storage: SeaweedFS S3 on ${s3Endpoint(ports)} (pid ${state.s3.pid})`);
     }
     this.writeState(state);
@@ -110,17 +115,26 @@ export class Lab {
     return this.inventoryFile;
   }
 
-  /** Starts the etcd members that are not running; waits until every member is healthy. */
+  /**
+   * Issues the PKI once (CA under the lab dir, a certificate set per member, the API server's
+   * etcd client certificate on masters), starts the members that are not running through their
+   * SIMULATED systemctl, and waits until every member is healthy.
+   */
   private async upEtcd(etcd: EtcdSettings, log: (m: string) => void): Promise<void> {
     const members = this.etcdMembers();
     const ca = await ensureCa(this.dir);
     for (const m of members) await ensureMemberFiles(ca, etcd, m, members);
+    for (const n of LAB_NODES.filter((x) => x.role === 'master')) await ensureMasterFiles(ca, this.nodeDir(n.name));
     await Promise.all(members.map(async (m) => {
       if (etcdPid(m.nodeDir)) return;
       await nodeSystemctl(m, 'start', 'etcd');
       log(`${m.name}: etcd started (pid ${etcdPid(m.nodeDir) ?? '?'})`);
     }));
-    await Promise.all(members.map((m) => waitFor(`etcd on ${m.name} to be healthy (see ${join(m.nodeDir, 'etcd.log')})`, () => memberHealthy(etcd, m), 30_000, 250)));
+    await Promise.all(members.map((m) => waitFor(`etcd on ${m.name} to be healthy (see ${join(m.nodeDir, 'etcd.log')})`, async () => {
+      // A member that exits (a lost disk, a broken config) will not get healthy by waiting.
+      if (!etcdPid(m.nodeDir)) throw new Error(`etcd on ${m.name} exited: ${lastLines(join(m.nodeDir, 'etcd.log'))}`);
+      return memberHealthy(etcd, m);
+    }, 30_000, 250)));
   }
 
   /** The etcd members with what the lab needs to reach them. */
@@ -135,11 +149,11 @@ export class Lab {
     return etcdTargetOf(parseInventory(this.inventory(new Map()), 'lab inventory')).etcd;
   }
 
-  /** Fault: SIGKILL a member's etcd. */
+  /** Fault: SIGKILL a member's etcd; returns once it is gone. */
   killEtcd(node: string): void {
     const m = this.requireMember(node);
     const pid = etcdPid(m.nodeDir);
-    if (pid) process.kill(pid, 'SIGKILL');
+    if (pid) killNow(pid);
   }
 
   /** Fault: kill whichever member leads; returns its name. */
@@ -157,37 +171,35 @@ export class Lab {
     return victims;
   }
 
-  /** Fault: the node's disk is lost: etcd dies and its data dir is emptied (SIMULATED loss). */
+  /**
+   * Fault: the node's disk is lost: etcd dies (SIGKILL) and the node finds its data dir empty.
+   * The old contents wait outside the node's view; `clearFaults` gives them back.
+   */
   loseDisk(node: string): void {
     const m = this.requireMember(node);
     this.killEtcd(node);
-    const data = join(nodeRoot(m.nodeDir), '/var/lib/etcd');
-    rmSync(data, { recursive: true, force: true });
-    mkdirSync(data, { recursive: true, mode: 0o700 });
+    loseDataDir(this.viewPath(m.name, this.etcdSettings.dataDir), join(m.nodeDir, 'lost-disk'));
   }
 
-  /** Fault: the node loses power: its etcd (if any) and its sshd die. */
+  /** Fault: the node loses power: every process in it (sshd, its sessions, etcd) dies at once. */
   async powerOff(node: string): Promise<void> {
+    this.requireNode(node);
     if (this.etcdMembers().some((m) => m.name === node)) this.killEtcd(node);
     await this.killSshd(node);
+    for (const p of this.processes().filter((x) => x.node === node)) killNow(p.pid);
   }
 
-  /** Fault: overwrite bytes in the middle of a snapshot file at `path` in the node's view. */
+  /** Fault: overwrite 4 KiB in the middle of a snapshot file at `path` in the node's view. */
   corruptSnapshot(node: string, path: string): void {
-    const file = this.viewPath(node, path);
-    const buf = readFileSync(file);
-    if (buf.length < 64) throw new Error(`${path} on ${node} is too small to corrupt`);
-    buf.fill(0xa5, Math.floor(buf.length / 2), Math.floor(buf.length / 2) + 4096);
-    writeFileSync(file, buf);
+    corruptFile(this.viewPath(node, path));
   }
 
   /** Fault: cut a snapshot file at `path` in the node's view to half its size. */
   truncateSnapshot(node: string, path: string): void {
-    const file = this.viewPath(node, path);
-    truncateSync(file, Math.floor(statSync(file).size / 2));
+    truncateFile(this.viewPath(node, path));
   }
 
-  /** Fault: every SSH session on `node` is dropped `seconds` after it starts. */
+  /** Fault: every SSH session on `node` is dropped `seconds` after it starts, until cleared. */
   cutSsh(node: string, seconds: number): void {
     this.requireNode(node);
     writeFileSync(join(this.nodeDir(node), 'faults', 'cut-ssh'), String(seconds));
@@ -206,18 +218,30 @@ export class Lab {
     return m;
   }
 
-  /** Stops every process the lab started, including commands still running on nodes. */
+  /**
+   * Stops every process the lab started, including commands still running on nodes, and
+   * throws if one survives. Safe to call at any point, also after a failed `up`.
+   */
   async down(): Promise<void> {
     const state = this.readState();
-    // Sessions sshd forked for clients run in sessions of their own: stop the whole tree.
-    if (state) await Promise.all(state.nodes.map((n) => stopTree(n.sshdPid)));
-    if (state?.s3) await stopTree(state.s3.pid);
-    // etcd runs detached from sshd (as under systemd): stop it by its pid file.
-    for (const n of LAB_NODES) {
-      const pid = etcdPid(this.nodeDir(n.name));
-      if (pid) await stopTree(pid);
-    }
+    await Promise.all([
+      // Sessions sshd forked for clients run in sessions of their own: stop the whole tree.
+      ...(state?.nodes ?? []).map((n) => stopTree(n.sshdPid)),
+      ...(state?.s3 ? [stopTree(state.s3.pid)] : []),
+      // etcd runs detached from sshd (as under systemd): stop it by its pid file, gracefully.
+      ...LAB_NODES.map((n) => etcdPid(this.nodeDir(n.name))).filter((p): p is number => !!p).map((p) => stopTree(p, 5000)),
+    ]);
+    // Whatever is still inside a node or names the lab dir (a command left by a cut session).
+    for (const p of this.processes()) killNow(p.pid);
     if (state) this.writeState({ ...state, nodes: state.nodes.map((n) => ({ ...n, sshdPid: 0 })) });
+    const left = this.processes();
+    if (left.length) throw new Error(`lab down: ${left.length} process(es) survived SIGKILL: ${left.map((p) => `${p.pid} ${p.command}`).join('; ')}`);
+  }
+
+  /** Every live process of this lab (see lab-processes.ts): empty after `down`. */
+  processes(): LabProcess[] {
+    if (!existsSync(this.dir)) return [];
+    return labProcesses(this.dir, new Map(LAB_NODES.map((n) => [n.name, join(nodeRoot(this.nodeDir(n.name)), '/etc/etcd')])));
   }
 
   async status(): Promise<NodeStatus[]> {
@@ -241,16 +265,25 @@ export class Lab {
     writeFileSync(join(this.nodeDir(node), 'faults', 'slow-ssh'), String(seconds));
   }
 
-  /** Fault: the node's sshd dies (SIGKILL), as when a host loses power. */
-  async killSshd(node: string): Promise<void> {
+  /** Fault: the node's sshd dies (SIGKILL); returns once it no longer listens. */
+  killSshd(node: string): Promise<void> {
     this.requireNode(node);
     const pid = this.readState()?.nodes.find((n) => n.name === node)?.sshdPid;
-    if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    if (pid && alive(pid)) killNow(pid);
+    return Promise.resolve();
   }
 
+  /**
+   * Clears every fault that lives in files: SSH faults, and lost disks (given back while the
+   * member's data dir is still empty). Killed processes come back with `up`.
+   */
   clearFaults(): void {
-    for (const n of LAB_NODES) rmSync(join(this.nodeDir(n.name), 'faults'), { recursive: true, force: true });
-    for (const n of LAB_NODES) mkdirSync(join(this.nodeDir(n.name), 'faults'), { recursive: true });
+    for (const n of LAB_NODES) {
+      const dir = this.nodeDir(n.name);
+      rmSync(join(dir, 'faults'), { recursive: true, force: true });
+      mkdirSync(join(dir, 'faults'), { recursive: true });
+      if (n.role === 'etcd' && !etcdPid(dir)) restoreDataDir(this.viewPath(n.name, this.etcdSettings.dataDir), join(dir, 'lost-disk'));
+    }
   }
 
   /** Commands a node received over SSH, oldest first (from the lab's ForceCommand log). */
@@ -265,6 +298,7 @@ export class Lab {
     const out: string[] = [];
     if (existsSync(join(dir, 'slow-ssh'))) out.push(`slow-ssh ${readFileSync(join(dir, 'slow-ssh'), 'utf8').trim()}s`);
     if (existsSync(join(dir, 'cut-ssh'))) out.push(`cut-ssh after ${readFileSync(join(dir, 'cut-ssh'), 'utf8').trim()}s`);
+    if (existsSync(join(this.nodeDir(node), 'lost-disk'))) out.push('lost disk');
     return out;
   }
 
@@ -317,4 +351,10 @@ export class Lab {
     mkdirSync(this.dir, { recursive: true });
     writeFileSync(join(this.dir, 'state.json'), JSON.stringify(s, null, 2));
   }
+}
+
+/** The last lines of a log, for an error message. */
+function lastLines(file: string, n = 3): string {
+  if (!existsSync(file)) return `(no ${file})`;
+  return readFileSync(file, 'utf8').trim().split('\n').slice(-n).join(' / ');
 }

@@ -1,4 +1,5 @@
-// Each lab node sees its own /etc/etcd, /var/lib, /var/backups and /usr/local/sbin: its sshd runs
+// Each lab node sees its own /etc/etcd, /etc/kubernetes, /var/lib, /var/backups and
+// /usr/local/sbin (holding the SIMULATED systemctl): its sshd runs
 // in a mount namespace of its own with the node's directories bound over those paths, so the
 // commands Mooring sends use production paths verbatim. SIMULATED host isolation.
 import { mkdirSync, copyFileSync, chmodSync } from 'node:fs';
@@ -6,8 +7,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shellQuote } from '../activities/ssh/quote.js';
 
-/** Production paths that each node has its own copy of. /var/lib (not /var/lib/etcd) so a data dir can be moved aside. */
-export const NODE_PATHS = ['/etc/etcd', '/var/lib', '/var/backups', '/usr/local/sbin'] as const;
+/**
+ * Production paths that each node has its own copy of. /var/lib rather than /var/lib/etcd: a
+ * mount point cannot be renamed, and the recovery runbooks move the data dir aside with `mv`.
+ */
+export const NODE_PATHS = ['/etc/etcd', '/etc/kubernetes', '/var/lib', '/var/backups', '/usr/local/sbin'] as const;
 
 export const nodeRoot = (nodeDir: string) => join(nodeDir, 'root');
 

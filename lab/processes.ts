@@ -5,14 +5,33 @@ import { promisify } from 'node:util';
 
 export const execFileP = promisify(execFile);
 
+/** Running (a zombie is not: where nothing reaps it, kill(pid, 0) would call it alive forever). */
 export function alive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  return stateOf(pid) !== 'Z';
+}
+
+/** The one-letter state in /proc/PID/stat (R, S, D, Z, …), or undefined when gone. */
+export function stateOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGKILL and wait (synchronously, briefly) until the process is gone, so its ports are closed when this returns. */
+export function killNow(pid: number, timeoutMs = 2000): void {
+  try { process.kill(pid, 'SIGKILL'); } catch { return; }
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 10);
 }
 
 /** Starts a long-running program detached (own process group) with output to a log file. */

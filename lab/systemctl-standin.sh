@@ -20,7 +20,15 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# Running means: the recorded pid is an etcd that has not exited (a reused pid or a zombie is not).
+running() {
+  local pid state
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = etcd ] || return 1
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
 
 case "$action" in
   daemon-reload) exit 0 ;;
@@ -34,6 +42,9 @@ case "$action" in
   start)
     running && exit 0
     [ -f /etc/etcd/etcd.conf.yaml ] || { echo "etcd.service: /etc/etcd/etcd.conf.yaml missing" >&2; exit 1; }
+    # Its own session, so it outlives the SSH session that started it (as under systemd). A
+    # background job of a non-interactive shell leads no process group, so setsid does not fork
+    # and $! is etcd's own pid.
     setsid /usr/bin/etcd --config-file /etc/etcd/etcd.conf.yaml >>"$log" 2>&1 </dev/null &
     echo $! > "$pidfile"
     sleep 0.3
@@ -45,6 +56,7 @@ case "$action" in
     kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
     ;;
   restart)
     "$0" stop etcd && "$0" start etcd

@@ -27,6 +27,8 @@ export interface EndpointStatus {
   raftIndex: number;
   version: string;
   dbSize: number;
+  /** What the member itself reports as wrong, e.g. "etcdserver: no leader" or an alarm. */
+  errors: string[];
 }
 
 export interface EndpointHealth {
@@ -71,10 +73,11 @@ export function parseMemberAdd(text: string): { id: string; members: Member[] } 
 }
 
 export function parseEndpointStatus(text: string): EndpointStatus[] {
-  const j = parseEtcdJson(text) as { Endpoint: string; Status: { header: { cluster_id: string; member_id: string; revision: number; raft_term: number }; version: string; dbSize: number; leader: string; raftIndex: number; raftTerm: number } }[];
+  const j = parseEtcdJson(text) as { Endpoint: string; Status: { header: { cluster_id: string; member_id: string; revision: number; raft_term: number }; version: string; dbSize: number; leader: string; raftIndex: number; raftTerm: number; errors?: string[] } }[];
   return j.map((e) => ({
     endpoint: e.Endpoint, memberId: e.Status.header.member_id, clusterId: e.Status.header.cluster_id, leaderId: e.Status.leader,
     revision: e.Status.header.revision ?? 0, raftTerm: e.Status.raftTerm, raftIndex: e.Status.raftIndex, version: e.Status.version, dbSize: e.Status.dbSize,
+    errors: e.Status.errors ?? [],
   }));
 }
 

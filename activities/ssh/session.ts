@@ -185,8 +185,14 @@ function connect(target: SshTarget, opts: SshOptions & { user: string }, sock?: 
     if (sock) config.sock = sock;
     const onAbort = () => { client.end(); reject(new Error(`${target.name}: connection cancelled`)); };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    client.once('ready', () => { opts.signal?.removeEventListener('abort', onAbort); resolve(client); });
-    client.once('error', (err: Error & { level?: string }) => {
+    let settled = false;
+    client.once('ready', () => { settled = true; opts.signal?.removeEventListener('abort', onAbort); resolve(client); });
+    // ssh2 can emit more than one error for one failure (a reset socket, then "Connection lost
+    // before handshake"), and errors after 'ready' too: a lasting listener keeps any of them
+    // from becoming an uncaught exception that would take the whole worker down.
+    client.on('error', (err: Error & { level?: string }) => {
+      if (settled) return;
+      settled = true;
       opts.signal?.removeEventListener('abort', onAbort);
       if (mismatch) return reject(new HostKeyMismatchError(mismatch));
       if (err.level === 'client-authentication') {

@@ -9,18 +9,18 @@ const labOptions = (cmd: Command) => cmd
 const labOf = (o: { dir?: string; subnet?: string }) => new Lab({ ...(o.dir ? { dir: o.dir } : {}), ...(o.subnet ? { subnet: o.subnet } : {}) });
 
 export function registerLab(program: Command): void {
-  const lab = program.command('lab').description('The SIMULATED lab: real sshd per node on loopback addresses, with faults on command');
+  const lab = program.command('lab').description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd 3.4 cluster with TLS on the etcd nodes, faults on command');
   labOptions(lab.command('up'))
-    .description('Bring the lab up (idempotent) and write its inventory')
+    .description('Bring the lab up (idempotent: what runs is left alone): nodes, PKI, etcd with TLS; writes the inventory every command takes with -c')
     .action(async (o) => {
       const file = await labOf(o).up((m) => process.stderr.write(`${m}\n`));
       process.stdout.write(`lab is up; inventory: ${file}\nTry: mooring run inventory-check -c ${file} --wait\n`);
     });
   labOptions(lab.command('down'))
-    .description('Stop every lab process (the lab directory and its keys stay for the next `up`)')
+    .description('Stop every lab process, etcd included, and check none is left (the lab directory, keys and data stay for the next `up`)')
     .action(async (o) => { await labOf(o).down(); process.stdout.write('lab is down\n'); });
   labOptions(lab.command('status'))
-    .description('Show each node, its address, whether its sshd answers, and active faults')
+    .description('Show each node: address, role, sshd up/down, etcd leader/follower/unhealthy/stopped, and active faults')
     .addOption(outputOption())
     .action(async (o) => {
       const nodes = await labOf(o).status();
@@ -44,17 +44,17 @@ export function registerLab(program: Command): void {
     .argument('<node>')
     .action((node: string, o) => { labOf(o).killEtcd(node); process.stdout.write(`killed etcd on ${node}\n`); });
   labOptions(fault.command('kill-leader'))
-    .description('SIGKILL whichever member currently leads')
+    .description('SIGKILL the etcd of whichever member currently leads (found with etcdctl endpoint status) and print its name')
     .action(async (o) => { process.stdout.write(`killed the leader, ${await labOf(o).killLeader()}\n`); });
   labOptions(fault.command('kill-majority'))
-    .description('SIGKILL etcd on a majority of members: quorum is lost')
+    .description('SIGKILL etcd on a majority of members (all but the first): quorum is lost')
     .action((o) => { process.stdout.write(`killed etcd on ${labOf(o).killMajority().join(', ')}\n`); });
   labOptions(fault.command('lose-disk'))
-    .description('NODE loses its disk: etcd dies and /var/lib/etcd is emptied')
+    .description('NODE loses its disk: etcd is SIGKILLed and the node finds /var/lib/etcd empty (`fault clear` gives the disk back while it is still empty)')
     .argument('<node>')
     .action((node: string, o) => { labOf(o).loseDisk(node); process.stdout.write(`${node} lost its data dir\n`); });
   labOptions(fault.command('power-off'))
-    .description('NODE loses power: its etcd and its sshd die')
+    .description('NODE loses power: every process in it (sshd, SSH sessions, etcd) is SIGKILLed')
     .argument('<node>')
     .action(async (node: string, o) => { await labOf(o).powerOff(node); process.stdout.write(`${node} is powered off (mooring lab up powers it on)\n`); });
   for (const kind of ['corrupt', 'truncate'] as const) {
@@ -68,13 +68,13 @@ export function registerLab(program: Command): void {
       });
   }
   labOptions(fault.command('cut-ssh'))
-    .description('Every SSH session on NODE is dropped SECONDS after it starts, mid-command')
+    .description('Every SSH session on NODE is dropped SECONDS after it starts, mid-command (until `fault clear`)')
     .argument('<node>').argument('<seconds>')
     .action((node: string, seconds: string, o) => {
       if (!/^\d+(\.\d+)?$/.test(seconds)) throw new Error(`seconds "${seconds}" must be a number`);
       labOf(o).cutSsh(node, Number(seconds));
     });
   labOptions(fault.command('clear'))
-    .description('Remove SSH fault files; killed sshd and etcd come back with `mooring lab up`')
+    .description('Clear file faults (slow-ssh, cut-ssh, lost disks); killed or powered-off sshd and etcd come back with `mooring lab up`')
     .action((o) => labOf(o).clearFaults());
 }

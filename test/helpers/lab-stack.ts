@@ -19,10 +19,19 @@ export interface LabStack {
 
 export async function startLabStack(name: string, subnet: string): Promise<LabStack> {
   const lab = new Lab({ dir: mkdtempSync(join(tmpdir(), `mooring-${name}-`)), subnet });
-  await lab.up();
-  const t = await startTestTemporal();
+  let t: TestTemporal | undefined;
+  let w: TestWorker;
   const taskQueue = uniqueTaskQueue(name);
-  const w = await startTestWorker(t.address, taskQueue);
+  try {
+    await lab.up();
+    t = await startTestTemporal();
+    w = await startTestWorker(t.address, taskQueue);
+  } catch (err) {
+    // The caller gets no stack to stop: leave nothing running behind the failure.
+    await t?.stop().catch(() => undefined);
+    await lab.down().catch(() => undefined);
+    throw err;
+  }
   return {
     lab, t, w, taskQueue, env: { TEMPORAL_ADDRESS: t.address, MOORING_TASK_QUEUE: taskQueue },
     async stop() {

@@ -1,54 +1,92 @@
-// The lab from nothing: per-node filesystem views, a TLS etcd cluster from Mooring's PKI, each
-// fault caused and observed on the real cluster, and nothing left running after `down`.
+// The lab from nothing: a real sshd per node in its own filesystem view, a real etcd 3.4 cluster
+// with TLS from Mooring's PKI, every fault caused through `mooring lab fault` and observed on the
+// real cluster, and nothing left running after `down`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parse } from 'yaml';
 import { Lab } from '../../lab/lab.js';
-import { clientEndpoint, hostEtcdctl, memberHealthy } from '../../lab/etcd-cluster.js';
+import { clientEndpoint, etcdPid, hostEtcdctl, memberHealthy } from '../../lab/etcd-cluster.js';
 import { nodeRoot } from '../../lab/node-view.js';
 import { SshSession } from '../../activities/ssh/session.js';
+import { etcdctl } from '../../activities/etcd-recovery/etcdctl.js';
+import { sh } from '../../activities/ssh/quote.js';
+import { mooring } from '../helpers/cli.js';
+
+interface InvNode { name: string; ip: string; hostKey: string }
+const MEMBERS = ['etcd-1', 'etcd-2', 'etcd-3'];
 
 describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mooring-labtest-'));
   const lab = new Lab({ dir, subnet: '127.29.0' });
-  const ep = (name: string) => clientEndpoint(lab.etcdSettings, lab.etcdMembers().find((m) => m.name === name)!);
-  const ctl = (via: string, endpoints: string[], args: string[]) => hostEtcdctl(lab.etcdSettings, lab.etcdMembers().find((m) => m.name === via)!, endpoints, args, 3);
-  const healthy = async (name: string) => memberHealthy(lab.etcdSettings, lab.etcdMembers().find((m) => m.name === name)!);
-  let inv: { ssh: { privateKeyPath: string }; etcd: { members: { name: string; ip: string; hostKey: string }[] } };
+  const member = (name: string) => lab.etcdMembers().find((m) => m.name === name)!;
+  const ep = (name: string) => clientEndpoint(lab.etcdSettings, member(name));
+  const ctl = (via: string, endpoints: string[], args: string[]) => hostEtcdctl(lab.etcdSettings, member(via), endpoints, args, 3);
+  const healthy = (name: string) => memberHealthy(lab.etcdSettings, member(name));
+  const allHealthy = async () => (await Promise.all(MEMBERS.map(healthy))).every(Boolean);
+  const fault = async (...args: string[]) => {
+    const r = await mooring(['lab', 'fault', ...args, '--dir', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  let nodes: Map<string, InvNode>;
+  let keyPath: string;
   const ssh = (name: string) => {
-    const m = inv.etcd.members.find((x) => x.name === name)!;
-    return SshSession.open({ name, host: m.ip, port: 22, hostKey: m.hostKey, where: name }, { user: 'root', privateKey: readFileSync(inv.ssh.privateKeyPath), connectTimeoutMs: 5000 });
+    const n = nodes.get(name)!;
+    return SshSession.open({ name, host: n.ip, port: 22, hostKey: n.hostKey, where: name }, { user: 'root', privateKey: readFileSync(keyPath), connectTimeoutMs: 5000 });
+  };
+  const onNode = async (name: string, command: string) => {
+    const s = await ssh(name);
+    try {
+      return await s.exec(command, { timeoutMs: 30_000 });
+    } finally {
+      s.close();
+    }
   };
 
   before(async () => {
     await lab.up();
-    inv = parse(readFileSync(lab.inventoryFile, 'utf8'));
+    const inv = parse(readFileSync(lab.inventoryFile, 'utf8')) as { ssh: { privateKeyPath: string }; gateways: InvNode[]; etcd: { members: InvNode[] }; masters: InvNode[]; workers: InvNode[] };
+    keyPath = inv.ssh.privateKeyPath;
+    nodes = new Map([...inv.gateways, ...inv.etcd.members, ...inv.masters, ...inv.workers].map((n) => [n.name, n]));
   });
   after(async () => { await lab.down(); });
 
-  it('comes up with three healthy TLS members, each host with its own /etc/etcd', async () => {
+  it('comes up from nothing: 3 healthy members, one leader; a second `up` leaves everything alone', async () => {
     assert.equal((await ctl('etcd-1', [ep('etcd-1')], ['member', 'list'])).trim().split('\n').length, 3);
-    for (const n of ['etcd-1', 'etcd-2', 'etcd-3']) assert.ok(await healthy(n), n);
-    const s1 = await ssh('etcd-1');
-    const s2 = await ssh('etcd-2');
-    try {
-      assert.match(await s1.run('grep ^name: /etc/etcd/etcd.conf.yaml'), /name: etcd-1/);
-      assert.match(await s2.run('grep ^name: /etc/etcd/etcd.conf.yaml'), /name: etcd-2/);
-      assert.match(await s1.run('systemctl is-active etcd'), /^active/);
-    } finally {
-      s1.close();
-      s2.close();
-    }
-    assert.ok(!existsSync('/etc/etcd/etcd.conf.yaml'), "the machine's own /etc/etcd is untouched");
-    // Client TLS is enforced: plain HTTP and HTTPS without a client certificate both fail.
-    assert.throws(() => execFileSync('etcdctl', [`--endpoints=http://${inv.etcd.members[0]!.ip}:2379`, '--dial-timeout=2s', 'endpoint', 'health'], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'pipe' }));
-    assert.throws(() => execFileSync('etcdctl', [`--endpoints=${ep('etcd-1')}`, `--cacert=${join(nodeRoot(lab.nodeDir('etcd-1')), '/etc/etcd/ssl/ca.crt')}`, '--dial-timeout=2s', 'endpoint', 'health'], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'pipe' }));
-    const a = await lab.up();
-    assert.equal(a, lab.inventoryFile, 'a second up is harmless');
+    assert.ok(await allHealthy());
+    const status = await lab.status();
+    assert.equal(status.filter((n) => n.etcd === 'leader').length, 1, JSON.stringify(status));
+    assert.ok(status.every((n) => n.sshd === 'up'));
+    const pids = () => ({ etcd: MEMBERS.map((m) => etcdPid(lab.nodeDir(m))), state: readFileSync(join(dir, 'state.json'), 'utf8') });
+    const first = pids();
+    const r = await mooring(['lab', 'up', '--dir', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(pids(), first, 'same sshd and etcd processes');
+  });
+
+  it('each node has its own filesystem view at production paths; the machine\'s own stays untouched', async () => {
+    const e1 = await onNode('etcd-1', 'ls /etc/etcd /etc/etcd/ssl && grep -E "^(name|initial-cluster-state):" /etc/etcd/etcd.conf.yaml && sha256sum /etc/etcd/ssl/server.crt /etc/etcd/ssl/ca.crt');
+    const e2 = await onNode('etcd-2', 'ls /etc/etcd /etc/etcd/ssl && grep -E "^(name|initial-cluster-state):" /etc/etcd/etcd.conf.yaml && sha256sum /etc/etcd/ssl/server.crt /etc/etcd/ssl/ca.crt');
+    assert.equal(e1.code, 0, e1.stderr);
+    assert.match(e1.stdout, /etcd\.conf\.yaml[\s\S]*ca\.crt[\s\S]*peer\.key[\s\S]*server\.key[\s\S]*name: etcd-1\ninitial-cluster-state: new/);
+    assert.match(e2.stdout, /name: etcd-2/);
+    const hash = (out: string, file: string) => out.split('\n').find((l) => l.endsWith(` /etc/etcd/ssl/${file}`))?.split(' ')[0];
+    assert.match(hash(e1.stdout, 'server.crt') ?? '', /^[0-9a-f]{64}$/);
+    assert.notEqual(hash(e1.stdout, 'server.crt'), hash(e2.stdout, 'server.crt'), 'each member has its own server certificate');
+    assert.equal(hash(e1.stdout, 'ca.crt'), hash(e2.stdout, 'ca.crt'), 'one CA');
+    const master = await onNode('master-1', 'ls /etc/kubernetes/pki /etc/kubernetes/pki/etcd; ls -A /etc/etcd/ssl | wc -l');
+    assert.match(master.stdout, /apiserver-etcd-client\.crt[\s\S]*apiserver-etcd-client\.key[\s\S]*ca\.crt\n0\n$/);
+    assert.notEqual((await onNode('gw-1', 'test -e /etc/etcd/etcd.conf.yaml')).code, 0);
+    // The SIMULATED systemctl answers like systemd: 0 active, 3 inactive.
+    assert.deepEqual(await onNode('etcd-1', 'systemctl is-active etcd').then((r) => [r.code, r.stdout.trim()]), [0, 'active']);
+    assert.deepEqual(await onNode('gw-1', 'systemctl is-active etcd').then((r) => [r.code, r.stdout.trim()]), [3, 'inactive']);
+    assert.ok(!existsSync('/etc/etcd/etcd.conf.yaml') && !existsSync('/etc/etcd/ssl/ca.crt'), "this machine's /etc/etcd is untouched");
+    assert.ok(!existsSync('/etc/kubernetes/pki/apiserver-etcd-client.crt'), "this machine's /etc/kubernetes is untouched");
   });
 
   it('object storage: a real S3 server holds the snapshot bucket, and the inventory points at it', async () => {
@@ -65,9 +103,36 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
     assert.deepEqual([invBackup.objectStore.endpoint, invBackup.objectStore.bucket], [store.endpoint, store.bucket]);
   });
 
+  it('TLS on client and peer URLs: only a client certificate from the lab CA gets an answer', async () => {
+    const ip = nodes.get('etcd-1')!.ip;
+    const ssl = (f: string) => readFileSync(join(nodeRoot(lab.nodeDir('etcd-1')), '/etc/etcd/ssl', f));
+    const etcdctlEnv = { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'pipe' as const };
+    assert.throws(() => execFileSync('etcdctl', [`--endpoints=http://${ip}:2379`, '--dial-timeout=2s', '--command-timeout=2s', 'endpoint', 'health'], etcdctlEnv));
+    assert.throws(() => execFileSync('etcdctl', [`--endpoints=${ep('etcd-1')}`, `--cacert=${join(nodeRoot(lab.nodeDir('etcd-1')), '/etc/etcd/ssl/ca.crt')}`, '--dial-timeout=2s', '--command-timeout=2s', 'endpoint', 'health'], etcdctlEnv));
+    assert.ok(await healthy('etcd-1'), 'with the client certificate it answers');
+
+    const peer = (withCert: boolean) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: ip, port: 2380, path: '/version', ca: ssl('ca.crt'), timeout: 3000, ...(withCert ? { cert: ssl('peer.crt'), key: ssl('peer.key') } : {}) }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => { body += d.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.end();
+    });
+    const ok = await peer(true);
+    assert.equal(ok.status, 200);
+    assert.match(ok.body, /"etcdserver":"3\.4\.\d+"/);
+    await assert.rejects(peer(false), 'the peer URL refuses a client without a certificate');
+    const plain = await fetch(`http://${ip}:2380/version`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => e.message);
+    assert.doesNotMatch(plain, /etcdserver/, `plain HTTP on the peer port: ${plain}`);
+  });
+
   it('kill-etcd: the member is down, the other two keep quorum and accept writes', async () => {
-    lab.killEtcd('etcd-3');
+    assert.match(await fault('kill-etcd', 'etcd-3'), /killed etcd on etcd-3/);
     assert.equal(await healthy('etcd-3'), false);
+    assert.equal((await onNode('etcd-3', 'systemctl is-active etcd')).code, 3);
     await ctl('etcd-1', [ep('etcd-1'), ep('etcd-2')], ['put', 'k', 'v']);
     assert.equal((await lab.status()).find((n) => n.name === 'etcd-3')?.etcd, 'stopped');
     await lab.up();
@@ -77,7 +142,9 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
   it('kill-leader: another member leads at a higher term', async () => {
     const term = (out: string) => Number(/"raftTerm":(\d+)/.exec(out)?.[1]);
     const before = term(await ctl('etcd-1', [ep('etcd-1')], ['endpoint', 'status', '-w', 'json']));
-    const old = await lab.killLeader();
+    const old = /killed the leader, (etcd-\d)/.exec(await fault('kill-leader'))?.[1];
+    assert.ok(old && MEMBERS.includes(old));
+    assert.equal(await healthy(old), false);
     let leader: string | undefined;
     for (let i = 0; i < 50 && !leader; i++) {
       await new Promise((r) => setTimeout(r, 200));
@@ -89,57 +156,90 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
     await lab.up();
   });
 
-  it('kill-majority: writes are refused', async () => {
-    const killed = lab.killMajority();
-    const alive = ['etcd-1', 'etcd-2', 'etcd-3'].find((n) => !killed.includes(n))!;
-    await assert.rejects(ctl(alive, [ep(alive)], ['put', 'k', 'v2']));
+  it('kill-majority: writes are refused; `up` brings quorum back', async () => {
+    const killed = /killed etcd on (.+)/.exec(await fault('kill-majority'))?.[1]?.split(', ') ?? [];
+    assert.equal(killed.length, 2);
+    const survivor = MEMBERS.find((n) => !killed.includes(n))!;
+    await assert.rejects(ctl(survivor, [ep(survivor)], ['put', 'k', 'v2']));
+    assert.ok((await lab.status()).every((n) => n.etcd !== 'leader'), 'no leader');
     await lab.up();
+    await ctl(survivor, [ep(survivor)], ['put', 'k', 'v3']);
   });
 
-  it('lose-disk: the data dir is gone and etcd is down', async () => {
-    lab.loseDisk('etcd-2');
-    assert.deepEqual(readdirSync(join(nodeRoot(lab.nodeDir('etcd-2')), '/var/lib/etcd')), []);
+  it('lose-disk: etcd dies and the node finds its data dir empty; `fault clear` gives the disk back', async () => {
+    assert.match(await onNode('etcd-2', 'ls -A /var/lib/etcd').then((r) => r.stdout), /member/);
+    await fault('lose-disk', 'etcd-2');
+    assert.equal((await onNode('etcd-2', 'ls -A /var/lib/etcd')).stdout, '');
     assert.equal(await healthy('etcd-2'), false);
+    assert.deepEqual((await lab.status()).find((n) => n.name === 'etcd-2')?.faults, ['lost disk']);
+    await fault('clear');
+    assert.match(await onNode('etcd-2', 'ls -A /var/lib/etcd').then((r) => r.stdout), /member/);
+    await lab.up();
+    assert.ok(await healthy('etcd-2'));
   });
 
-  it('corrupt and truncate a snapshot: snapshot status or its hash check fails', async () => {
-    const path = '/var/backups/etcd/s.db';
-    await ctl('etcd-1', [ep('etcd-1')], ['snapshot', 'save', lab.viewPath('etcd-1', path)]);
-    execFileSync('cp', [lab.viewPath('etcd-1', path), lab.viewPath('etcd-1', '/var/backups/etcd/t.db')]);
-    lab.corruptSnapshot('etcd-1', path);
-    lab.truncateSnapshot('etcd-1', '/var/backups/etcd/t.db');
-    const s = await ssh('etcd-1');
-    try {
-      for (const f of [path, '/var/backups/etcd/t.db']) {
-        const r = await s.exec(`f=${f}; [ "$(head -c -32 "$f" | sha256sum | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \\n')" ]`);
-        assert.notEqual(r.code, 0, `${f} fails its integrity check`);
-      }
-    } finally {
-      s.close();
-    }
+  it('corrupt-snapshot and truncate-snapshot: etcd refuses to restore either file; the intact copy restores', async () => {
+    const dir = '/var/backups/etcd';
+    const save = await onNode('etcd-1', etcdctl(lab.etcdSettings.tls, [ep('etcd-1')], ['snapshot', 'save', `${dir}/good.db`]));
+    assert.equal(save.code, 0, save.stderr);
+    assert.equal((await onNode('etcd-1', sh`cp ${`${dir}/good.db`} ${`${dir}/corrupt.db`} && cp ${`${dir}/good.db`} ${`${dir}/short.db`}`)).code, 0);
+    await fault('corrupt-snapshot', 'etcd-1', `${dir}/corrupt.db`);
+    await fault('truncate-snapshot', 'etcd-1', `${dir}/short.db`);
+    const restore = (file: string) => onNode('etcd-1', sh`d=$(mktemp -d) && ETCDCTL_API=3 etcdctl snapshot restore ${file} --data-dir "$d/r"; rc=$?; rm -rf "$d"; exit $rc`);
+    assert.equal((await restore(`${dir}/good.db`)).code, 0);
+    const corrupt = await restore(`${dir}/corrupt.db`);
+    assert.notEqual(corrupt.code, 0);
+    assert.match(corrupt.stderr, /expected sha256/);
+    const short = await restore(`${dir}/short.db`);
+    assert.notEqual(short.code, 0);
+    assert.match(short.stderr, /snapshot missing hash|expected sha256/);
   });
 
-  it('cut-ssh: a session is dropped mid-command', async () => {
-    lab.cutSsh('etcd-1', 1);
+  it('cut-ssh: a session is dropped mid-command; after `fault clear` sessions work again', async () => {
+    await fault('cut-ssh', 'etcd-1', '1');
     const s = await ssh('etcd-1');
     try {
       await assert.rejects(s.exec('sleep 5; echo never'), /session ended before the command finished/);
     } finally {
       s.close();
-      lab.clearFaults();
     }
+    await fault('clear');
+    assert.equal((await onNode('etcd-1', 'sleep 1.5; echo done')).stdout, 'done\n');
   });
 
-  it('power-off: sshd and etcd are both gone', async () => {
-    await lab.powerOff('etcd-3');
+  it('power-off: every process of the node is gone, the others run on', async () => {
+    assert.ok(lab.processes().some((p) => p.node === 'etcd-3'));
+    await fault('power-off', 'etcd-3');
     await assert.rejects(ssh('etcd-3'));
     assert.equal(await healthy('etcd-3'), false);
+    assert.deepEqual(lab.processes().filter((p) => p.node === 'etcd-3'), []);
+    const r = await mooring(['lab', 'status', '--dir', dir, '-o', 'json']);
+    const status = JSON.parse(r.stdout) as { name: string; sshd: string; etcd?: string }[];
+    const e3 = status.find((n) => n.name === 'etcd-3');
+    assert.deepEqual([e3?.sshd, e3?.etcd], ['down', 'stopped']);
+    assert.ok(status.filter((n) => n.name !== 'etcd-3').every((n) => n.sshd === 'up'));
+    await ctl('etcd-1', [ep('etcd-1'), ep('etcd-2')], ['put', 'k', 'after-power-off']);
   });
 
-  it('down leaves no lab process behind', async () => {
-    await lab.down();
-    await new Promise((r) => setTimeout(r, 300));
-    const left = execFileSync('ps', ['-eo', 'stat=,args=']).toString().split('\n').filter((l) => l.includes(dir) && !l.startsWith('Z'));
+  it('clear + up: every node and member is back and healthy', async () => {
+    await fault('clear');
+    await lab.up();
+    assert.ok(await allHealthy());
+    const status = await lab.status();
+    assert.ok(status.every((n) => n.sshd === 'up' && n.faults.length === 0), JSON.stringify(status));
+    assert.equal(status.filter((n) => n.etcd === 'leader').length, 1);
+    assert.equal((await onNode('etcd-3', 'echo up')).stdout, 'up\n');
+  });
+
+  it('down leaves no lab process behind (etcd included)', async () => {
+    const etcdPids = MEMBERS.map((m) => etcdPid(lab.nodeDir(m))!);
+    assert.ok(etcdPids.every(Boolean));
+    const r = await mooring(['lab', 'down', '--dir', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lab.processes(), []);
+    const left = execFileSync('ps', ['-eo', 'pid=,stat=,args=']).toString().split('\n')
+      .filter((l) => l.includes(dir) || etcdPids.includes(Number(l.trim().split(/\s+/)[0])))
+      .filter((l) => !/^\s*\d+\s+Z/.test(l));
     assert.deepEqual(left, []);
   });
 });
