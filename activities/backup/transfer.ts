@@ -1,0 +1,82 @@
+// The whole path of a snapshot to and from the bucket, every byte checked on the way:
+//   ship:   plaintext ─ sha256 must equal the checked snapshot's ─ encrypt ─ upload (+ manifest)
+//   fetch:  download ─ sha256 must equal the manifest's ─ decrypt (authenticated) ─ sha256 again
+// A check fails at the end of its stream, so an upload is aborted before it completes and a
+// download errors before its consumer sees a clean end.
+import { Writable, pipeline, type Readable } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
+import { ApplicationFailure } from '@temporalio/activity';
+import { DigestMismatch, DigestStream } from './digest.js';
+import { SnapshotCryptoError, decryptStream, encryptStream, type KeyResolver } from './encryption.js';
+import type { ObjectStore, PutResult } from './object-store.js';
+import type { SnapshotMetadata, StoredSnapshot } from './snapshot-meta.js';
+
+export interface ShipOptions {
+  key: string;
+  /** `sha256` is the plaintext's, as checked on the node; the upload is refused if the bytes differ. */
+  metadata: SnapshotMetadata;
+  /** The 32-byte key; `metadata.keyId` is written into the file's header. */
+  encryptionKey: Buffer;
+  /** The plaintext's size when known: a short read is refused even before the hash is compared. */
+  expectedBytes?: number;
+  chunkSize?: number;
+  signal?: AbortSignal;
+}
+
+/** Encrypts and uploads `source`; commits it only if the plaintext is exactly the checked snapshot. */
+export async function shipSnapshot(store: ObjectStore, source: Readable, o: ShipOptions): Promise<PutResult> {
+  const plain = new DigestStream({ sha256: o.metadata.sha256, ...(o.expectedBytes !== undefined ? { bytes: o.expectedBytes } : {}), what: `snapshot for ${o.key}` });
+  const sealed = encryptStream(o.encryptionKey, o.metadata.keyId, o.chunkSize);
+  // Errors travel downstream by destruction: putSnapshot sees its body fail and aborts the upload.
+  pipeline(source, plain, sealed, () => undefined);
+  return store.putSnapshot(sealed, o.key, o.metadata, o.signal);
+}
+
+/**
+ * The plaintext of a stored snapshot, checked three ways: the stored bytes' sha256 against the
+ * manifest, each chunk's authentication tag, and the plaintext's sha256 against the metadata.
+ * The stream errors if any check fails; consume it into a temporary file and keep that file only
+ * after a clean end.
+ */
+export async function openDecryptedSnapshot(store: ObjectStore, key: string, keys: KeyResolver, signal?: AbortSignal): Promise<{ stream: Readable; entry: StoredSnapshot }> {
+  const entry = await store.statSnapshot(key, signal);
+  if (!entry) throw ApplicationFailure.nonRetryable(`snapshot ${key} is not in the bucket: list the catalogue for the snapshots that exist`, 'SnapshotNotFound');
+  if (!entry.complete || !entry.storedSha256) {
+    throw ApplicationFailure.nonRetryable(`snapshot ${key} has no manifest: its upload never completed; it cannot be trusted (delete it)`, 'SnapshotIncomplete');
+  }
+  const { stream } = await store.getSnapshotStream(key, signal);
+  const stored = new DigestStream({ sha256: entry.storedSha256, bytes: entry.size, what: `stored object ${key}` });
+  const plain = new DigestStream({ sha256: entry.sha256, what: `decrypted snapshot ${key}` });
+  // The plaintext check sits last, so the stream the consumer reads is the one that fails; an error
+  // anywhere destroys every stage, including the download.
+  pipeline(stream, stored, decryptStream(keys), plain, () => undefined);
+  return { stream: plain, entry };
+}
+
+export interface RoundTrip {
+  key: string;
+  ok: boolean;
+  /** Why it failed: the check that caught it. */
+  problem?: string;
+  plaintextBytes: number;
+}
+
+/**
+ * Downloads, decrypts and compares a stored snapshot without keeping it, and records the result in
+ * its manifest. A failed check is a result (ok: false), not an exception; an unreachable store is
+ * an exception (retryable).
+ */
+export async function verifyRemoteSnapshot(store: ObjectStore, key: string, keys: KeyResolver, signal?: AbortSignal): Promise<RoundTrip> {
+  const { stream } = await openDecryptedSnapshot(store, key, keys, signal);
+  let bytes = 0;
+  const sink = new Writable({ write(chunk: Buffer, _e, done) { bytes += chunk.length; done(); } });
+  let problem: string | undefined;
+  try {
+    await (signal ? pipelineAsync(stream, sink, { signal }) : pipelineAsync(stream, sink));
+  } catch (err) {
+    if (!(err instanceof DigestMismatch || err instanceof SnapshotCryptoError)) throw store.explain(err, `verification of ${key}`);
+    problem = err.message;
+  }
+  await store.recordRoundTrip(key, { ok: !problem, ...(problem ? { problem } : {}) }, signal);
+  return { key, ok: !problem, ...(problem ? { problem } : {}), plaintextBytes: bytes };
+}
