@@ -180,12 +180,19 @@ export class ObjectStore {
   }
 
   private async readManifest(key: string, signal?: AbortSignal): Promise<Manifest | undefined> {
+    let text: string;
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key + MANIFEST_SUFFIX }), { abortSignal: signal });
-      return parseManifest(await r.Body!.transformToString('utf8'), key);
+      text = await r.Body!.transformToString('utf8');
     } catch (err) {
       if ((err as Error).name === 'NoSuchKey') return undefined;
       throw err;
+    }
+    try {
+      return parseManifest(text, key);
+    } catch {
+      // A damaged manifest commits nothing: the snapshot is listed as incomplete, never restored.
+      return undefined;
     }
   }
 

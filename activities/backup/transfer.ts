@@ -42,7 +42,7 @@ export async function openDecryptedSnapshot(store: ObjectStore, key: string, key
   const entry = await store.statSnapshot(key, signal);
   if (!entry) throw ApplicationFailure.nonRetryable(`snapshot ${key} is not in the bucket: list the catalogue for the snapshots that exist`, 'SnapshotNotFound');
   if (!entry.complete || !entry.storedSha256) {
-    throw ApplicationFailure.nonRetryable(`snapshot ${key} has no manifest: its upload never completed; it cannot be trusted (delete it)`, 'SnapshotIncomplete');
+    throw ApplicationFailure.nonRetryable(`snapshot ${key} has no valid manifest: its upload never completed (or the manifest was damaged); it cannot be trusted`, 'SnapshotIncomplete');
   }
   const { stream } = await store.getSnapshotStream(key, signal);
   const stored = new DigestStream({ sha256: entry.storedSha256, bytes: entry.size, what: `stored object ${key}` });
@@ -63,8 +63,8 @@ export interface RoundTrip {
 
 /**
  * Downloads, decrypts and compares a stored snapshot without keeping it, and records the result in
- * its manifest. A failed check is a result (ok: false), not an exception; an unreachable store is
- * an exception (retryable).
+ * its manifest. A failed check is a result (ok: false), not an exception; an unreachable store
+ * (retryable) and a missing or non-matching key (non-retryable, nothing recorded) are exceptions.
  */
 export async function verifyRemoteSnapshot(store: ObjectStore, key: string, keys: KeyResolver, signal?: AbortSignal): Promise<RoundTrip> {
   const { stream } = await openDecryptedSnapshot(store, key, keys, signal);
@@ -74,6 +74,11 @@ export async function verifyRemoteSnapshot(store: ObjectStore, key: string, keys
   try {
     await (signal ? pipelineAsync(stream, sink, { signal }) : pipelineAsync(stream, sink));
   } catch (err) {
+    // A key we do not have, or one that does not fit, says nothing certain about the snapshot
+    // (the configuration may be wrong): fail without marking the snapshot bad.
+    if (err instanceof SnapshotCryptoError && (err.failure === 'UnknownKey' || err.failure === 'WrongKey')) {
+      throw store.explain(err, `verification of ${key}`);
+    }
     if (!(err instanceof DigestMismatch || err instanceof SnapshotCryptoError)) throw store.explain(err, `verification of ${key}`);
     problem = err.message;
   }

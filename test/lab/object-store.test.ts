@@ -190,8 +190,17 @@ describe('object store on real SeaweedFS S3', () => {
     const entry = await store.statSnapshot(key);
     assert.equal(entry?.roundTrip?.ok, false);
     assert.match(entry?.roundTrip?.problem ?? '', /differs/);
-    // With the wrong key the failure names the key id.
-    await assert.rejects(verifyRemoteSnapshot(store, bigKey, () => randomBytes(32)).then((r) => { if (!r.ok) throw new Error(r.problem); }), new RegExp(`wrong key for key id ${keyId}`));
+    // With the wrong key the failure names the key id, and the good snapshot is not marked bad.
+    await assert.rejects(verifyRemoteSnapshot(store, bigKey, () => randomBytes(32)), failure('SnapshotWrongKey', false, new RegExp(`verification of ${bigKey}: wrong key for key id ${keyId}`)));
+    assert.equal((await store.statSnapshot(bigKey))?.roundTrip?.ok, true);
+    // A damaged manifest commits nothing: the snapshot drops to incomplete and unverified.
+    const m2 = meta({ ...m, revision: 1300, sha256: createHash('sha256').update(data.subarray(1)).digest('hex') });
+    const key2 = snapshotKey('etcd/', m2);
+    await shipSnapshot(store, Readable.from([data.subarray(1)]), { key: key2, metadata: m2, encryptionKey });
+    assert.deepEqual(await store.statSnapshot(key2).then((e) => [e?.complete, e?.verified]), [true, true]);
+    await raw.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${key2}.manifest.json`, Body: '{"format":"mooring-snapshot-manifest/1","key":"elsewhere"}' }));
+    assert.deepEqual(await store.statSnapshot(key2).then((e) => [e?.complete, e?.verified]), [false, false]);
+    await assert.rejects(openDecryptedSnapshot(store, key2, keys), failure('SnapshotIncomplete', false, /has no valid manifest: its upload never completed/));
   });
 
   it('deletes a snapshot with its manifest; deleting again succeeds', async () => {
