@@ -10,7 +10,7 @@ import { portOpen } from '../client/devserver.js';
 import { PROJECT_ROOT } from '../client/tools.js';
 import { LAB_NODES, DEFAULT_SUBNET, VIP_OCTET, nodeIp, type LabNode } from './topology.js';
 import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from './sshd.js';
-import { alive, killNow, startDetached, stopTree, waitFor } from './processes.js';
+import { alive, childrenOf, killNow, startDetached, stopTree, waitFor } from './processes.js';
 import { inNodeView, nodeRoot, prepareNodeView } from './node-view.js';
 import { ensureCa, ensureMasterFiles, ensureMemberFiles, etcdPid, findLeader, memberHealthy, nodeSystemctl, type LabMember } from './etcd-cluster.js';
 import { labProcesses, type LabProcess } from './lab-processes.js';
@@ -199,10 +199,23 @@ export class Lab {
     truncateFile(this.viewPath(node, path));
   }
 
-  /** Fault: every SSH session on `node` is dropped `seconds` after it starts, until cleared. */
-  cutSsh(node: string, seconds: number): void {
+  /**
+   * Fault: SSH sessions on `node` are dropped `seconds` after they start, mid-command: every
+   * session until cleared, or with `once` only the next one (so a retry can get through).
+   */
+  cutSsh(node: string, seconds: number, opts: { once?: boolean } = {}): void {
     this.requireNode(node);
-    writeFileSync(join(this.nodeDir(node), 'faults', 'cut-ssh'), String(seconds));
+    writeFileSync(join(this.nodeDir(node), 'faults', opts.once ? 'cut-ssh-once' : 'cut-ssh'), String(seconds));
+  }
+
+  /** Fault: every SSH connection open to `node` right now is dropped, mid-command; returns how many. */
+  dropSshSessions(node: string): number {
+    this.requireNode(node);
+    const sshd = this.readState()?.nodes.find((n) => n.name === node)?.sshdPid;
+    if (!sshd || !alive(sshd)) return 0;
+    const sessions = childrenOf(sshd);
+    sessions.forEach((pid) => killNow(pid));
+    return sessions.length;
   }
 
   /** A path as seen inside the node, mapped to where it lives on this machine. */
@@ -298,6 +311,7 @@ export class Lab {
     const out: string[] = [];
     if (existsSync(join(dir, 'slow-ssh'))) out.push(`slow-ssh ${readFileSync(join(dir, 'slow-ssh'), 'utf8').trim()}s`);
     if (existsSync(join(dir, 'cut-ssh'))) out.push(`cut-ssh after ${readFileSync(join(dir, 'cut-ssh'), 'utf8').trim()}s`);
+    if (existsSync(join(dir, 'cut-ssh-once'))) out.push(`cut-ssh (next session) after ${readFileSync(join(dir, 'cut-ssh-once'), 'utf8').trim()}s`);
     if (existsSync(join(this.nodeDir(node), 'lost-disk'))) out.push('lost disk');
     return out;
   }

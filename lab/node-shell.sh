@@ -10,9 +10,21 @@ printf '%s\t%s\n' "$(date +%s.%N)" "${SSH_ORIGINAL_COMMAND:-<interactive>}" >> "
 if [ -f "$dir/faults/slow-ssh" ]; then
   sleep "$(cat "$dir/faults/slow-ssh")"
 fi
+# Drops this SSH connection after N seconds, mid-command, as a network cut would: SIGKILL to the
+# sshd process serving it. Only if that pid still is sshd (the session may have ended and the pid
+# been reused).
+cut_after() {
+  local session=$PPID
+  ( sleep "$1"; case "$(cat "/proc/$session/comm" 2>/dev/null)" in sshd*) kill -KILL "$session" ;; esac ) >/dev/null 2>&1 &
+}
 if [ -f "$dir/faults/cut-ssh" ]; then
-  # Drop this SSH connection after N seconds, mid-command, as a network cut would.
-  ( sleep "$(cat "$dir/faults/cut-ssh")"; kill -KILL "$PPID" ) >/dev/null 2>&1 &
+  cut_after "$(cat "$dir/faults/cut-ssh")"
+fi
+# A one-time cut is taken by exactly one session: the rename is atomic.
+taken="$dir/faults/.cut-ssh-once.$$"
+if mv "$dir/faults/cut-ssh-once" "$taken" 2>/dev/null; then
+  cut_after "$(cat "$taken")"
+  rm -f "$taken"
 fi
 if [ -z "${SSH_ORIGINAL_COMMAND:-}" ]; then
   exec /bin/bash -l

@@ -60,8 +60,8 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
   }
 }
 
-/** Every process descended from `pid` (sshd forks sessions into their own sessions/groups). */
-export function descendants(pid: number): number[] {
+/** Parent pid → child pids, for every process on the machine. */
+function processTree(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -72,6 +72,17 @@ export function descendants(pid: number): number[] {
       children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
     } catch { /* exited while we looked */ }
   }
+  return children;
+}
+
+/** The direct children of `pid` (for a listening sshd: one per open connection). */
+export function childrenOf(pid: number): number[] {
+  return processTree().get(pid) ?? [];
+}
+
+/** Every process descended from `pid` (sshd forks sessions into their own sessions/groups). */
+export function descendants(pid: number): number[] {
+  const children = processTree();
   const out: number[] = [];
   const walk = (p: number) => (children.get(p) ?? []).forEach((c) => { out.push(c); walk(c); });
   walk(pid);

@@ -62,6 +62,8 @@ export function registerDemo(program: Command): void {
         }
         const outcome = await follow(mc.client, workflowId, { ...(runId ? { runId } : {}), print: () => {} });
         if (outcome.progress?.report) say(`\n${outcome.progress.report}\n`);
+        // inventory-check is the preflight for provisioning; the lab's etcd already runs, so its ports are taken.
+        if (/ports 2379, 2380 already in use/.test(outcome.progress?.report ?? '')) say('(2379/2380 are busy on the etcd nodes because the lab\'s own etcd runs there: inventory-check is the check before provisioning)');
         say(`run ${outcome.status}: ${runUrl(mc.namespace, workflowId, outcome.runId)}`);
         if (outcome.status !== 'COMPLETED') process.exitCode = 1;
 

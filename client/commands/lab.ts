@@ -36,7 +36,7 @@ export function registerLab(program: Command): void {
       labOf(o).slowSsh(node, Number(seconds));
     });
   labOptions(fault.command('kill-sshd'))
-    .description('SIGKILL the sshd of NODE, as when the host loses power')
+    .description('SIGKILL the listening sshd of NODE: new SSH connections are refused; open ones and etcd run on (see power-off)')
     .argument('<node>')
     .action(async (node: string, o) => { await labOf(o).killSshd(node); });
   labOptions(fault.command('kill-etcd'))
@@ -68,12 +68,17 @@ export function registerLab(program: Command): void {
       });
   }
   labOptions(fault.command('cut-ssh'))
-    .description('Every SSH session on NODE is dropped SECONDS after it starts, mid-command (until `fault clear`)')
+    .description('SSH sessions on NODE are dropped SECONDS after they start, mid-command: every one until `fault clear`, or with --once only the next')
     .argument('<node>').argument('<seconds>')
-    .action((node: string, seconds: string, o) => {
+    .option('--once', 'only the next session is cut (a retry after it gets through)')
+    .action((node: string, seconds: string, o: { once?: boolean; dir?: string; subnet?: string }) => {
       if (!/^\d+(\.\d+)?$/.test(seconds)) throw new Error(`seconds "${seconds}" must be a number`);
-      labOf(o).cutSsh(node, Number(seconds));
+      labOf(o).cutSsh(node, Number(seconds), { once: o.once === true });
     });
+  labOptions(fault.command('drop-ssh'))
+    .description('Drop every SSH connection open to NODE right now, mid-command (sshd keeps accepting new ones)')
+    .argument('<node>')
+    .action((node: string, o) => { process.stdout.write(`dropped ${labOf(o).dropSshSessions(node)} SSH connection(s) to ${node}\n`); });
   labOptions(fault.command('clear'))
     .description('Clear file faults (slow-ssh, cut-ssh, lost disks); killed or powered-off sshd and etcd come back with `mooring lab up`')
     .action((o) => labOf(o).clearFaults());

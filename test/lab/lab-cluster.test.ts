@@ -4,9 +4,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parse } from 'yaml';
 import { Lab } from '../../lab/lab.js';
@@ -205,6 +205,25 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
     }
     await fault('clear');
     assert.equal((await onNode('etcd-1', 'sleep 1.5; echo done')).stdout, 'done\n');
+
+    // --once: only the next session is cut, so a retry gets through.
+    await fault('cut-ssh', 'etcd-1', '1', '--once');
+    await assert.rejects(onNode('etcd-1', 'sleep 5; echo never'), /session ended before the command finished/);
+    assert.equal((await onNode('etcd-1', 'sleep 1.5; echo done')).stdout, 'done\n');
+  });
+
+  it('drop-ssh: a session open right now is dropped mid-command; new ones are accepted', async () => {
+    const s = await ssh('etcd-2');
+    try {
+      const dropped = assert.rejects(s.exec('sleep 20; echo never'), /session ended before the command finished/);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.match(await fault('drop-ssh', 'etcd-2'), /dropped [1-9]\d* SSH connection\(s\) to etcd-2/);
+      await dropped;
+    } finally {
+      s.close();
+    }
+    assert.equal((await onNode('etcd-2', 'echo again')).stdout, 'again\n');
+    assert.ok(!lab.processes().some((p) => p.node === 'etcd-2' && p.command.startsWith('sleep 20')), 'the dropped command died with its channel');
   });
 
   it('power-off: every process of the node is gone, the others run on', async () => {
@@ -241,5 +260,22 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
       .filter((l) => l.includes(dir) || etcdPids.includes(Number(l.trim().split(/\s+/)[0])))
       .filter((l) => !/^\s*\d+\s+Z/.test(l));
     assert.deepEqual(left, []);
+  });
+});
+
+describe('lab: a failed `up` leaves nothing running after `down`', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mooring-labfail-'));
+  const lab = new Lab({ dir, subnet: '127.21.0' });
+  after(async () => { await lab.down(); });
+
+  it('etcd-2 cannot start (a broken config): up fails naming it, down stops every process it had started', async () => {
+    const config = join(nodeRoot(lab.nodeDir('etcd-2')), '/etc/etcd/etcd.conf.yaml');
+    mkdirSync(dirname(config), { recursive: true });
+    writeFileSync(config, 'name: etcd-2\nlisten-client-urls: not-a-url\n');
+    await assert.rejects(lab.up(), /etcd-2/);
+    assert.ok(lab.processes().some((p) => p.node === 'etcd-1'), 'sshd and etcd of the other nodes were running');
+    await lab.down();
+    assert.deepEqual(lab.processes(), []);
+    assert.deepEqual(execFileSync('ps', ['-eo', 'args=']).toString().split('\n').filter((l) => l.includes(dir)), []);
   });
 });
