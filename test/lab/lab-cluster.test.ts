@@ -89,6 +89,32 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
     assert.ok(!existsSync('/etc/kubernetes/pki/apiserver-etcd-client.crt'), "this machine's /etc/kubernetes is untouched");
   });
 
+  it('the SIMULATED systemctl stops, starts, restarts, kills and reports the real etcd like systemd', async () => {
+    const untilHealthy = async () => {
+      for (let i = 0; i < 60 && !(await healthy('etcd-3')); i++) await new Promise((r) => setTimeout(r, 250));
+      assert.ok(await healthy('etcd-3'));
+    };
+    const before = etcdPid(lab.nodeDir('etcd-3'));
+    const stop = await onNode('etcd-3', 'systemctl stop etcd && systemctl is-active etcd; echo "rc=$?"; systemctl status etcd; echo "rc=$?"');
+    assert.match(stop.stdout, /^inactive\nrc=3\n[\s\S]*Active: inactive \(dead\)\nrc=3\n$/);
+    assert.equal(await healthy('etcd-3'), false);
+    const start = await onNode('etcd-3', 'systemctl daemon-reload && systemctl start etcd && systemctl status etcd');
+    assert.equal(start.code, 0, start.stderr);
+    assert.match(start.stdout, /Active: active \(running\), main PID (\d+)/);
+    await untilHealthy();
+    const started = etcdPid(lab.nodeDir('etcd-3'));
+    assert.ok(started && started !== before);
+    assert.equal((await onNode('etcd-3', 'systemctl restart etcd')).code, 0);
+    await untilHealthy();
+    assert.notEqual(etcdPid(lab.nodeDir('etcd-3')), started, 'restart runs a new process');
+    assert.equal((await onNode('etcd-3', 'systemctl kill -s SIGKILL etcd')).code, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await onNode('etcd-3', 'systemctl is-active --quiet etcd')).code, 3);
+    assert.match((await onNode('etcd-3', 'systemctl start kubelet')).stderr, /Unit kubelet\.service not found/);
+    assert.equal((await onNode('etcd-3', 'systemctl start etcd')).code, 0);
+    await untilHealthy();
+  });
+
   it('object storage: a real S3 server holds the snapshot bucket, and the inventory points at it', async () => {
     const store = lab.objectStore;
     assert.ok(store, 'S3 is running');
