@@ -2,6 +2,7 @@
 import { createInventoryActivities } from './inventory/probe.js';
 import { createEtcdRecoveryActivities } from './etcd-recovery/index.js';
 import { createEtcdStatusActivities } from './etcd/status.js';
+import { createBackupActivities } from './backup/index.js';
 import type { SshDeps } from './ssh/access.js';
 
 export type ActivityDeps = SshDeps;
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createInventoryActivities(deps),
     ...createEtcdRecoveryActivities(deps),
     ...createEtcdStatusActivities(deps),
+    ...createBackupActivities(deps),
   };
 }
 

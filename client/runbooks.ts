@@ -18,6 +18,10 @@ export interface RunbookOptions {
   /** Print the plan for this inventory and change nothing. */
   planOnly?: boolean;
   canary?: { key: string; value: string };
+  /** etcd-backup-verify: the object key of the snapshot. */
+  snapshotKey?: string;
+  /** Who started it, for reports. */
+  trigger?: string;
 }
 
 const recoveryArgs = (inventory: Inventory, o: RunbookOptions) => [{
@@ -63,6 +67,24 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
     mutating: true,
     summary: 'quorum is lost: confirm it, restore the newest verified snapshot on one member as a new cluster, grow it back member by member',
     args: recoveryArgs,
+  },
+  {
+    name: 'etcd-backup',
+    workflowType: 'etcdBackup',
+    // Retention deletes snapshots: one per cluster, never beside a recovery.
+    mutating: true,
+    summary: 'snapshot a healthy member (followers first) over SSH with TLS, check it, encrypt and stream it to the object store, apply retention locally and remotely (--plan: a dry run of retention only)',
+    args: (inventory, o) => [{ inventory, trigger: o.trigger ?? 'mooring CLI', ...(o.planOnly ? { dryRun: true } : {}) }],
+  },
+  {
+    name: 'etcd-backup-verify',
+    workflowType: 'verifyEtcdBackup',
+    mutating: false,
+    summary: 'download a stored snapshot, decrypt it, check its sha256 and snapshot status, trial-restore it into a scratch dir (use `mooring backup verify`)',
+    args: (inventory, o) => {
+      if (!o.snapshotKey) throw new Error('etcd-backup-verify needs the snapshot: use `mooring backup verify -c FILE ID`');
+      return [{ inventory, key: o.snapshotKey }];
+    },
   },
 ];
 

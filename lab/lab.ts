@@ -10,14 +10,14 @@ import { portOpen } from '../client/devserver.js';
 import { PROJECT_ROOT } from '../client/tools.js';
 import { LAB_NODES, DEFAULT_SUBNET, VIP_OCTET, nodeIp, type LabNode } from './topology.js';
 import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from './sshd.js';
-import { alive, childrenOf, killNow, startDetached, stopTree, waitFor } from './processes.js';
+import { childrenOf, killNow, runningAs, startDetached, stopTree, waitFor } from './processes.js';
 import { inNodeView, nodeRoot, prepareNodeView } from './node-view.js';
 import { ensureCa, ensureMasterFiles, ensureMemberFiles, etcdPid, findLeader, memberHealthy, nodeSystemctl, type LabMember } from './etcd-cluster.js';
 import { labProcesses, type LabProcess } from './lab-processes.js';
 import { corruptFile, loseDataDir, restoreDataDir, truncateFile } from './faults.js';
 import { etcdTargetOf } from '../workflows/etcd-recovery/target.js';
 import type { EtcdSettings } from '../activities/etcd-recovery/context.js';
-import { ensureBucket, LAB_BUCKET, s3Endpoint, startS3, type S3Ports } from './s3.js';
+import { ensureBucket, LAB_BUCKET, labS3Credentials, s3Endpoint, startS3, type S3Ports } from './s3.js';
 import { freePorts } from './ports.js';
 import { randomBytes } from 'node:crypto';
 
@@ -80,9 +80,8 @@ export class Lab {
       hostKeys.set(node.name, await ensureKey(join(dir, 'ssh_host_ed25519_key'), `${node.name}.lab`));
       const configFile = join(dir, 'sshd_config');
       writeSshdConfig(configFile, sshdConfig({ ip, port: this.sshPort, nodeDir: dir, labDir: this.dir, nodeName: node.name, nodeShell }));
-      const old = prev?.nodes.find((n) => n.name === node.name);
-      let pid = old?.sshdPid ?? 0;
-      if (!alive(pid)) {
+      let pid = this.sshdPid(node.name) ?? 0;
+      if (!pid) {
         if (await portOpen(ip, this.sshPort)) throw new Error(`${ip}:${this.sshPort} is taken by a process the lab did not start: stop it, or use another --subnet`);
         mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
         const { cmd, args } = inNodeView(dir, [SSHD, '-D', '-e', '-f', configFile]);
@@ -93,18 +92,10 @@ export class Lab {
       // Recorded at once, so a failure further on leaves `down` knowing every process started.
       this.writeState({ ...prev, ...state, nodes: [...state.nodes, ...(prev?.nodes ?? []).filter((n) => !state.nodes.some((x) => x.name === n.name))] });
     }
-    // Object storage for backups: a real S3 server on loopback, kept across `up`s.
-    const s3dir = join(this.dir, 's3');
-    if (prev?.s3 && alive(prev.s3.pid)) state.s3 = prev.s3;
-    else {
-      const [s3p, master, volume, filer, s3Grpc, masterGrpc, volumeGrpc, filerGrpc] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
-      const ports: S3Ports = { s3: s3p, master, volume, filer, s3Grpc, masterGrpc, volumeGrpc, filerGrpc };
-      state.s3 = { pid: startS3(s3dir, ports), ports };
-      this.writeState(state);
-      log(`object storage: SeaweedFS S3 on ${s3Endpoint(ports)} (pid ${state.s3.pid})`);
-    }
+    // Object storage for backups: a real S3 server on loopback, kept across `up`s (and restarted
+    // on the same ports after an s3-down fault, so the inventory stays right).
+    state.s3 = await this.upObjectStore(prev?.s3, log);
     this.writeState(state);
-    await ensureBucket(state.s3.ports, join(s3dir, 'weed.log'));
     const keyFile = join(this.dir, 'backup.key');
     if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
     await Promise.all(state.nodes.map((n) => waitFor(`sshd of ${n.name} on ${n.ip}:${this.sshPort}`, () => portOpen(n.ip, this.sshPort), 10_000)));
@@ -141,7 +132,7 @@ export class Lab {
   etcdMembers(): LabMember[] {
     const state = this.readState();
     return LAB_NODES.filter((n) => n.role === 'etcd').map((n) => ({
-      name: n.name, ip: nodeIp(this.subnet, n), nodeDir: this.nodeDir(n.name), sshdPid: state?.nodes.find((x) => x.name === n.name)?.sshdPid ?? 0,
+      name: n.name, ip: nodeIp(this.subnet, n), nodeDir: this.nodeDir(n.name), sshdPid: this.sshdPid(n.name, state) ?? 0,
     }));
   }
 
@@ -211,8 +202,8 @@ export class Lab {
   /** Fault: every SSH connection open to `node` right now is dropped, mid-command; returns how many. */
   dropSshSessions(node: string): number {
     this.requireNode(node);
-    const sshd = this.readState()?.nodes.find((n) => n.name === node)?.sshdPid;
-    if (!sshd || !alive(sshd)) return 0;
+    const sshd = this.sshdPid(node);
+    if (!sshd) return 0;
     const sessions = childrenOf(sshd);
     sessions.forEach((pid) => killNow(pid));
     return sessions.length;
@@ -239,8 +230,8 @@ export class Lab {
     const state = this.readState();
     await Promise.all([
       // Sessions sshd forked for clients run in sessions of their own: stop the whole tree.
-      ...(state?.nodes ?? []).map((n) => stopTree(n.sshdPid)),
-      ...(state?.s3 ? [stopTree(state.s3.pid)] : []),
+      ...(state?.nodes ?? []).map((n) => this.sshdPid(n.name, state)).filter((p): p is number => !!p).map((p) => stopTree(p)),
+      ...[this.s3Pid(state)].filter((p): p is number => !!p).map((p) => stopTree(p)),
       // etcd runs detached from sshd (as under systemd): stop it by its pid file, gracefully.
       ...LAB_NODES.map((n) => etcdPid(this.nodeDir(n.name))).filter((p): p is number => !!p).map((p) => stopTree(p, 5000)),
     ]);
@@ -261,8 +252,7 @@ export class Lab {
     const state = this.readState();
     return Promise.all(LAB_NODES.map(async (node) => {
       const ip = nodeIp(this.subnet, node);
-      const pid = state?.nodes.find((n) => n.name === node.name)?.sshdPid;
-      const up = alive(pid) && (await portOpen(ip, this.sshPort));
+      const up = !!this.sshdPid(node.name, state) && (await portOpen(ip, this.sshPort));
       const st: NodeStatus = { name: node.name, ip, role: node.role, sshd: up ? 'up' : 'down', faults: this.faults(node.name) };
       if (node.role === 'etcd') {
         const m = this.requireMember(node.name);
@@ -281,8 +271,8 @@ export class Lab {
   /** Fault: the node's sshd dies (SIGKILL); returns once it no longer listens. */
   killSshd(node: string): Promise<void> {
     this.requireNode(node);
-    const pid = this.readState()?.nodes.find((n) => n.name === node)?.sshdPid;
-    if (pid && alive(pid)) killNow(pid);
+    const pid = this.sshdPid(node);
+    if (pid) killNow(pid);
     return Promise.resolve();
   }
 
@@ -325,7 +315,7 @@ export class Lab {
   /** The lab's S3 endpoint and bucket, while it runs. */
   get objectStore(): { endpoint: string; bucket: string } | undefined {
     const s3 = this.readState()?.s3;
-    return s3 && alive(s3.pid) ? { endpoint: s3Endpoint(s3.ports), bucket: LAB_BUCKET } : undefined;
+    return s3 && this.s3Pid() ? { endpoint: s3Endpoint(s3.ports), bucket: LAB_BUCKET } : undefined;
   }
 
   private inventory(hostKeys: Map<string, string>): InventoryInput {
@@ -349,11 +339,51 @@ export class Lab {
         backup: {
           schedule: { every: '1h' },
           retention: { keepLast: 3, hourly: 6, daily: 7, weekly: 4, monthly: 3 },
-          objectStore: { endpoint: s3Endpoint(s3.ports), bucket: LAB_BUCKET, accessKey: { env: 'MOORING_S3_ACCESS_KEY' }, secretKey: { env: 'MOORING_S3_SECRET_KEY' } },
+          objectStore: { endpoint: s3Endpoint(s3.ports), bucket: LAB_BUCKET, accessKey: { file: labS3Credentials(this.dir).accessKeyFile }, secretKey: { file: labS3Credentials(this.dir).secretKeyFile } },
           encryptionKey: { file: join(this.dir, 'backup.key') },
         },
       } : {}),
     };
+  }
+
+  private async upObjectStore(prev: LabState['s3'], log: (m: string) => void): Promise<NonNullable<LabState['s3']>> {
+    const s3dir = join(this.dir, 's3');
+    const { credentials } = labS3Credentials(this.dir);
+    let s3 = prev;
+    if (!s3 || !this.s3PidOf(s3)) {
+      let ports = s3?.ports;
+      if (!ports || (await portOpen('127.0.0.1', ports.s3))) {
+        const [s3p, master, volume, filer, s3Grpc, masterGrpc, volumeGrpc, filerGrpc] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
+        ports = { s3: s3p, master, volume, filer, s3Grpc, masterGrpc, volumeGrpc, filerGrpc };
+      }
+      s3 = { pid: startS3(s3dir, ports, credentials), ports };
+      log(`object storage: SeaweedFS S3 on ${s3Endpoint(ports)} (pid ${s3.pid})`);
+    }
+    await ensureBucket(s3.ports, credentials, join(s3dir, 'weed.log'));
+    return s3;
+  }
+
+  /** Fault: the object store goes down (SIGKILL, like a crash); `mooring lab up` brings it back on the same address. */
+  async stopObjectStore(): Promise<void> {
+    const s3 = this.readState()?.s3;
+    const pid = this.s3PidOf(s3);
+    if (!pid || !s3) return;
+    await stopTree(pid, 0);
+    await waitFor(`the lab's S3 to stop listening on port ${s3.ports.s3}`, async () => !(await portOpen('127.0.0.1', s3.ports.s3)), 10_000, 50);
+  }
+
+  /** The node's running sshd, if the pid on record still is it. */
+  private sshdPid(node: string, state = this.readState()): number | undefined {
+    const pid = state?.nodes.find((n) => n.name === node)?.sshdPid;
+    return runningAs(pid, join(this.nodeDir(node), 'sshd_config')) ? pid : undefined;
+  }
+
+  private s3Pid(state = this.readState()): number | undefined {
+    return this.s3PidOf(state?.s3);
+  }
+
+  private s3PidOf(s3: LabState['s3']): number | undefined {
+    return runningAs(s3?.pid, join(this.dir, 's3')) ? s3!.pid : undefined;
   }
 
   private readState(): LabState | undefined {

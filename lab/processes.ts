@@ -16,6 +16,19 @@ export function alive(pid: number | undefined): boolean {
   return stateOf(pid) !== 'Z';
 }
 
+/**
+ * `pid` runs and is still the program the lab started (its command line holds `marker`): a pid
+ * recorded before a reboot may belong to anything now, and must never be signalled.
+ */
+export function runningAs(pid: number | undefined, marker: string): pid is number {
+  if (!alive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+  } catch {
+    return false;
+  }
+}
+
 /** The one-letter state in /proc/PID/stat (R, S, D, Z, …), or undefined when gone. */
 export function stateOf(pid: number): string | undefined {
   try {

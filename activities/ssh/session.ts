@@ -1,7 +1,7 @@
 // One SSH connection per activity, on ssh2: pinned host keys, optional jump host (seed 002's
 // gateways are bastions), exec with streamed output, exit codes, timeouts and cancellation.
 import { Client, type ConnectConfig } from 'ssh2';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { checkHostKey, HostKeyMismatchError } from './host-key.js';
 import { sh, shellQuote } from './quote.js';
 
@@ -107,6 +107,41 @@ export class SshSession {
           } else resolve({ code, stdout, stderr });
         }));
         if (opts.stdin !== undefined) stream.end(opts.stdin);
+      });
+    });
+  }
+
+  /**
+   * Runs a command and returns its standard output as a stream, with back-pressure (a slow reader
+   * pauses the remote side, so memory stays flat whatever the size). The stream ends only after
+   * the command exited 0; any other end (non-zero exit, cut session, cancellation) destroys it
+   * with an error, so a consumer that checks digests at the end never sees a clean short read.
+   */
+  streamOut(command: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(tiedToChannel(command), (err, channel) => {
+        if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
+        const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+        let stderr = '';
+        const onAbort = () => {
+          try { channel.signal('KILL'); } catch { /* not supported */ }
+          channel.close();
+          out.destroy(new SshCommandError(`${this.target.name}: command cancelled`));
+        };
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        channel.on('data', (d: Buffer) => { if (!out.write(d)) channel.pause(); });
+        out.on('drain', () => channel.resume());
+        // The reader gave up (e.g. a digest check failed): stop the remote command too.
+        out.on('close', () => { if (!out.writableFinished) channel.close(); });
+        channel.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
+        channel.on('close', (code: number | null, signal?: string) => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          if (code === 0) out.end();
+          else out.destroy(new SshCommandError(code === null || code === undefined
+            ? `${this.target.name}: session ended before the command finished${signal ? ` (signal ${signal})` : ''}`
+            : `${this.target.name}: exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ') || '(no stderr)'}`));
+        });
+        resolve(out);
       });
     });
   }

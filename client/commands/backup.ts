@@ -6,11 +6,13 @@ import { connectClient } from '../connect.js';
 import { connectionFlags, fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
 import { createBackupSchedule, listBackupSchedules, onSchedule } from '../schedules.js';
 import { table } from '../render.js';
+import { registerBackupSnapshots } from './backup-snapshots.js';
 
 const CLUSTER = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function registerBackup(program: Command): void {
   const backup = program.command('backup').description('etcd backups: snapshots verified, encrypted and shipped off-site, on a schedule');
+  registerBackupSnapshots(backup);
   const schedule = backup.command('schedule').description('Temporal Schedules that run etcd-backup (overlap: skip; catch-up window; jitter)');
 
   withConnectionOptions(schedule.command('create'))

@@ -79,6 +79,9 @@ export function registerLab(program: Command): void {
     .description('Drop every SSH connection open to NODE right now, mid-command (sshd keeps accepting new ones)')
     .argument('<node>')
     .action((node: string, o) => { process.stdout.write(`dropped ${labOf(o).dropSshSessions(node)} SSH connection(s) to ${node}\n`); });
+  labOptions(fault.command('s3-down'))
+    .description('The object store crashes (SIGKILL): backups cannot ship off-site until `mooring lab up` brings it back on the same address')
+    .action(async (o) => labOf(o).stopObjectStore());
   labOptions(fault.command('clear'))
     .description('Clear file faults (slow-ssh, cut-ssh, lost disks); killed or powered-off sshd and etcd come back with `mooring lab up`')
     .action((o) => labOf(o).clearFaults());

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
-import { connectClient, runUrl } from '../connect.js';
-import { connectionFlags, fail, inventoryOrExit, parseDuration, withConnectionOptions } from '../cli-shared.js';
-import { findRunbook } from '../runbooks.js';
-import { ClusterBusyError, startRunbook } from '../start.js';
-import { follow } from '../watch.js';
+import { fail, inventoryOrExit, parseDuration, withConnectionOptions } from '../cli-shared.js';
+import { startAndFollow } from './start-and-follow.js';
 
 const SCENARIOS = {
   follower: { runbook: 'recover-etcd-follower', text: 'one member failed, quorum intact: replace it (remove, move data aside, re-add as learner, promote, verify)' },
@@ -35,25 +32,12 @@ export function registerRecover(program: Command): void {
           if (at <= 0) fail(`--canary "${o.canary}" must be KEY=VALUE`, 2);
           canary = { key: o.canary.slice(0, at), value: o.canary.slice(at + 1) };
         }
-        const mc = await connectClient(connectionFlags(o));
-        try {
-          const handle = await startRunbook(mc.client, findRunbook(spec.runbook), inv, {
-            taskQueue: String(o.taskQueue),
-            ...(typeof o.member === 'string' ? { member: o.member } : {}),
-            ...(o.plan ? { planOnly: true } : {}),
-            ...(canary ? { canary } : {}),
-            ...(typeof o.approvalTimeout === 'string' ? { approvalTimeoutMs: parseDuration(o.approvalTimeout) } : {}),
-          });
-          process.stderr.write(`started ${spec.runbook}${o.plan ? ' (plan only)' : ''}: ${handle.workflowId}\n  Web UI: ${runUrl(mc.namespace, handle.workflowId, handle.firstExecutionRunId)}\n`);
-          if (o.wait === false) return;
-          const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId });
-          if (outcome.status !== 'COMPLETED') fail(`${handle.workflowId} ended ${outcome.status}${outcome.failure ? `: ${outcome.failure.type ? `[${outcome.failure.type}] ` : ''}${outcome.failure.message}` : ''}`);
-        } catch (err) {
-          if (err instanceof ClusterBusyError) fail(err.message, 3);
-          throw err;
-        } finally {
-          await mc.close();
-        }
+        await startAndFollow(o, inv, spec.runbook, {
+          ...(typeof o.member === 'string' ? { member: o.member } : {}),
+          ...(o.plan ? { planOnly: true } : {}),
+          ...(canary ? { canary } : {}),
+          ...(typeof o.approvalTimeout === 'string' ? { approvalTimeoutMs: parseDuration(o.approvalTimeout) } : {}),
+        }, o.plan ? 'plan only' : undefined);
       });
   }
 }

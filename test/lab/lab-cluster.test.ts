@@ -16,6 +16,7 @@ import { SshSession } from '../../activities/ssh/session.js';
 import { etcdctl } from '../../activities/etcd-recovery/etcdctl.js';
 import { sh } from '../../activities/ssh/quote.js';
 import { mooring } from '../helpers/cli.js';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 interface InvNode { name: string; ip: string; hostKey: string }
 const MEMBERS = ['etcd-1', 'etcd-2', 'etcd-3'];
@@ -115,18 +116,27 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
     await untilHealthy();
   });
 
-  it('object storage: a real S3 server holds the snapshot bucket, and the inventory points at it', async () => {
+  it('object storage: a real S3 server holds the snapshot bucket, refuses anonymous requests, and the inventory points at it with its keys', async () => {
     const store = lab.objectStore;
     assert.ok(store, 'S3 is running');
-    const body = Buffer.from(`snapshot bytes ${Date.now()}`);
-    const put = await fetch(`${store.endpoint}/${store.bucket}/probe/object.bin`, { method: 'PUT', body });
-    assert.equal(put.status, 200);
-    const got = Buffer.from(await (await fetch(`${store.endpoint}/${store.bucket}/probe/object.bin`)).arrayBuffer());
-    assert.deepEqual(got, body);
-    const listing = await (await fetch(`${store.endpoint}/${store.bucket}?list-type=2&prefix=probe/`)).text();
-    assert.match(listing, /<Key>probe\/object\.bin<\/Key>/);
-    const invBackup = (parse(readFileSync(lab.inventoryFile, 'utf8')) as { backup: { objectStore: { endpoint: string; bucket: string } } }).backup;
+    const anonymous = await fetch(`${store.endpoint}/${store.bucket}/probe/object.bin`, { method: 'PUT', body: 'x' });
+    assert.equal(anonymous.status, 403, 'the lab store requires credentials');
+    const invBackup = (parse(readFileSync(lab.inventoryFile, 'utf8')) as { backup: { objectStore: { endpoint: string; bucket: string; accessKey: { file: string }; secretKey: { file: string } } } }).backup;
     assert.deepEqual([invBackup.objectStore.endpoint, invBackup.objectStore.bucket], [store.endpoint, store.bucket]);
+    const s3 = new S3Client({
+      endpoint: store.endpoint, region: 'us-east-1', forcePathStyle: true,
+      credentials: { accessKeyId: readFileSync(invBackup.objectStore.accessKey.file, 'utf8').trim(), secretAccessKey: readFileSync(invBackup.objectStore.secretKey.file, 'utf8').trim() },
+    });
+    try {
+      const body = Buffer.from(`snapshot bytes ${Date.now()}`);
+      await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: 'probe/object.bin', Body: body }));
+      const got = await s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: 'probe/object.bin' }));
+      assert.deepEqual(Buffer.from(await got.Body!.transformToByteArray()), body);
+      const listing = await s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: 'probe/' }));
+      assert.deepEqual(listing.Contents?.map((o) => o.Key), ['probe/object.bin']);
+    } finally {
+      s3.destroy();
+    }
   });
 
   it('TLS on client and peer URLs: only a client certificate from the lab CA gets an answer', async () => {

@@ -3,7 +3,8 @@
 // a recovery or another mutating runbook — it is skipped and says why.
 import { ApplicationFailure, executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Inventory } from '../config/schema.js';
+import type { Inventory } from '../../config/schema.js';
+import { CLUSTER, PHASE, RUNBOOK } from '../runbook/search-attributes.js';
 
 export interface ScheduledBackupInput {
   inventory: Inventory;
@@ -25,6 +26,8 @@ export async function scheduledEtcdBackup(input: ScheduledBackupInput): Promise<
       // A backup half-way through is finished even if this wrapper is terminated.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `etcd-backup on ${cluster} (scheduled)`,
+      // Found in the Web UI and by `mooring list` like a run started from the CLI.
+      typedSearchAttributes: [{ key: CLUSTER, value: cluster }, { key: RUNBOOK, value: 'etcd-backup' }, { key: PHASE, value: 'starting' }],
     });
     return { outcome: 'ran', backupWorkflowId, result };
   } catch (err) {

@@ -1,0 +1,197 @@
+// Activities of the etcd-backup runbook and of `backup verify`. Each opens what it needs (one SSH
+// session, one S3 client), heartbeats, and is idempotent: a retry after a crash finds the work
+// done (the checked file on the node, the committed object in the bucket) and reuses it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { heartbeatWhile } from '../heartbeat.js';
+import { withSession, type SshDeps } from '../ssh/access.js';
+import { sh } from '../ssh/quote.js';
+import { resolveKey256 } from '../secrets.js';
+import type { EtcdMemberRef, EtcdTarget } from '../etcd-recovery/context.js';
+import type { BackupTarget } from './context.js';
+import { keyFingerprint, SnapshotCryptoError, type KeyResolver } from './encryption.js';
+import { listLocalSnapshots, saveSnapshot, type TakenSnapshot } from './node-snapshot.js';
+import { openObjectStore, type ObjectStore } from './object-store.js';
+import { planRetention, renderRetentionPlan, type RetentionPlan } from './retention.js';
+import { snapshotKey, type StoredSnapshot } from './snapshot-meta.js';
+import { openDecryptedSnapshot, shipSnapshot } from './transfer.js';
+import { checkAndTrialRestore, type PlainSnapshotCheck } from './trial-restore.js';
+
+export interface UploadResult extends StoredSnapshot {
+  /** The object was committed by an earlier attempt of this run. */
+  alreadyUploaded: boolean;
+  parts?: number;
+}
+
+export interface RetentionOutcome {
+  where: string;
+  plan: RetentionPlan;
+  /** Rendered table: what is kept and deleted, and why. */
+  table: string;
+  deleted: string[];
+  dryRun: boolean;
+  error?: string;
+}
+
+export interface VerifyOutcome extends PlainSnapshotCheck {
+  key: string;
+  /** Plaintext bytes that came out of decryption. */
+  bytes: number;
+}
+
+async function keyOf(b: BackupTarget): Promise<{ key: Buffer; keyId: string; resolve: KeyResolver }> {
+  const key = await resolveKey256(b.encryptionKey, 'backup.encryptionKey');
+  const keyId = keyFingerprint(key);
+  return {
+    key, keyId,
+    resolve: (id) => {
+      if (id !== keyId) throw new SnapshotCryptoError('UnknownKey', `the configured backup.encryptionKey has key id ${keyId}, the snapshot needs ${id}: configure the key it was written with`);
+      return key;
+    },
+  };
+}
+
+async function withStore<T>(b: BackupTarget, fn: (store: ObjectStore) => Promise<T>): Promise<T> {
+  const store = await openObjectStore(b.objectStore);
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+export const remotePrefix = (b: BackupTarget) => `${b.prefix}${b.cluster}/`;
+
+export function createBackupActivities(deps: SshDeps) {
+  return {
+    /** `snapshot save` on the member's own host, checked, under its final name in backup.localDir. */
+    async takeEtcdSnapshot(input: { target: EtcdTarget; host: EtcdMemberRef; dir: string; name: string }): Promise<TakenSnapshot> {
+      return heartbeatWhile(`snapshot save on ${input.host.name}`, (signal) =>
+        withSession(deps, input.target.ssh, input.host, signal, (s) => saveSnapshot(s, input.target, input.host, input.dir, input.name, signal)));
+    },
+
+    /**
+     * Streams the node's file through sha256 check and encryption into the bucket (multipart;
+     * memory bounded by the part size). Refused, with nothing committed, unless the bytes are
+     * exactly the snapshot that was checked.
+     */
+    async uploadEtcdSnapshot(input: { target: EtcdTarget; host: EtcdMemberRef; backup: BackupTarget; snapshot: TakenSnapshot }): Promise<UploadResult> {
+      const b = input.backup, snap = input.snapshot;
+      const ctx = Context.current();
+      return heartbeatWhile(`upload of ${snap.path}`, async (signal) => {
+        const { key: encKey, keyId } = await keyOf(b);
+        const key = snapshotKey(b.prefix, { cluster: b.cluster, member: snap.member, revision: snap.revision, takenAt: snap.takenAt });
+        return withStore(b, async (store) => {
+          const existing = await store.statSnapshot(key, signal);
+          if (existing?.complete && existing.sha256 === snap.sha256) return { ...existing, alreadyUploaded: true };
+          return withSession(deps, input.target.ssh, input.host, signal, async (s) => {
+            const source = await s.streamOut(sh`cat ${snap.path}`, { signal });
+            let sent = 0;
+            source.on('data', (c: Buffer) => { sent += c.length; });
+            const progress = setInterval(() => ctx.heartbeat({ what: `upload of ${key}`, bytes: sent, of: snap.size }), 1000);
+            try {
+              const put = await shipSnapshot(store, source, {
+                key, expectedBytes: snap.size, encryptionKey: encKey, signal,
+                metadata: { cluster: b.cluster, member: snap.member, revision: snap.revision, etcdVersion: snap.etcdVersion, sha256: snap.sha256, takenAt: snap.takenAt, keyId, verified: true },
+              });
+              return { ...put, alreadyUploaded: false };
+            } finally {
+              clearInterval(progress);
+            }
+          });
+        });
+      });
+    },
+
+    /** Retention over the bucket: plan, then (unless a dry run) delete exactly what the plan says. */
+    async applyRemoteRetention(input: { backup: BackupTarget; nowMs: number; dryRun: boolean; protect?: string[] }): Promise<RetentionOutcome> {
+      const b = input.backup;
+      return heartbeatWhile('remote retention', (signal) => withStore(b, async (store) => {
+        const now = new Date(input.nowMs);
+        const [snapshots, leases] = await Promise.all([store.listSnapshots(remotePrefix(b), signal), store.activeLeases(b.cluster, now, signal)]);
+        const plan = planRetention(snapshots.map((x) => ({
+          // A snapshot counts as good when it was checked before upload, its upload completed, and
+          // no round trip found it bad.
+          id: x.key, takenAt: Date.parse(x.takenAt), size: x.size, verified: x.complete && x.verified && x.roundTrip?.ok !== false,
+        })), b.retention, { now, protectedIds: [...leases.map((l) => l.key), ...(input.protect ?? [])], protectedBy: leases.length ? `a lease (${leases.map((l) => l.holder).join(', ')}) or this run` : 'this run' });
+        const deleted: string[] = [];
+        if (!input.dryRun) {
+          for (const d of plan.delete) {
+            await store.deleteSnapshot(d.id, signal);
+            deleted.push(d.id);
+          }
+        }
+        return { where: `s3 ${b.objectStore.bucket}/${remotePrefix(b)}`, plan, table: renderRetentionPlan(plan), deleted, dryRun: input.dryRun };
+      }));
+    },
+
+    /** Retention over each member's local directory; an unreachable member is reported, not fatal. */
+    async applyLocalRetention(input: { target: EtcdTarget; hosts: EtcdMemberRef[]; backup: BackupTarget; nowMs: number; dryRun: boolean; protect?: string[] }): Promise<RetentionOutcome[]> {
+      const b = input.backup;
+      return heartbeatWhile('local retention', (signal) => Promise.all(input.hosts.map(async (h): Promise<RetentionOutcome> => {
+        const where = `${h.name}:${b.localDir}`;
+        try {
+          return await withSession(deps, input.target.ssh, h, signal, async (s) => {
+            const files = await listLocalSnapshots(s, b.localDir, b.cluster, signal);
+            // A file under its final name passed its checks when it was saved.
+            const plan = planRetention(files.map((f) => ({ id: f.name, takenAt: Date.parse(f.takenAt), size: f.size, verified: true })), b.retention,
+              { now: new Date(input.nowMs), protectedIds: input.protect ?? [], protectedBy: 'this run' });
+            const deleted: string[] = [];
+            if (!input.dryRun && plan.delete.length) {
+              await s.run(sh`cd ${b.localDir} && rm -f -- ${plan.delete.map((d) => d.id)}`, { timeoutMs: 60_000, signal });
+              deleted.push(...plan.delete.map((d) => d.id));
+            }
+            return { where, plan, table: renderRetentionPlan(plan), deleted, dryRun: input.dryRun };
+          });
+        } catch (err) {
+          if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
+          const plan = planRetention([], b.retention, { now: new Date(input.nowMs) });
+          return { where, plan, table: `${where}: not reached (${(err as Error).message}); nothing deleted there`, deleted: [], dryRun: input.dryRun, error: (err as Error).message };
+        }
+      })));
+    },
+
+    /**
+     * Download, decrypt (authenticated), compare sha256 with the catalogue, `snapshot status` and a
+     * trial restore into a scratch directory, then record the result in the manifest. A lease keeps
+     * retention away from the snapshot meanwhile.
+     */
+    async verifyBackupSnapshot(input: { backup: BackupTarget; key: string; holder: string }): Promise<VerifyOutcome> {
+      const b = input.backup;
+      return heartbeatWhile(`verify ${input.key}`, (signal) => withStore(b, async (store) => {
+        const { resolve } = await keyOf(b);
+        await store.putLease(b.cluster, input.holder, input.key, new Date(Date.now() + 60 * 60_000), signal);
+        const scratch = await mkdtemp(join(tmpdir(), 'mooring-verify-'));
+        try {
+          const file = join(scratch, 'snapshot.db');
+          let bytes = 0;
+          let result: PlainSnapshotCheck;
+          try {
+            const { stream } = await openDecryptedSnapshot(store, input.key, resolve, signal);
+            stream.on('data', (c: Buffer) => { bytes += c.length; });
+            await pipeline(stream, createWriteStream(file, { mode: 0o600 }), { signal });
+            result = await checkAndTrialRestore(file, scratch, signal);
+          } catch (err) {
+            const e = err as Error & { failure?: string };
+            // A key that does not fit says nothing about the snapshot: fail, record nothing.
+            if (err instanceof SnapshotCryptoError && (e.failure === 'UnknownKey' || e.failure === 'WrongKey')) throw store.explain(err, `verification of ${input.key}`);
+            if (err instanceof ApplicationFailure) throw err;
+            if (e.name !== 'DigestMismatch' && !(err instanceof SnapshotCryptoError)) throw store.explain(err, `verification of ${input.key}`);
+            result = { ok: false, problem: e.message };
+          }
+          await store.recordRoundTrip(input.key, { ok: result.ok, ...(result.problem ? { problem: result.problem } : {}) }, signal);
+          return { key: input.key, bytes, ...result };
+        } finally {
+          await rm(scratch, { recursive: true, force: true });
+          await store.dropLease(b.cluster, input.holder).catch(() => undefined);
+        }
+      }));
+    },
+  };
+}
+
+export type BackupActivities = ReturnType<typeof createBackupActivities>;
