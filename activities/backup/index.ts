@@ -15,6 +15,9 @@ import type { EtcdMemberRef, EtcdTarget } from '../etcd-recovery/context.js';
 import type { BackupTarget } from './context.js';
 import { keyFingerprint, SnapshotCryptoError, type KeyResolver } from './encryption.js';
 import { listLocalSnapshots, saveSnapshot, type TakenSnapshot } from './node-snapshot.js';
+import { compactTime, localSnapshotName } from './local-names.js';
+import { checkSnapshot, type SnapshotCandidate, type SnapshotCheck } from '../etcd-recovery/snapshots.js';
+import type { SshSession } from '../ssh/session.js';
 import { openObjectStore, type ObjectStore } from './object-store.js';
 import { planRetention, renderRetentionPlan, type RetentionPlan } from './retention.js';
 import { snapshotKey, type StoredSnapshot } from './snapshot-meta.js';
@@ -65,6 +68,11 @@ async function withStore<T>(b: BackupTarget, fn: (store: ObjectStore) => Promise
 }
 
 export const remotePrefix = (b: BackupTarget) => `${b.prefix}${b.cluster}/`;
+
+async function statOf(s: SshSession, path: string, signal: AbortSignal): Promise<SnapshotCandidate> {
+  const [size, mtime] = (await s.run(sh`stat -c '%s %Y' ${path}`, { timeoutMs: 15_000, signal })).trim().split(' ').map(Number);
+  return { path, size: size ?? 0, mtime: mtime ?? 0 };
+}
 
 export function createBackupActivities(deps: SshDeps) {
   return {
@@ -153,6 +161,55 @@ export function createBackupActivities(deps: SshDeps) {
           return { where, plan, table: `${where}: not reached (${(err as Error).message}); nothing deleted there`, deleted: [], dryRun: input.dryRun, error: (err as Error).message };
         }
       })));
+    },
+
+    /** The newest snapshot in the bucket that can be trusted (complete, checked, no failed round trip), or why none. */
+    async newestRemoteSnapshot(input: { backup: BackupTarget }): Promise<{ snapshot?: StoredSnapshot; error?: string }> {
+      return heartbeatWhile('remote catalogue', async (signal) => {
+        try {
+          const all = await withStore(input.backup, (store) => store.listSnapshots(remotePrefix(input.backup), signal));
+          const good = all.filter((x) => x.complete && x.verified && x.roundTrip?.ok !== false);
+          const newest = good.sort((a, b) => b.revision - a.revision || Date.parse(b.takenAt) - Date.parse(a.takenAt))[0];
+          return newest ? { snapshot: newest } : { error: `no trusted snapshot among ${all.length} in the bucket` };
+        } catch (err) {
+          // A recovery can go on with local snapshots: report, do not fail.
+          if (err instanceof ApplicationFailure && err.type === 'SecretUnavailable') throw err;
+          return { error: (err as Error).message };
+        }
+      });
+    },
+
+    /**
+     * Brings a stored snapshot onto a member for a restore: download, decrypt (authenticated,
+     * sha256 against the catalogue), stream over SSH into a partial file, check it like a local
+     * snapshot, then give it its final name in `dir`. A lease keeps retention away meanwhile.
+     * Idempotent: a file already fetched and still passing its check is reused.
+     */
+    async fetchRemoteSnapshot(input: { target: EtcdTarget; host: EtcdMemberRef; backup: BackupTarget; snapshot: StoredSnapshot; dir: string; holder: string }): Promise<SnapshotCheck> {
+      const b = input.backup, snap = input.snapshot;
+      return heartbeatWhile(`fetch ${snap.key} to ${input.host.name}`, (signal) => withStore(b, async (store) => {
+        await store.putLease(b.cluster, input.holder, snap.key, new Date(Date.now() + 2 * 3600_000), signal);
+        const { resolve } = await keyOf(b);
+        const name = localSnapshotName(b.cluster, compactTime(Date.parse(snap.takenAt)), snap.member);
+        const path = `${input.dir}/${name}`;
+        const partial = `${input.dir}/.${name}.partial`;
+        return withSession(deps, input.target.ssh, input.host, signal, async (s) => {
+          const have = (await s.run(sh`umask 077; mkdir -p ${input.dir} && chmod 700 ${input.dir} && rm -f ${partial} && if [ -f ${path} ]; then echo yes; fi`, { timeoutMs: 15_000, signal })).trim() === 'yes';
+          if (have) {
+            const c = await checkSnapshot(s, await statOf(s, path, signal), signal);
+            if (c.ok) return c;
+          }
+          const { stream } = await openDecryptedSnapshot(store, snap.key, resolve, signal);
+          await s.streamIn(sh`umask 077; cat > ${partial}`, stream, { signal, timeoutMs: 3 * 3600_000 });
+          const c = await checkSnapshot(s, await statOf(s, partial, signal), signal);
+          if (!c.ok) {
+            await s.exec(sh`rm -f ${partial}`, { timeoutMs: 15_000, signal });
+            throw ApplicationFailure.nonRetryable(`${snap.key} decrypted and matched its sha256 but fails the check on ${input.host.name}: ${c.error}`, 'CorruptSnapshot');
+          }
+          await s.run(sh`mv -f ${partial} ${path}`, { timeoutMs: 15_000, signal });
+          return { ...c, path };
+        });
+      }));
     },
 
     /**

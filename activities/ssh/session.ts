@@ -146,6 +146,42 @@ export class SshSession {
     });
   }
 
+  /**
+   * Runs a command with `source` streamed into its standard input (back-pressure both ways, so a
+   * large file crosses with flat memory). Resolves once the command exited 0 after reading it all;
+   * a source error closes the channel (the command sees a cut, not a clean end) and rejects.
+   */
+  streamIn(command: string, source: Readable, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, channel) => {
+        if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
+        let stderr = '';
+        let failure: Error | undefined;
+        const fail = (e: Error) => {
+          failure ??= e;
+          source.unpipe(channel);
+          try { channel.signal('KILL'); } catch { /* not supported */ }
+          channel.close();
+        };
+        const onAbort = () => fail(new SshCommandError(`${this.target.name}: command cancelled`));
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        const timer = opts.timeoutMs ? setTimeout(() => fail(new SshCommandError(`${this.target.name}: command timed out after ${opts.timeoutMs}ms`)), opts.timeoutMs) : undefined;
+        source.once('error', (e: Error) => fail(e));
+        channel.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
+        // The channel closes only once its output was read to the end, even when there is none.
+        channel.resume();
+        channel.on('close', (code: number | null) => {
+          clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+          if (failure) return reject(failure);
+          if (code === 0) resolve();
+          else reject(new SshCommandError(`${this.target.name}: exit ${code ?? 'none (session cut)'}: ${stderr.trim().split('\n').slice(-3).join(' / ') || '(no stderr)'}`));
+        });
+        source.pipe(channel);
+      });
+    });
+  }
+
   /** Like exec, but a non-zero exit is an error carrying stderr. */
   async run(command: string, opts: ExecOptions = {}): Promise<string> {
     const r = await this.exec(command, opts);

@@ -4,7 +4,7 @@
 // snapshot, the object store crashing, a snapshot truncated on disk before it ships.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
@@ -21,6 +21,10 @@ import { openObjectStore } from '../../activities/backup/object-store.js';
 import { snapshotKey } from '../../activities/backup/snapshot-meta.js';
 import type { TakenSnapshot } from '../../activities/backup/node-snapshot.js';
 import { createBackupSchedule } from '../../client/schedules.js';
+import { findRunbook } from '../../client/runbooks.js';
+import { startRunbook } from '../../client/start.js';
+import { decide } from '../../client/decide.js';
+import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { startLabStack, type LabStack } from '../helpers/lab-stack.js';
 import { eventually } from '../helpers/temporal.js';
 import { mooring } from '../helpers/cli.js';
@@ -185,5 +189,25 @@ describe('etcd-backup on the lab (real etcd, sshd, S3, Temporal Schedules)', () 
     // Taking it again finds the damaged file and refuses to vouch for it.
     await assert.rejects(new MockActivityEnvironment().run(acts.takeEtcdSnapshot, { target, host, dir: b.localDir, name: 'lab-20200101T000000Z-etcd-1.db' }),
       (err: Error & { type?: string }) => err.type === 'CorruptSnapshot');
+  });
+
+  it('a majority recovery with no snapshot left on the members restores the newest verified one from the bucket', async () => {
+    const target = etcdTargetOf(inv);
+    const endpoints = lab.etcdMembers().map((m) => `https://${m.ip}:2379`);
+    await new MockActivityEnvironment().run(createActivities().etcdCanary, { target, via: memberRefsOf(inv)[0]!, endpoints, op: 'put' as const, key: 'offsite-canary', value: 'v3' });
+    const backup = await backupRun();
+    for (const m of lab.etcdMembers()) for (const f of localFiles(m.name)) rmSync(join(lab.viewPath(m.name, '/var/backups/etcd'), f));
+    lab.killMajority();
+    const h = await startRunbook(stack!.t.client, findRunbook('recover-etcd-majority'), inv, { taskQueue: stack!.taskQueue, canary: { key: 'offsite-canary', value: 'v3' } });
+    const gate = await eventually('the approval gate', async () => {
+      const p = await h.query(progressQuery);
+      if ((await h.describe()).status.name !== 'RUNNING') throw new Error(`the run ended before its gate: ${JSON.stringify(p.steps)}`);
+      return p.pendingApproval;
+    }, 120_000, 200);
+    assert.match(gate.plan, new RegExp(`fetched from the bucket: ${backup.uploaded!.key}`));
+    await decide(stack!.t.client, h.workflowId, { approved: true, by: 'test' });
+    const r = (await h.result()) as { snapshot?: { remoteKey?: string }; recovered?: string };
+    assert.equal(r.snapshot?.remoteKey, backup.uploaded!.key);
+    assert.equal(r.recovered?.split(',').length, 3, 'all three members back, canary verified by the runbook');
   });
 });

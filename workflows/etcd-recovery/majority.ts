@@ -3,7 +3,7 @@
 // integrity check, show the plan, then fence every member, move data dirs aside (never delete,
 // never touch config or certificates), restore one member as a new single-member cluster with a
 // new token, and grow it back member by member as learners, checking agreement after each step.
-import { ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { MooringActivities } from '../../activities/index.js';
 import type { EtcdMemberRef } from '../../activities/etcd-recovery/context.js';
 import type { Inventory } from '../../config/schema.js';
@@ -14,6 +14,8 @@ import { etcdTargetOf, memberRefsOf, runTag } from './target.js';
 import { CHANGE, WAIT } from './options.js';
 import { chooseSnapshot, type SnapshotChoice } from './snapshot-choice.js';
 import type { RecoveryResult } from './follower.js';
+import { backupTargetOf } from '../etcd-backup/target.js';
+import { UPLOAD } from '../etcd-backup/options.js';
 
 export interface RecoverMajorityInput {
   inventory: Inventory;
@@ -29,6 +31,7 @@ export interface RecoverMajorityInput {
 
 const change = proxyActivities<MooringActivities>(CHANGE);
 const wait = proxyActivities<MooringActivities>(WAIT);
+const transfer = proxyActivities<MooringActivities>(UPLOAD);
 
 export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<RecoveryResult & { snapshot?: SnapshotChoice; skippedMembers?: string[] }> {
   const inv = input.inventory;
@@ -42,6 +45,10 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   const rb = new Runbook('recover-etcd-majority', inv.cluster.name, [
     { id: 'confirm', title: `Confirm quorum is lost (${rounds} probes)` },
     { id: 'snapshot', title: `Choose a snapshot from ${dir}` },
+    ...(inv.backup ? [
+      { id: 'snapshot:remote', title: `Look for a newer verified snapshot in the bucket ${inv.backup.objectStore.bucket}` },
+      { id: 'fetch', title: 'Fetch it onto a member (decrypt, sha256, check)' },
+    ] : []),
     { id: 'approve', title: 'Approve the restore plan' },
     { id: 'fence', title: 'Stop etcd on every member' },
     { id: 'move-aside', title: 'Move every data dir aside' },
@@ -65,9 +72,31 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   }, (a) => `quorum lost in every probe: ${a.healthy.length} of ${a.size} healthy`);
 
   const found = await rb.step('snapshot', () => change.findEtcdSnapshots({ target, hosts: members, dir }), (f) => `${f.reduce((n, h) => n + h.checks.length, 0)} snapshot file(s) checked`);
-  const choice = chooseSnapshot(found);
+  let choice = chooseSnapshot(found);
+  // Off-site snapshots (etcd-backup): when the bucket holds a newer trusted one than any member,
+  // or the members hold none, it is fetched onto a member and checked there like a local file.
+  const backup = backupTargetOf(inv);
+  if (backup && patched('majority-remote-snapshots')) {
+    const remote = await rb.step('snapshot:remote', () => change.newestRemoteSnapshot({ backup }),
+      (r) => (r.snapshot ? `${r.snapshot.key}: revision ${r.snapshot.revision}, taken ${r.snapshot.takenAt}` : `none usable: ${r.error ?? ''}`));
+    const rs = remote.snapshot;
+    const reachableFirst = members.find((m) => found.some((f) => f.host === m.name && !f.error));
+    const host = choice ? members.find((m) => m.name === choice!.host) : reachableFirst;
+    if (!rs || (choice && rs.revision <= choice.revision)) rb.skip('fetch', rs ? `the members' snapshot is as new (revision ${choice!.revision} ≥ ${rs.revision})` : 'nothing usable in the bucket');
+    else if (!host) rb.skip('fetch', 'no member is reachable to receive it');
+    else if (input.planOnly) rb.skip('fetch', `plan mode: would fetch ${rs.key} (revision ${rs.revision}) onto ${host.name}:${dir}`);
+    else {
+      const fetched = await rb.step('fetch', () => transfer.fetchRemoteSnapshot.executeWithOptions({ summary: `fetch ${rs.key} to ${host.name}` }, [{ target, host, backup, snapshot: rs, dir, holder: info.workflowId }]),
+        (c) => `${host.name}:${c.path}, revision ${c.revision}, ${c.totalKeys} keys`);
+      choice = {
+        host: host.name, path: fetched.path, revision: fetched.revision ?? 0, totalKeys: fetched.totalKeys ?? 0, hash: fetched.hash ?? 0, mtime: fetched.mtime,
+        rejected: choice ? [{ host: choice.host, path: choice.path, error: `older than the off-site ${rs.key} (revision ${choice.revision} < ${rs.revision})`, newerBySeconds: 0 }] : [],
+        remoteKey: rs.key,
+      };
+    }
+  }
   if (!choice) {
-    throw ApplicationFailure.create({ type: FailureTypes.preconditionFailed, nonRetryable: true, message: `no snapshot in ${dir} on any member passes \`etcdctl snapshot status\`${found.some((f) => f.error) ? ` (unreachable: ${found.filter((f) => f.error).map((f) => f.host).join(', ')})` : ''}: copy a verified snapshot there and run again` });
+    throw ApplicationFailure.create({ type: FailureTypes.preconditionFailed, nonRetryable: true, message: `no snapshot in ${dir} on any member passes \`etcdctl snapshot status\`${backup ? ' and the bucket has none newer to offer' : ''}${found.some((f) => f.error) ? ` (unreachable: ${found.filter((f) => f.error).map((f) => f.host).join(', ')})` : ''}: copy a verified snapshot there and run again` });
   }
   const first = members.find((m) => m.name === choice.host)!;
   const reachable = new Set(found.filter((f) => !f.error).map((f) => f.host));
@@ -148,7 +177,7 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
 function majorityPlan(inv: Inventory, a: ClusterAssessment, c: SnapshotChoice, first: EtcdMemberRef, others: EtcdMemberRef[], skipped: string[], dir: string, tag: string, token: string): string {
   return [
     `Cluster ${inv.cluster.name}: quorum lost (${a.healthy.length} of ${a.size} healthy: ${a.healthy.join(', ') || 'none'}).`,
-    `Snapshot: ${c.path} on ${c.host}, revision ${c.revision}, ${c.totalKeys} keys, hash ${c.hash}.`,
+    `Snapshot: ${c.path} on ${c.host}, revision ${c.revision}, ${c.totalKeys} keys, hash ${c.hash}${c.remoteKey ? ` (fetched from the bucket: ${c.remoteKey})` : ''}.`,
     ...c.rejected.map((r) => `  Not used: ${r.path} on ${r.host} (${r.error}); it is ${r.newerBySeconds}s newer than the chosen one.`),
     `1. Stop etcd on ${[first, ...others].map((m) => m.name).join(', ')} and confirm it is stopped.`,
     `2. Move ${inv.etcd.dataDir} aside to ${inv.etcd.dataDir}.${tag} on each (kept; ${inv.etcd.configPath} and /etc/etcd/ssl untouched).`,

@@ -10,6 +10,8 @@ export interface SnapshotChoice {
   hash: number;
   mtime: number;
   rejected: { host: string; path: string; error: string; newerBySeconds: number }[];
+  /** Set when the snapshot came from the bucket (etcd-backup) rather than a member's directory. */
+  remoteKey?: string;
 }
 
 export function chooseSnapshot(found: readonly { host: string; checks: readonly SnapshotCheck[] }[]): SnapshotChoice | undefined {
