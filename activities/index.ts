@@ -3,6 +3,7 @@ import { createInventoryActivities } from './inventory/probe.js';
 import { createEtcdRecoveryActivities } from './etcd-recovery/index.js';
 import { createEtcdStatusActivities } from './etcd/status.js';
 import { createBackupActivities } from './backup/index.js';
+import { createControlPlaneActivities } from './control-plane/index.js';
 import type { SshDeps } from './ssh/access.js';
 
 export type ActivityDeps = SshDeps;
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createEtcdRecoveryActivities(deps),
     ...createEtcdStatusActivities(deps),
     ...createBackupActivities(deps),
+    ...createControlPlaneActivities(deps),
   };
 }
 

@@ -15,7 +15,7 @@ export const NODE_PATHS = ['/etc/etcd', '/etc/kubernetes', '/var/lib', '/var/bac
 
 export const nodeRoot = (nodeDir: string) => join(nodeDir, 'root');
 
-/** Creates the node's directories and installs the SIMULATED systemctl. */
+/** Creates the node's directories and installs the SIMULATED systemctl and crictl. */
 export function prepareNodeView(nodeDir: string): void {
   const root = nodeRoot(nodeDir);
   for (const p of NODE_PATHS) mkdirSync(join(root, p), { recursive: true });
@@ -25,6 +25,9 @@ export function prepareNodeView(nodeDir: string): void {
   const systemctl = join(root, '/usr/local/sbin/systemctl');
   copyFileSync(fileURLToPath(new URL('../../lab/systemctl-standin.sh', import.meta.url)), systemctl);
   chmodSync(systemctl, 0o755);
+  const crictl = join(root, '/usr/local/sbin/crictl');
+  copyFileSync(fileURLToPath(new URL('../../lab/crictl-standin.sh', import.meta.url)), crictl);
+  chmodSync(crictl, 0o755);
   // Mount points must exist on the host; they stay empty there.
   for (const p of NODE_PATHS) mkdirSync(p, { recursive: true });
 }

@@ -3,7 +3,7 @@
 // the runbook, approved through the CLI, brings back three healthy members holding the canary.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Lab } from '../../lab/lab.js';
@@ -111,5 +111,9 @@ describe('etcd recovery runbooks on the lab (real etcd, sshd, Temporal)', () => 
     const clusterAfter = /"cluster_id":(\d+)/.exec(await etcdctl(['endpoint', 'status', '-w', 'json']))?.[1];
     assert.notEqual(clusterAfter, clusterBefore, 'a new cluster (new token) was formed');
     for (const m of members()) assert.ok(existsSync(join(nodeRoot(m.nodeDir), '/etc/etcd/ssl/server.key')), 'certificates untouched');
+    // The control plane was restarted on the master (SIMULATED crictl: the lab has no kubelet).
+    const restarts = readFileSync(join(lab.nodeDir('master-1'), 'control-plane-restarts.log'), 'utf8').trim().split('\n').map((l) => l.split('\t')[1]);
+    assert.deepEqual(restarts.sort(), ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+    assert.match(r.stdout, /control plane restarted/i);
   });
 });

@@ -55,6 +55,7 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
     { id: 'restore', title: 'Restore the snapshot on the first member' },
     { id: 'start-first', title: 'Start the first member as a new cluster' },
   ]);
+  const controlPlaneStep = { id: 'control-plane', title: 'Restart the Kubernetes control plane on the masters' };
 
   const assessment = await rb.step('confirm', async () => {
     const seen: ClusterAssessment[] = [];
@@ -104,6 +105,7 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   const skipped = members.filter((m) => m !== first && !reachable.has(m.name)).map((m) => m.name);
   others.forEach((m) => rb.addStep(`grow:${m.name}`, `Add ${m.name} back (learner, then voting)`));
   rb.addStep('verify', 'Verify members, cluster ID and data');
+  rb.addStep(controlPlaneStep.id, controlPlaneStep.title);
 
   const plan = majorityPlan(inv, assessment, choice, first, others, skipped, dir, tag, token);
   if (input.planOnly) {
@@ -168,8 +170,17 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
     return { members: joined.length, revision };
   }, (r) => `${r.members} members healthy in one cluster at revision ${r.revision}${input.canary ? ', canary intact' : ''}`);
 
+  // The API servers' caches hold revisions from before the restore: restart the control plane
+  // (guarded: runs recorded before this step existed replay without it).
+  let controlPlane: string | undefined;
+  if (patched('majority-control-plane-restart')) {
+    const masters = inv.masters.map((m, i) => ({ name: m.name, ip: m.ip, sshPort: m.sshPort, where: `masters[${i}]`, ...(m.hostKey ? { hostKey: m.hostKey } : {}) }));
+    const restarted = await rb.step('control-plane', () => Promise.all(masters.map((m) => change.restartControlPlane({ ssh: target.ssh, host: m }))),
+      (r) => r.map((x) => `${x.host}: ${x.skipped ?? `restarted ${x.stopped.map((c) => c.split(' ')[0]).join(', ')}`}`).join('; '));
+    controlPlane = restarted.map((x) => `${x.host}: ${x.skipped ?? `restarted ${x.stopped.map((c) => c.split(' ')[0]).join(', ')}`}`).join('; ');
+  }
   const movedList = moved.flatMap((x, i) => (x.movedTo ? [`${fenceable[i]!.name}:${x.movedTo}`] : []));
-  rb.setReport(`${plan}\n\n**Done.** ${restore.note}. Old data dirs kept: ${movedList.join(', ') || 'none'}.${skipped.length ? ` Not re-added (unreachable): ${skipped.join(', ')} — run \`mooring recover etcd follower\` for each when it is back.` : ''}\nRestart the Kubernetes control plane (kube-apiserver) so its caches do not hold revisions from before the restore.`);
+  rb.setReport(`${plan}\n\n**Done.** ${restore.note}. Old data dirs kept: ${movedList.join(', ') || 'none'}.${skipped.length ? ` Not re-added (unreachable): ${skipped.join(', ')} — run \`mooring recover etcd follower\` for each when it is back.` : ''}\n${controlPlane ? `Kubernetes control plane restarted so its caches do not hold revisions from before the restore: ${controlPlane}.` : 'Restart the Kubernetes control plane (kube-apiserver) so its caches do not hold revisions from before the restore.'}`);
   rb.finish();
   return { cluster: inv.cluster.name, plan, planOnly: false, snapshot: choice, ...(skipped.length ? { skippedMembers: skipped } : {}), recovered: joined.map((j) => j.name).join(',') };
 }
@@ -185,6 +196,7 @@ function majorityPlan(inv: Inventory, a: ClusterAssessment, c: SnapshotChoice, f
     `4. Add back ${others.map((m) => m.name).join(', ') || 'no other member'} one by one: member add --learner, config with initial-cluster-state existing, start, promote, check agreement.`,
     ...(skipped.length ? [`   Unreachable, left out: ${skipped.join(', ')}.`] : []),
     `5. Verify all members healthy in one cluster at revision ≥ ${c.revision}, and the canary key when one was given.`,
+    `6. Restart the Kubernetes control plane on ${inv.masters.map((m) => m.name).join(', ')} (stop the kube-apiserver, kube-controller-manager and kube-scheduler containers; the kubelet starts fresh ones).`,
     `Data written after ${dir}/${c.path.split('/').pop()} was taken is lost.`,
   ].join('\n');
 }
