@@ -138,7 +138,8 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
     await rb.step(`grow:${m.name}`, async () => {
       const endpoints = joined.map((j) => `https://${j.ip}:${inv.etcd.clientPort}`);
       const via = { target, via: first, endpoints };
-      const added = await change.addEtcdLearner({ ...via, who: { name: m.name, ip: m.ip } });
+      // Right after a restore etcd refuses member add ("unhealthy cluster") for a few seconds: wait it out.
+      const added = await wait.addEtcdLearner({ ...via, who: { name: m.name, ip: m.ip } });
       await change.writeEtcdConfigOn({ target, host: m, config: { name: m.name, ip: m.ip, initialCluster: [...joined, m], state: 'existing', clusterToken: token } });
       await change.startEtcdOn({ target, host: m });
       await wait.promoteEtcdLearner({ ...via, id: added.id });
