@@ -113,6 +113,8 @@ const Etcd = z.strictObject({
     peerKey: absPath.default('/etc/etcd/ssl/peer.key'),
     clientCert: absPath.default('/etc/etcd/ssl/client.crt'),
     clientKey: absPath.default('/etc/etcd/ssl/client.key'),
+    /** The etcd CA's private key, by reference: lets a recovery issue certificates for a replaced node. */
+    caKey: SecretRef.optional(),
   }).prefault({}),
 });
 

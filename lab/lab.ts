@@ -172,6 +172,13 @@ export class Lab {
     loseDataDir(this.viewPath(m.name, this.etcdSettings.dataDir), join(m.nodeDir, 'lost-disk'));
   }
 
+  /** Fault: NODE is replaced by a fresh host: etcd gone, empty data dir, no /etc/etcd/ssl. */
+  replaceNode(node: string): void {
+    this.loseDisk(node);
+    rmSync(this.viewPath(node, '/etc/etcd/ssl'), { recursive: true, force: true });
+    mkdirSync(this.viewPath(node, '/etc/etcd/ssl'), { recursive: true });
+  }
+
   /** Fault: the node loses power: every process in it (sshd, its sessions, etcd) dies at once. */
   async powerOff(node: string): Promise<void> {
     this.requireNode(node);
@@ -331,7 +338,8 @@ export class Lab {
       ssh: { user: 'root', privateKeyPath: join(this.dir, 'id_ed25519'), connectTimeoutSeconds: 10 },
       loadBalancer: { vip, placement: 'gateways', apiPort: 6443 },
       gateways: node('gateway'),
-      etcd: { version: '3.4.23', topology: 'external', members: node('etcd') },
+      // The CA key by reference lets recoveries issue certificates for a replaced node.
+      etcd: { version: '3.4.23', topology: 'external', members: node('etcd'), tls: { caKey: { file: join(this.dir, 'pki', 'ca.key') } } },
       masters: node('master'),
       workers: node('worker'),
       kubernetes: { version: '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico' },

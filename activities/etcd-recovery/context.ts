@@ -2,6 +2,7 @@
 // member's etcd settings from the inventory. Built by the workflow from the inventory.
 import type { HostRef, SshAccess } from '../ssh/access.js';
 import type { EtcdTls } from './etcdctl.js';
+import type { SecretRef } from '../secrets.js';
 
 export interface EtcdSettings {
   tls: EtcdTls;
@@ -14,6 +15,8 @@ export interface EtcdSettings {
   serverKey: string;
   peerCert: string;
   peerKey: string;
+  /** The CA key by reference (inventory etcd.tls.caKey), when certificates may be issued. */
+  caKey?: SecretRef;
 }
 
 /** An etcd member as the activities reach it (a host reference). */

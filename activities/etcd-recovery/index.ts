@@ -11,6 +11,7 @@ import { addLearner, memberList, promoteLearner, removeMember } from './membersh
 import { moveAside, startEtcd, stopEtcd, writeConfig } from './host-ops.js';
 import { observeMember } from './observe.js';
 import { renderMemberConfig, type MemberConfigInput } from './member-config.js';
+import { clusterCa, layDownCerts } from './certs.js';
 import { checkSnapshot, listSnapshots, restoreSnapshot, type RestoreSpec, type SnapshotCheck } from './snapshots.js';
 
 interface Via { target: EtcdTarget; via: EtcdMemberRef; endpoints: string[] }
@@ -107,6 +108,15 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
       return on('write probe', input.target, input.via, async (s, signal) => {
         const r = await s.exec(etcdctl(input.target.etcd.tls, input.endpoints, ['put', input.key, input.value], { timeoutSeconds: 2 }), { timeoutMs: 10_000, signal });
         return r.code === 0 ? { ok: true } : { ok: false, error: r.stderr.trim().split('\n').pop() ?? `exit ${r.code}` };
+      });
+    },
+
+    /** Issues a replaced node's certificates from the cluster's CA (key by reference) and writes them there. */
+    async layDownEtcdCerts(input: On & { via: EtcdMemberRef }) {
+      return heartbeatWhile(`certificates for ${input.host.name}`, async (signal) => {
+        const ca = await withSession(deps, input.target.ssh, input.via, signal, (s) => clusterCa(input.target.etcd, s, signal));
+        const paths = await withSession(deps, input.target.ssh, input.host, signal, (s) => layDownCerts(s, input.target.etcd, ca, input.host, signal));
+        return { paths };
       });
     },
 

@@ -53,6 +53,10 @@ export function registerLab(program: Command): void {
     .description('NODE loses its disk: etcd is SIGKILLed and the node finds /var/lib/etcd empty (`fault clear` gives the disk back while it is still empty)')
     .argument('<node>')
     .action((node: string, o) => { labOf(o).loseDisk(node); process.stdout.write(`${node} lost its data dir\n`); });
+  labOptions(fault.command('replace-node'))
+    .description('NODE is replaced by a fresh host: etcd killed, its data dir empty and /etc/etcd/ssl gone (a follower recovery issues new certificates when etcd.tls.caKey is set)')
+    .argument('<node>')
+    .action((node: string, o) => { labOf(o).replaceNode(node); process.stdout.write(`${node} was replaced by a fresh host\n`); });
   labOptions(fault.command('power-off'))
     .description('NODE loses power: every process in it (sshd, SSH sessions, etcd) is SIGKILLed')
     .argument('<node>')

@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Lab } from '../../lab/lab.js';
@@ -69,6 +70,22 @@ describe('etcd recovery runbooks on the lab (real etcd, sshd, Temporal)', () => 
     const r = await mooring(['recover', 'etcd', 'follower', '-c', lab.inventoryFile], env);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /every member is healthy: there is nothing to recover/);
+  });
+
+  it('follower: a replaced node (empty disk, no certificates) gets new ones from the cluster CA and rejoins', async () => {
+    lab.replaceNode('etcd-3');
+    const ssl = lab.viewPath('etcd-3', '/etc/etcd/ssl');
+    assert.ok(!existsSync(join(ssl, 'server.crt')));
+    const r = await recover('follower', ['--member', 'etcd-3', '--canary', 'canary=written-before-any-failure']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /wrote 7 files from the cluster's CA/);
+    assert.ok(await allHealthy());
+    assert.equal((await memberLines()).length, 3);
+    // A real certificate for the node's own name and address, signed by the lab CA.
+    const cert = new X509Certificate(readFileSync(join(ssl, 'server.crt')));
+    assert.ok(cert.verify(new X509Certificate(readFileSync(join(lab.dir, 'pki', 'ca.crt'))).publicKey));
+    assert.match(cert.subjectAltName ?? '', /127\.28\.0\.13/);
+    lab.clearFaults();
   });
 
   it('leader: the leader is killed; a new one is confirmed at a higher term, the old one re-added', async () => {

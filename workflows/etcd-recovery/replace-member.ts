@@ -1,7 +1,7 @@
 // The follower procedure, shared by the follower and leader runbooks: remove the failed member,
 // fence it, move its data dir aside, write its config for the existing cluster, add it back as a
 // learner, start it, promote it once it has caught up, and check every member agrees.
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { MooringActivities } from '../../activities/index.js';
 import type { EtcdMemberRef, EtcdTarget } from '../../activities/etcd-recovery/context.js';
 import type { Runbook } from '../runbook/runbook.js';
@@ -45,7 +45,13 @@ export async function replaceMember(rb: Runbook, ctx: ReplaceContext, failed: Et
 
   const certs = await change.etcdCertsPresent(on);
   if (!certs.present) {
-    throw ApplicationFailure.create({ type: 'PreconditionFailed', nonRetryable: true, message: `${failed.name} has no etcd certificates at ${ctx.target.etcd.serverCert} and friends: a replaced node needs them laid down before it can rejoin` });
+    // A replaced node: issue its certificates from the cluster's CA when the inventory gives the
+    // CA key (guarded: runs recorded before this existed replay without it).
+    if (!ctx.target.etcd.caKey || !patched('lay-down-certificates')) {
+      throw ApplicationFailure.create({ type: 'PreconditionFailed', nonRetryable: true, message: `${failed.name} has no etcd certificates at ${ctx.target.etcd.serverCert} and friends: a replaced node needs them laid down before it can rejoin (set etcd.tls.caKey so Mooring can issue them, or copy them there)` });
+    }
+    rb.addStep('certificates', `Issue and lay down ${failed.name}'s certificates`);
+    await rb.step('certificates', () => change.layDownEtcdCerts({ ...on, via: ctx.via }), (r) => `wrote ${r.paths.length} files from the cluster's CA`);
   }
   // The joining member must list the current members plus itself, and join the existing cluster.
   const current = await change.etcdMembers(via);

@@ -11,6 +11,7 @@ export function etcdTargetOf(inv: Inventory): EtcdTarget {
     etcd: {
       tls: { caCert: t.caCert, clientCert: t.clientCert, clientKey: t.clientKey },
       serverCert: t.serverCert, serverKey: t.serverKey, peerCert: t.peerCert, peerKey: t.peerKey,
+      ...(t.caKey ? { caKey: t.caKey } : {}),
       clientPort: inv.etcd.clientPort, peerPort: inv.etcd.peerPort, dataDir: inv.etcd.dataDir, configPath: inv.etcd.configPath,
     },
   };
