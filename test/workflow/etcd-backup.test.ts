@@ -15,26 +15,18 @@ import { findRunbook } from '../../client/runbooks.js';
 import { startRunbook } from '../../client/start.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startTestWorker } from '../helpers/worker.js';
-import { parseInventory } from '../../config/load.js';
+import { externalEtcdInventory } from '../helpers/inventory.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 function inventory(cluster: string, withBackup = true) {
-  return parseInventory({
-    apiVersion: 'mooring/v1', cluster: { name: cluster }, provider: { type: 'static' },
-    ssh: { user: 'root', privateKeyPath: '/nonexistent/key' },
-    loadBalancer: { vip: '10.0.0.100', placement: 'masters', apiPort: 60443 },
-    etcd: { version: '3.4.23', topology: 'external', members: [{ name: 'e1', ip: '10.0.0.1' }, { name: 'e2', ip: '10.0.0.2' }, { name: 'e3', ip: '10.0.0.3' }] },
-    masters: [{ name: 'm1', ip: '10.0.0.11' }],
-    kubernetes: { version: '1.28.4', controlPlaneEndpoint: '10.0.0.100:60443', podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico' },
-    ...(withBackup ? {
-      backup: {
-        schedule: { every: '6h' },
-        objectStore: { endpoint: 'http://127.0.0.1:9', bucket: 'snapshots', accessKey: { env: 'S3_ACCESS' }, secretKey: { env: 'S3_SECRET' } },
-        encryptionKey: { file: '/nonexistent/key' },
-      },
-    } : {}),
-  });
+  return externalEtcdInventory(cluster, withBackup ? {
+    backup: {
+      schedule: { every: '6h' },
+      objectStore: { endpoint: 'http://127.0.0.1:9', bucket: 'snapshots', accessKey: { env: 'S3_ACCESS' }, secretKey: { env: 'S3_SECRET' } },
+      encryptionKey: { file: '/nonexistent/key' },
+    },
+  } : {});
 }
 
 const view = (name: string, over: Partial<MemberView> = {}): MemberView => ({ name, ip: '10.0.0.1', reachable: true, healthy: true, isLeader: false, clusterId: 'c', revision: 10, ...over });

@@ -13,20 +13,11 @@ import { decide } from '../../client/decide.js';
 import { failureOf } from '../../client/watch.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startTestWorker } from '../helpers/worker.js';
-import { parseInventory } from '../../config/load.js';
+import { externalEtcdInventory } from '../helpers/inventory.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-function inventory(cluster: string) {
-  return parseInventory({
-    apiVersion: 'mooring/v1', cluster: { name: cluster }, provider: { type: 'static' },
-    ssh: { user: 'root', privateKeyPath: '/nonexistent/key' },
-    loadBalancer: { vip: '10.0.0.100', placement: 'masters', apiPort: 60443 },
-    etcd: { version: '3.4.23', topology: 'external', members: [{ name: 'e1', ip: '10.0.0.1' }, { name: 'e2', ip: '10.0.0.2' }, { name: 'e3', ip: '10.0.0.3' }] },
-    masters: [{ name: 'm1', ip: '10.0.0.11' }],
-    kubernetes: { version: '1.28.4', controlPlaneEndpoint: '10.0.0.100:60443', podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico' },
-  });
-}
+const inventory = (cluster: string) => externalEtcdInventory(cluster);
 
 /** FAKE cluster: members with health, a member list, learners; records every call in order. */
 function fakeCluster(healthy: Record<string, boolean>) {
