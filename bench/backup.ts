@@ -19,7 +19,8 @@ import type { EtcdBackupResult } from '../workflows/etcd-backup/backup.js';
 import { startTestTemporal, uniqueTaskQueue } from '../test/helpers/temporal.js';
 import { startWorkerProcess } from '../test/helpers/worker-process.js';
 
-const DB_MB = Number(process.env.BENCH_DB_MB ?? 110);
+// Two sizes by default: the worker's memory growth must stay the same when the database doubles.
+const DB_SIZES_MB = (process.env.BENCH_DB_MB ?? '110,220').split(',').map(Number).sort((a, b) => a - b);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const MIB = 1024 * 1024;
 
@@ -33,54 +34,58 @@ try {
   const inv = await loadInventory(lab.inventoryFile);
   const members = lab.etcdMembers();
   const leader = (await findLeader(lab.etcdSettings, members))!;
-  const dbSize = await fill(members[0]!, DB_MB);
-  process.stderr.write(`etcd database: ${(dbSize / MIB).toFixed(0)} MiB\n`);
-
   // The worker's idle footprint, measured once: a later round starts from the previous round's
   // high-water mark (the heap does not shrink back), which would hide the growth.
   const idle = rssOf(worker.child.pid!);
-  const mooring: { ms: number; peak: number; base: number; snapshotMs: number; uploadMs: number; size: number }[] = [];
-  const bare: { ms: number; peak: number; saveMs: number; uploadMs: number }[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    // Mooring: the whole runbook as a scheduled run would do it.
-    const base = idle;
-    const sampler = peakSampler(() => [worker.child.pid!]);
-    let started = Date.now();
-    const h = await startRunbook(t.client, findRunbook('etcd-backup'), inv, { taskQueue });
-    const r = (await h.result()) as EtcdBackupResult;
-    const ms = Date.now() - started;
-    const peak = sampler.stop();
-    if (r.outcome !== 'completed') throw new Error(`backup run ended ${r.outcome}: ${r.report}`);
-    const steps = (await h.query(progressQuery)).steps;
-    const took = (id: string) => { const s = steps.find((x) => x.id === id)!; return (s.endedAt ?? 0) - (s.startedAt ?? 0); };
-    mooring.push({ ms, peak, base, snapshotMs: took('snapshot'), uploadMs: took('upload'), size: r.snapshot!.size });
+  const growth: string[] = [];
+  for (const sizeMb of DB_SIZES_MB) {
+    const dbSize = await fill(members[0]!, sizeMb);
+    process.stderr.write(`etcd database: ${(dbSize / MIB).toFixed(0)} MiB\n`);
+    const mooring: { ms: number; peak: number; base: number; snapshotMs: number; uploadMs: number; size: number }[] = [];
+    const bare: { ms: number; peak: number; saveMs: number; uploadMs: number }[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      // Mooring: the whole runbook as a scheduled run would do it.
+      const base = idle;
+      const sampler = peakSampler(() => [worker.child.pid!]);
+      let started = Date.now();
+      const h = await startRunbook(t.client, findRunbook('etcd-backup'), inv, { taskQueue });
+      const r = (await h.result()) as EtcdBackupResult;
+      const ms = Date.now() - started;
+      const peak = sampler.stop();
+      if (r.outcome !== 'completed') throw new Error(`backup run ended ${r.outcome}: ${r.report}`);
+      const steps = (await h.query(progressQuery)).steps;
+      const took = (id: string) => { const s = steps.find((x) => x.id === id)!; return (s.endedAt ?? 0) - (s.startedAt ?? 0); };
+      mooring.push({ ms, peak, base, snapshotMs: took('snapshot'), uploadMs: took('upload'), size: r.snapshot!.size });
 
-    // Baseline: the same member, snapshot save over ssh, then cat | plain streamed upload.
-    const node = members.find((m) => m.name === r.snapshot!.member) ?? members.find((m) => m.name !== leader.name)!;
-    const file = `/var/backups/etcd/bare-${i}.db`;
-    started = Date.now();
-    await ssh(node.ip, `rm -f ${file} && ETCDCTL_API=3 etcdctl --endpoints=https://${node.ip}:2379 --cacert=/etc/etcd/ssl/ca.crt --cert=/etc/etcd/ssl/client.crt --key=/etc/etcd/ssl/client.key snapshot save ${file} >/dev/null`);
-    const saveMs = Date.now() - started;
-    const up0 = Date.now();
-    const peakBare = await pipedUpload(node.ip, file, `bench/bare-${i}.db`);
-    bare.push({ ms: Date.now() - started, peak: peakBare, saveMs, uploadMs: Date.now() - up0 });
-    await ssh(node.ip, `rm -f ${file}`);
+      // Baseline: the same member, snapshot save over ssh, then cat | plain streamed upload.
+      const node = members.find((m) => m.name === r.snapshot!.member) ?? members.find((m) => m.name !== leader.name)!;
+      const file = `/var/backups/etcd/bare-${i}.db`;
+      started = Date.now();
+      await ssh(node.ip, `rm -f ${file} && ETCDCTL_API=3 etcdctl --endpoints=https://${node.ip}:2379 --cacert=/etc/etcd/ssl/ca.crt --cert=/etc/etcd/ssl/client.crt --key=/etc/etcd/ssl/client.key snapshot save ${file} >/dev/null`);
+      const saveMs = Date.now() - started;
+      const up0 = Date.now();
+      const peakBare = await pipedUpload(node.ip, file, `bench/bare-${i}.db`);
+      bare.push({ ms: Date.now() - started, peak: peakBare, saveMs, uploadMs: Date.now() - up0 });
+      await ssh(node.ip, `rm -f ${file}`);
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const mb = (b: number) => `${(b / MIB).toFixed(0)} MiB`;
+    const m = { ms: med(mooring.map((x) => x.ms)), peak: Math.max(...mooring.map((x) => x.peak)), base: med(mooring.map((x) => x.base)), snap: med(mooring.map((x) => x.snapshotMs)), up: med(mooring.map((x) => x.uploadMs)) };
+    const b = { ms: med(bare.map((x) => x.ms)), peak: Math.max(...bare.map((x) => x.peak)), save: med(bare.map((x) => x.saveMs)), up: med(bare.map((x) => x.uploadMs)) };
+    process.stdout.write([
+      `etcd backup of a ${mb(mooring[0]!.size)} snapshot on the lab, ${ROUNDS} round(s) each (median times; peak memory over all rounds)`,
+      `  mooring etcd-backup : ${s(m.ms)} total (snapshot save + checks + sha256 ${s(m.snap)}, encrypt + upload ${s(m.up)}; the rest is probing, retention, Temporal)`,
+      `                        peak RSS of the worker ${mb(m.peak)} (${mb(m.peak - m.base)} above its idle ${mb(m.base)})`,
+      `  bare save + upload  : ${s(b.ms)} total (etcdctl snapshot save ${s(b.save)}, ssh cat | streamed upload ${s(b.up)})`,
+      `                        peak RSS of the upload process ${mb(b.peak)}`,
+      `  ratio time mooring/bare: ${(m.ms / b.ms).toFixed(2)}   (save+upload steps only: ${((m.snap + m.up) / b.ms).toFixed(2)})`,
+      `  ratio peak memory worker-above-idle / bare upload process: ${((m.peak - m.base) / b.peak).toFixed(2)}; snapshot size / worker growth: ${(mooring[0]!.size / Math.max(1, m.peak - m.base)).toFixed(1)}`,
+      '',
+    ].join('\n'));
+    growth.push(`${mb(mooring[0]!.size)} snapshot: worker +${mb(m.peak - m.base)}`);
   }
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  const mb = (b: number) => `${(b / MIB).toFixed(0)} MiB`;
-  const m = { ms: med(mooring.map((x) => x.ms)), peak: Math.max(...mooring.map((x) => x.peak)), base: med(mooring.map((x) => x.base)), snap: med(mooring.map((x) => x.snapshotMs)), up: med(mooring.map((x) => x.uploadMs)) };
-  const b = { ms: med(bare.map((x) => x.ms)), peak: Math.max(...bare.map((x) => x.peak)), save: med(bare.map((x) => x.saveMs)), up: med(bare.map((x) => x.uploadMs)) };
-  process.stdout.write([
-    `etcd backup of a ${mb(mooring[0]!.size)} snapshot on the lab, ${ROUNDS} round(s) each (median times; peak memory over all rounds)`,
-    `  mooring etcd-backup : ${s(m.ms)} total (snapshot save + checks + sha256 ${s(m.snap)}, encrypt + upload ${s(m.up)}; the rest is probing, retention, Temporal)`,
-    `                        peak RSS of the worker ${mb(m.peak)} (${mb(m.peak - m.base)} above its idle ${mb(m.base)})`,
-    `  bare save + upload  : ${s(b.ms)} total (etcdctl snapshot save ${s(b.save)}, ssh cat | streamed upload ${s(b.up)})`,
-    `                        peak RSS of the upload process ${mb(b.peak)}`,
-    `  ratio time mooring/bare: ${(m.ms / b.ms).toFixed(2)}   (save+upload steps only: ${((m.snap + m.up) / b.ms).toFixed(2)})`,
-    `  ratio peak memory worker-above-idle / bare upload process: ${((m.peak - m.base) / b.peak).toFixed(2)}; snapshot size / worker growth: ${(mooring[0]!.size / Math.max(1, m.peak - m.base)).toFixed(1)}`,
-    '',
-  ].join('\n'));
+  process.stdout.write(`worker memory growth by snapshot size (peak RSS above idle): ${growth.join('; ')}\n`);
 } finally {
   await worker.stop();
   await t.stop();
@@ -93,7 +98,7 @@ async function fill(m: LabMember, mb: number): Promise<number> {
   const ctl = `ETCDCTL_API=3 etcdctl --endpoints=https://${m.ip}:2379 --cacert=/etc/etcd/ssl/ca.crt --cert=/etc/etcd/ssl/client.crt --key=/etc/etcd/ssl/client.key --command-timeout=30s`;
   for (let round = 0; (await dbSize()) < mb * MIB; round++) {
     // 3/4 MiB of random bytes is 1 MiB of base64: under etcd's 1.5 MiB request limit.
-    await ssh(m.ip, `for i in $(seq 1 32); do head -c 786432 /dev/urandom | base64 -w0 | ${ctl} put /bench/fill/${round}/$i >/dev/null || exit 1; done`);
+    await ssh(m.ip, `for i in $(seq 1 32); do head -c 786432 /dev/urandom | base64 -w0 | ${ctl} put /bench/fill/${mb}/${round}/$i >/dev/null || exit 1; done`);
   }
   return dbSize();
 }
