@@ -65,8 +65,13 @@ export async function restoreSnapshot(s: SshSession, spec: RestoreSpec, etcdVers
   // A marker beside the data dir, named for this restore's cluster token, tells a retry that the
   // data dir holds this restore (and not some other data that merely looks like a member).
   const marker = `${spec.dataDir}.restored-${spec.clusterToken}`;
-  const state = (await s.run(sh`if [ -e ${marker} ]; then echo restored; elif [ -n "$(ls -A ${spec.dataDir} 2>/dev/null)" ]; then echo dirty; else echo empty; fi`, { timeoutMs: 15_000, signal })).trim();
-  if (state === 'restored') return { tool, alreadyRestored: true, bumpedRevision: false, note: 'restored earlier by this run' };
+  const staging = `${spec.dataDir}.restoring`;
+  const moveIntoPlace = `{ rmdir ${sh`${spec.dataDir}`} 2>/dev/null || true; } && mv ${sh`${staging} ${spec.dataDir}`} && chmod 700 ${sh`${spec.dataDir}`}`;
+  // The marker is written before the restored dir is moved into place: a crash between the two
+  // leaves marker + staging, and the retry finishes the move instead of finding a "dirty" dir.
+  const state = (await s.run(sh`if [ -e ${marker} ] && [ -d ${staging} ]; then echo unmoved; elif [ -e ${marker} ]; then echo restored; elif [ -n "$(ls -A ${spec.dataDir} 2>/dev/null)" ]; then echo dirty; else echo empty; fi`, { timeoutMs: 15_000, signal })).trim();
+  if (state === 'unmoved') await s.run(moveIntoPlace, { timeoutMs: 60_000, signal });
+  if (state === 'restored' || state === 'unmoved') return { tool, alreadyRestored: true, bumpedRevision: false, note: 'restored earlier by this run' };
   // Revisions must not go backwards for watchers (Kubernetes informers): bump and mark compacted
   // where the installed tool can (etcdctl 3.4.27+, etcdutl 3.5.10+), otherwise say so.
   const env0 = tool === 'etcdctl' ? 'ETCDCTL_API=3 ' : '';
@@ -74,9 +79,8 @@ export async function restoreSnapshot(s: SshSession, spec: RestoreSpec, etcdVers
   const bump = canBump ? ['--bump-revision', '1000000000', '--mark-compacted'] : [];
   if (state === 'dirty') throw ApplicationFailure.nonRetryable(`${spec.dataDir} on ${s.target.name} is not empty and was not restored by this run: refusing to restore over it (move it aside first)`, 'PreconditionFailed');
   // etcd refuses to restore into an existing directory: restore beside it, then move into place.
-  const staging = `${spec.dataDir}.restoring`;
   const env = tool === 'etcdctl' ? 'ETCDCTL_API=3 ' : '';
-  await s.run(`rm -rf ${sh`${staging}`} && ${env}${sh`${tool} snapshot restore ${spec.snapshot} --name ${spec.name} --initial-cluster ${spec.initialCluster} --initial-cluster-token ${spec.clusterToken} --initial-advertise-peer-urls ${spec.peerUrl} --data-dir ${staging} ${bump}`} && { rmdir ${sh`${spec.dataDir}`} 2>/dev/null || true; } && mv ${sh`${staging} ${spec.dataDir}`} && chmod 700 ${sh`${spec.dataDir}`} && touch ${sh`${marker}`}`, { timeoutMs: 300_000, signal });
+  await s.run(`rm -rf ${sh`${staging}`} && ${env}${sh`${tool} snapshot restore ${spec.snapshot} --name ${spec.name} --initial-cluster ${spec.initialCluster} --initial-cluster-token ${spec.clusterToken} --initial-advertise-peer-urls ${spec.peerUrl} --data-dir ${staging} ${bump}`} && touch ${sh`${marker}`} && ${moveIntoPlace}`, { timeoutMs: 300_000, signal });
   return {
     tool, alreadyRestored: false, bumpedRevision: canBump,
     note: canBump ? 'revision bumped by 1e9 and marked compacted' : `--bump-revision skipped: the installed ${tool} does not support it (needs etcdctl 3.4.27+ or etcdutl 3.5.10+); watchers may see old revisions and should re-list`,

@@ -3,7 +3,7 @@
 // a real etcd then serves the keys from; restoring over foreign data is refused.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, truncateSync, copyFileSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, truncateSync, copyFileSync, utimesSync, renameSync, existsSync } from 'node:fs';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -81,6 +81,11 @@ describe('etcd snapshots over SSH (real etcd 3.4, real sshd)', () => {
     assert.match(r.note, /bump-revision skipped|revision bumped/);
     const again = await restoreSnapshot(s, spec, '3.4.23', ac.signal);
     assert.equal(again.alreadyRestored, true, 'a retried restore leaves the restored data alone');
+    // A crash after the marker but before the move: the retry finishes the move.
+    renameSync(dataDir, `${dataDir}.restoring`);
+    const resumed = await restoreSnapshot(s, spec, '3.4.23', ac.signal);
+    assert.equal(resumed.alreadyRestored, true);
+    assert.ok(existsSync(join(dataDir, 'member', 'snap', 'db')) && !existsSync(`${dataDir}.restoring`), 'moved into place by the retry');
 
     const restored = startEtcd(dataDir, 'r1', c2, p2, ['--initial-cluster', `r1=http://127.0.0.1:${p2}`]);
     procs.push(restored);
