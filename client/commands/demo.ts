@@ -14,7 +14,7 @@ import { fail } from '../cli-shared.js';
 
 export function registerDemo(program: Command): void {
   program.command('demo')
-    .description('The README\'s main job: bring up the lab, the embedded Temporal server (with Web UI) and a worker, then run inventory-check and etcd-status on the lab')
+    .description('The README\'s main job: bring up the lab, the embedded Temporal server (with Web UI) and a worker, then run inventory-check, etcd-status and etcd-backup on the lab')
     .option('--dir <dir>', 'lab directory (default .lab)')
     .option('--subnet <a.b.c>', 'loopback /24 for the lab nodes', '127.10.0')
     .option('--port <port>', 'Temporal frontend port', '7233')
@@ -25,19 +25,19 @@ export function registerDemo(program: Command): void {
       installRuntime({ logLevel: 'WARN' });
       const say = (m: string) => process.stdout.write(`${m}\n`);
       const lab = new Lab({ ...(o.dir ? { dir: o.dir } : {}), subnet: o.subnet });
-      say(`1/5 lab: real sshd on ${o.subnet}.x:22 for 7 SIMULATED hosts, real etcd 3.4 with TLS on 3 of them`);
+      say(`1/6 lab: real sshd on ${o.subnet}.x:22 for 7 SIMULATED hosts, real etcd 3.4 with TLS on 3 of them`);
       const inventoryFile = await lab.up();
       const address = `127.0.0.1:${o.port}`;
       process.env.MOORING_UI_URL ??= `http://127.0.0.1:${o.uiPort}`;
       let server: DevServer | undefined;
-      if (await portOpen('127.0.0.1', Number(o.port))) say(`2/5 Temporal: using the server already on ${address}`);
+      if (await portOpen('127.0.0.1', Number(o.port))) say(`2/6 Temporal: using the server already on ${address}`);
       else {
         server = await startDevServer({ port: Number(o.port), uiPort: Number(o.uiPort), dbFile: join(lab.dir, 'temporal.db'), logFile: join(lab.dir, 'temporal.log') });
-        say(`2/5 Temporal: dev server on ${address}, Web UI ${server.uiUrl} (data in ${join(lab.dir, 'temporal.db')})`);
+        say(`2/6 Temporal: dev server on ${address}, Web UI ${server.uiUrl} (data in ${join(lab.dir, 'temporal.db')})`);
       }
       const { worker, connection } = await createMooringWorker({ address });
       const running = worker.run();
-      say('3/5 worker: polling task queue "mooring"');
+      say('3/6 worker: polling task queue "mooring"');
       const mc = await connectClient({ address });
       try {
         const inv = await loadInventory(inventoryFile);
@@ -53,7 +53,7 @@ export function registerDemo(program: Command): void {
           workflowId = err.workflowId;
           runId = err.runId;
         }
-        say(`4/5 runbook inventory-check: ${workflowId}\n    Web UI: ${runUrl(mc.namespace, workflowId, runId)}`);
+        say(`4/6 runbook inventory-check: ${workflowId}\n    Web UI: ${runUrl(mc.namespace, workflowId, runId)}`);
         if (o.manualApproval) say(`    waiting for: mooring approve ${workflowId} --by NAME`);
         else {
           await waitForGate(mc.client, workflowId);
@@ -72,11 +72,22 @@ export function registerDemo(program: Command): void {
           if (err instanceof ClusterBusyError) return mc.client.workflow.getHandle(err.workflowId);
           throw err;
         });
-        say(`\n5/5 runbook etcd-status: ${status.workflowId}\n    Web UI: ${runUrl(mc.namespace, status.workflowId)}`);
+        say(`\n5/6 runbook etcd-status: ${status.workflowId}\n    Web UI: ${runUrl(mc.namespace, status.workflowId)}`);
         const etcd = await follow(mc.client, status.workflowId, { print: () => {} });
         if (etcd.progress?.report) say(`\n${etcd.progress.report}\n`);
         say(`run ${etcd.status}: ${runUrl(mc.namespace, status.workflowId, etcd.runId)}`);
         if (etcd.status !== 'COMPLETED') process.exitCode = 1;
+
+        // And a backup of it into the lab's S3: snapshot, checks, encryption, upload, retention.
+        const backup = await startRunbook(mc.client, findRunbook('etcd-backup'), inv, { trigger: 'mooring demo' }).catch((err: unknown) => {
+          if (err instanceof ClusterBusyError) return mc.client.workflow.getHandle(err.workflowId);
+          throw err;
+        });
+        say(`\n6/6 runbook etcd-backup: ${backup.workflowId}\n    Web UI: ${runUrl(mc.namespace, backup.workflowId)}`);
+        const saved = await follow(mc.client, backup.workflowId, { print: () => {} });
+        if (saved.progress?.report) say(`\n${saved.progress.report}\n`);
+        say(`run ${saved.status}: ${runUrl(mc.namespace, backup.workflowId, saved.runId)}\n    the catalogue: mooring backup list -c ${inventoryFile}`);
+        if (saved.status !== 'COMPLETED') process.exitCode = 1;
         const stay = !o.exit && process.stdout.isTTY && !process.env.CI;
         if (stay && server) {
           say(`\nThe Web UI stays up at ${server.uiUrl} with the worker running. Ctrl-C to stop (the lab keeps running: \`mooring lab down\`).`);
