@@ -14,8 +14,17 @@ export interface TestTemporal {
 }
 
 export async function startTestTemporal(opts: { logFile?: string } = {}): Promise<TestTemporal> {
-  const [port, uiPort] = await freeLoopbackPorts(2) as [number, number];
-  const server = await startDevServer({ port, uiPort, ...(opts.logFile ? { logFile: opts.logFile } : {}) });
+  // A "free" port can be taken by another process before the server binds it (seen in CI as
+  // "exited (code 1) before listening"): try again on fresh ports.
+  let server: DevServer | undefined;
+  for (let attempt = 1; !server; attempt++) {
+    const [port, uiPort] = await freeLoopbackPorts(2) as [number, number];
+    try {
+      server = await startDevServer({ port, uiPort, ...(opts.logFile ? { logFile: opts.logFile } : {}) });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default', identity: 'mooring-tests' });
   return {
