@@ -14,13 +14,14 @@ import { resolveKey256 } from '../secrets.js';
 import type { EtcdMemberRef, EtcdTarget } from '../etcd-recovery/context.js';
 import type { BackupTarget } from './context.js';
 import { keyFingerprint, SnapshotCryptoError, type KeyResolver } from './encryption.js';
+import { DigestMismatch } from './digest.js';
 import { listLocalSnapshots, saveSnapshot, type TakenSnapshot } from './node-snapshot.js';
 import { compactTime, localSnapshotName } from './local-names.js';
 import { checkSnapshot, type SnapshotCandidate, type SnapshotCheck } from '../etcd-recovery/snapshots.js';
 import type { SshSession } from '../ssh/session.js';
 import { openObjectStore, type ObjectStore } from './object-store.js';
 import { planRetention, renderRetentionPlan, type RetentionPlan } from './retention.js';
-import { snapshotKey, type StoredSnapshot } from './snapshot-meta.js';
+import { isTrusted, snapshotKey, type StoredSnapshot } from './snapshot-meta.js';
 import { openDecryptedSnapshot, shipSnapshot } from './transfer.js';
 import { checkAndTrialRestore, type PlainSnapshotCheck } from './trial-restore.js';
 
@@ -122,9 +123,7 @@ export function createBackupActivities(deps: SshDeps) {
         const now = new Date(input.nowMs);
         const [snapshots, leases] = await Promise.all([store.listSnapshots(remotePrefix(b), signal), store.activeLeases(b.cluster, now, signal)]);
         const plan = planRetention(snapshots.map((x) => ({
-          // A snapshot counts as good when it was checked before upload, its upload completed, and
-          // no round trip found it bad.
-          id: x.key, takenAt: Date.parse(x.takenAt), size: x.size, verified: x.complete && x.verified && x.roundTrip?.ok !== false,
+          id: x.key, takenAt: Date.parse(x.takenAt), size: x.size, verified: isTrusted(x),
         })), b.retention, { now, protectedIds: [...leases.map((l) => l.key), ...(input.protect ?? [])], protectedBy: leases.length ? `a lease (${leases.map((l) => l.holder).join(', ')}) or this run` : 'this run' });
         const deleted: string[] = [];
         if (!input.dryRun) {
@@ -168,7 +167,7 @@ export function createBackupActivities(deps: SshDeps) {
       return heartbeatWhile('remote catalogue', async (signal) => {
         try {
           const all = await withStore(input.backup, (store) => store.listSnapshots(remotePrefix(input.backup), signal));
-          const good = all.filter((x) => x.complete && x.verified && x.roundTrip?.ok !== false);
+          const good = all.filter(isTrusted);
           const newest = good.sort((a, b) => b.revision - a.revision || Date.parse(b.takenAt) - Date.parse(a.takenAt))[0];
           return newest ? { snapshot: newest } : { error: `no trusted snapshot among ${all.length} in the bucket` };
         } catch (err) {
@@ -237,7 +236,7 @@ export function createBackupActivities(deps: SshDeps) {
             // A key that does not fit says nothing about the snapshot: fail, record nothing.
             if (err instanceof SnapshotCryptoError && (e.failure === 'UnknownKey' || e.failure === 'WrongKey')) throw store.explain(err, `verification of ${input.key}`);
             if (err instanceof ApplicationFailure) throw err;
-            if (e.name !== 'DigestMismatch' && !(err instanceof SnapshotCryptoError)) throw store.explain(err, `verification of ${input.key}`);
+            if (!(err instanceof DigestMismatch) && !(err instanceof SnapshotCryptoError)) throw store.explain(err, `verification of ${input.key}`);
             result = { ok: false, problem: e.message };
           }
           await store.recordRoundTrip(input.key, { ok: result.ok, ...(result.problem ? { problem: result.problem } : {}) }, signal);

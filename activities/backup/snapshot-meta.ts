@@ -40,6 +40,11 @@ export interface StoredSnapshot extends SnapshotMetadata {
   roundTrip?: { ok: boolean; at: string; problem?: string };
 }
 
+/** Good to keep and to restore: checked before upload, upload committed, no round trip found it bad. */
+export function isTrusted(s: StoredSnapshot): boolean {
+  return s.complete && s.verified && s.roundTrip?.ok !== false;
+}
+
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const VERSION = /^v?\d+\.\d+\.\d+[0-9A-Za-z.+-]*$/;
 const SHA = /^[0-9a-f]{64}$/;
