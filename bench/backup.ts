@@ -4,9 +4,8 @@
 // run. The database is filled to at least BENCH_DB_MB (default 110) MB first. Prints times, peak
 // memory (RSS of the worker process vs the upload process) and the ratios. `npm run bench:backup`.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../lab/lab.js';
 import { clientEndpoint, findLeader, hostEtcdctl, type LabMember } from '../lab/etcd-cluster.js';
@@ -18,13 +17,14 @@ import { progressQuery } from '../workflows/runbook/definitions.js';
 import type { EtcdBackupResult } from '../workflows/etcd-backup/backup.js';
 import { startTestTemporal, uniqueTaskQueue } from '../test/helpers/temporal.js';
 import { startWorkerProcess } from '../test/helpers/worker-process.js';
+import { scratchDir } from '../test/helpers/scratch.js';
 
 // Two sizes by default: the worker's memory growth must stay the same when the database doubles.
 const DB_SIZES_MB = (process.env.BENCH_DB_MB ?? '110,220').split(',').map(Number).sort((a, b) => a - b);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const MIB = 1024 * 1024;
 
-const lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-bench-backup-')), subnet: '127.38.0' });
+const lab = new Lab({ dir: scratchDir('mooring-bench-backup-'), subnet: '127.38.0' });
 await lab.up();
 const t = await startTestTemporal();
 const taskQueue = uniqueTaskQueue('bench-backup');

@@ -3,9 +3,8 @@
 // the same run. Prints each runbook's time, the script's time and the ratio per scenario, then a
 // summary. `npm run bench:recovery` (needs root, like the lab; BENCH_ROUNDS, default 3).
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
@@ -18,6 +17,7 @@ import { decide } from '../client/decide.js';
 import { progressQuery } from '../workflows/runbook/definitions.js';
 import { eventually, startTestTemporal, uniqueTaskQueue } from '../test/helpers/temporal.js';
 import { startTestWorker } from '../test/helpers/worker.js';
+import { scratchDir } from '../test/helpers/scratch.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const run = promisify(execFile);
@@ -29,7 +29,7 @@ const progress = (msg: string) => process.stderr.write(`[bench:recovery] ${msg}\
 
 interface Scenario { name: string; note: string; mooring: number[]; shell: number[] }
 
-const lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-bench-')), subnet: '127.34.0' });
+const lab = new Lab({ dir: scratchDir('mooring-bench-'), subnet: '127.34.0' });
 await lab.up();
 const t = await startTestTemporal();
 const taskQueue = uniqueTaskQueue('bench');

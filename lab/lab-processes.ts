@@ -23,6 +23,11 @@ function mounts(pid: number | 'self'): MountEntry[] {
   });
 }
 
+/** Mount points of this process's namespace at or under `dir`: the lab mounts only inside its nodes, so none is expected. */
+export function mountPointsUnder(dir: string): string[] {
+  return mounts('self').map((m) => m.mountPoint).filter((p) => p === dir || p.startsWith(`${dir}/`));
+}
+
 /** How a bind mount of `path` (a directory on this machine) shows in another namespace's mountinfo. */
 function bindSource(path: string): string {
   const covering = mounts('self').filter((m) => m.mountPoint === '/' || path === m.mountPoint || path.startsWith(`${m.mountPoint}/`));

@@ -1,6 +1,6 @@
 // `mooring lab up|down|status|fault`: the lab as a library the CLI and the tests share.
 // Everything the lab creates lives under one directory; `down` removes every process it started.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -13,13 +13,16 @@ import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from './sshd.js';
 import { childrenOf, killNow, runningAs, startDetached, stopTree, waitFor } from './processes.js';
 import { inNodeView, nodeRoot, prepareNodeView } from './node-view.js';
 import { ensureCa, ensureMasterFiles, ensureMemberFiles, etcdPid, findLeader, memberHealthy, nodeSystemctl, type LabMember } from './etcd-cluster.js';
-import { labProcesses, type LabProcess } from './lab-processes.js';
+import { labProcesses, mountPointsUnder, type LabProcess } from './lab-processes.js';
 import { corruptFile, loseDataDir, restoreDataDir, truncateFile } from './faults.js';
 import { etcdTargetOf } from '../workflows/etcd-recovery/target.js';
 import type { EtcdSettings } from '../activities/etcd-recovery/context.js';
 import { ensureBucket, LAB_BUCKET, labS3Credentials, s3Endpoint, startS3, type S3Ports } from './s3.js';
 import { freePorts } from './ports.js';
 import { randomBytes } from 'node:crypto';
+
+/** What `up` creates at the top of a lab directory (see destroy). */
+const LAB_DIR_ENTRIES = new Set(['state.json', 'inventory.yaml', 'id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'backup.key', 's3-access-key', 's3-secret-key', 'bin', 'pki', 's3', 'nodes']);
 
 export interface LabOptions {
   /** Directory for keys, configs, logs and state; default .lab in the project. */
@@ -247,6 +250,23 @@ export class Lab {
     if (state) this.writeState({ ...state, nodes: state.nodes.map((n) => ({ ...n, sshdPid: 0 })) });
     const left = this.processes();
     if (left.length) throw new Error(`lab down: ${left.length} process(es) survived SIGKILL: ${left.map((p) => `${p.pid} ${p.command}`).join('; ')}`);
+  }
+
+  /**
+   * `down`, then removes what the lab made in its directory: keys, PKI, every node's files and
+   * the object store's data (a new `up` makes them anew). Anything else there, such as the
+   * demo's Temporal database or a log, stays; the directory goes only if that leaves it empty.
+   * Returns what was left behind.
+   */
+  async destroy(): Promise<string[]> {
+    if (!existsSync(this.dir)) return [];
+    await this.down();
+    const mounted = mountPointsUnder(this.dir);
+    if (mounted.length) throw new Error(`lab destroy: ${mounted.join(', ')} is mounted inside the lab directory; unmount it, then destroy again`);
+    for (const entry of readdirSync(this.dir)) if (LAB_DIR_ENTRIES.has(entry)) rmSync(join(this.dir, entry), { recursive: true, force: true });
+    const left = readdirSync(this.dir);
+    if (!left.length) rmSync(this.dir, { recursive: true, force: true });
+    return left.map((e) => join(this.dir, e));
   }
 
   /** Every live process of this lab (see lab-processes.ts): empty after `down`. */

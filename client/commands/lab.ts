@@ -19,6 +19,18 @@ export function registerLab(program: Command): void {
   labOptions(lab.command('down'))
     .description('Stop every lab process, etcd included, and check none is left (the lab directory, keys and data stay for the next `up`)')
     .action(async (o) => { await labOf(o).down(); process.stdout.write('lab is down\n'); });
+  labOptions(lab.command('destroy'))
+    .description('Stop the lab, then delete what it made: keys, PKI, every node\'s data (etcd, snapshots, moved-aside dirs) and the object store\'s bucket. Other files in the lab directory stay. The next `up` builds a new lab')
+    .option('--yes', 'really delete (without it, only says what would be deleted)')
+    .action(async (o: { yes?: boolean; dir?: string; subnet?: string }) => {
+      const l = labOf(o);
+      if (!o.yes) {
+        process.stdout.write(`would stop the lab and delete the lab's files in ${l.dir} (node data, snapshots, bucket, keys); run again with --yes to do it\n`);
+        return;
+      }
+      const left = await l.destroy();
+      process.stdout.write(`lab destroyed${left.length ? `; kept what the lab did not make: ${left.join(', ')}` : ` (${l.dir} removed)`}\n`);
+    });
   labOptions(lab.command('status'))
     .description('Show each node: address, role, sshd up/down, etcd leader/follower/unhealthy/stopped, and active faults')
     .addOption(outputOption())

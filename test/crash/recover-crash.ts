@@ -13,9 +13,8 @@
 // second `mv` would have nested a copy inside it), and the cluster ends with three started voting
 // members (a second add would have left a fourth). Restore and remove must be received once.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Lab } from '../../lab/lab.js';
 import { clientEndpoint, findLeader, hostEtcdctl, memberHealthy, type LabMember } from '../../lab/etcd-cluster.js';
 import { loadInventory } from '../../config/load.js';
@@ -26,13 +25,14 @@ import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { runTag } from '../../workflows/etcd-recovery/target.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 export interface CrashEnv { lab: Lab; t: TestTemporal; workers: WorkerProcess[] }
 
 export type CrashScenario = 'follower' | 'leader' | 'majority';
 
 export async function setUpCrashEnv(subnet: string): Promise<CrashEnv> {
-  const lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-crashmx-')), subnet });
+  const lab = new Lab({ dir: scratchDir('mooring-crashmx-'), subnet });
   await lab.up();
   return { lab, t: await startTestTemporal(), workers: [] };
 }

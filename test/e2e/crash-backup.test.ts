@@ -4,8 +4,7 @@
 // checked file reused, exactly one committed object in the real S3 with the right sha256.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Lab } from '../../lab/lab.js';
@@ -19,6 +18,7 @@ import { openObjectStore } from '../../activities/backup/object-store.js';
 import { remotePrefix } from '../../activities/backup/index.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -28,7 +28,7 @@ describe('etcd-backup survives its worker being killed (real worker process, etc
   let inv: Inventory;
   const workers: WorkerProcess[] = [];
   before(async () => {
-    lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-crash-backup-')), subnet: '127.39.0' });
+    lab = new Lab({ dir: scratchDir('mooring-crash-backup-'), subnet: '127.39.0' });
     await lab.up();
     t = await startTestTemporal();
     inv = await loadInventory(lab.inventoryFile);

@@ -3,9 +3,8 @@
 // host probed twice except the one whose probe was cut short. Real Temporal, real sshd (lab).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Lab } from '../../lab/lab.js';
 import { loadInventory } from '../../config/load.js';
 import { findRunbook } from '../../client/runbooks.js';
@@ -15,6 +14,7 @@ import { FACTS_SCRIPT } from '../../activities/inventory/facts.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 describe('crash: kill -9 the worker mid-run (real Temporal, real sshd)', () => {
   let t: TestTemporal;
@@ -22,7 +22,7 @@ describe('crash: kill -9 the worker mid-run (real Temporal, real sshd)', () => {
   const workers: WorkerProcess[] = [];
 
   before(async () => {
-    lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-crash-')), subnet: '127.22.0' });
+    lab = new Lab({ dir: scratchDir('mooring-crash-'), subnet: '127.22.0' });
     await lab.up();
     t = await startTestTemporal();
   });

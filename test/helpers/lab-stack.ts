@@ -1,11 +1,11 @@
 // What most end-to-end tests stand on: the lab, the real Temporal dev server, a worker with the
 // real activities on a task queue of its own, and the environment the CLI needs to reach them.
-import { mkdtempSync } from 'node:fs';
+
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Lab } from '../../lab/lab.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from './temporal.js';
 import { startTestWorker, type TestWorker } from './worker.js';
+import { scratchDir } from './scratch.js';
 
 export interface LabStack {
   lab: Lab;
@@ -18,7 +18,7 @@ export interface LabStack {
 }
 
 export async function startLabStack(name: string, subnet: string): Promise<LabStack> {
-  const lab = new Lab({ dir: mkdtempSync(join(tmpdir(), `mooring-${name}-`)), subnet });
+  const lab = new Lab({ dir: scratchDir(`mooring-${name}-`), subnet });
   let t: TestTemporal | undefined;
   let w: TestWorker;
   const taskQueue = uniqueTaskQueue(name);

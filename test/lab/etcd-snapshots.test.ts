@@ -3,15 +3,15 @@
 // a real etcd then serves the keys from; restoring over foreign data is refused.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, truncateSync, copyFileSync, utimesSync, renameSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, truncateSync, copyFileSync, utimesSync, renameSync, existsSync } from 'node:fs';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { parse } from 'yaml';
 import { Lab } from '../../lab/lab.js';
 import { SshSession } from '../../activities/ssh/session.js';
 import { checkSnapshot, listSnapshots, restoreSnapshot } from '../../activities/etcd-recovery/snapshots.js';
 import { freeLoopbackPorts } from '../helpers/ports.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const ETCDCTL = (endpoint: string, ...args: string[]) => execFileSync('etcdctl', [`--endpoints=${endpoint}`, ...args], { env: { ...process.env, ETCDCTL_API: '3' } }).toString();
 
@@ -32,7 +32,7 @@ const healthy = (endpoint: string) => () => { try { ETCDCTL(endpoint, 'endpoint'
 describe('etcd snapshots over SSH (real etcd 3.4, real sshd)', () => {
   let lab: Lab;
   let s: SshSession;
-  const dir = mkdtempSync(join(tmpdir(), 'snap-'));
+  const dir = scratchDir('snap-');
   const procs: ChildProcess[] = [];
 
   before(async () => {

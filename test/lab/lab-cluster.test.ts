@@ -4,10 +4,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { dirname, join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { parse } from 'yaml';
 import { Lab } from '../../lab/lab.js';
 import { clientEndpoint, etcdPid, hostEtcdctl, memberHealthy } from '../../lab/etcd-cluster.js';
@@ -17,12 +16,13 @@ import { etcdctl } from '../../activities/etcd-recovery/etcdctl.js';
 import { sh } from '../../activities/ssh/quote.js';
 import { mooring } from '../helpers/cli.js';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { scratchDir } from '../helpers/scratch.js';
 
 interface InvNode { name: string; ip: string; hostKey: string }
 const MEMBERS = ['etcd-1', 'etcd-2', 'etcd-3'];
 
 describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mooring-labtest-'));
+  const dir = scratchDir('mooring-labtest-');
   const lab = new Lab({ dir, subnet: '127.29.0' });
   const member = (name: string) => lab.etcdMembers().find((m) => m.name === name)!;
   const ep = (name: string) => clientEndpoint(lab.etcdSettings, member(name));
@@ -297,10 +297,24 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
       .filter((l) => !/^\s*\d+\s+Z/.test(l));
     assert.deepEqual(left, []);
   });
+
+  it('destroy asks for --yes, then deletes what the lab made and keeps anything else', async () => {
+    writeFileSync(join(dir, 'notes.txt'), 'the operator\'s own file\n');
+    const dry = await mooring(['lab', 'destroy', '--dir', dir]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /--yes/);
+    assert.ok(existsSync(join(dir, 'nodes')), 'without --yes nothing is deleted');
+    const r = await mooring(['lab', 'destroy', '--dir', dir, '--yes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /notes\.txt/);
+    for (const gone of ['nodes', 'pki', 's3', 'state.json', 'id_ed25519']) assert.ok(!existsSync(join(dir, gone)), `${gone} deleted`);
+    assert.equal(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'the operator\'s own file\n');
+    assert.deepEqual(lab.processes(), []);
+  });
 });
 
 describe('lab: a failed `up` leaves nothing running after `down`', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mooring-labfail-'));
+  const dir = scratchDir('mooring-labfail-');
   const lab = new Lab({ dir, subnet: '127.21.0' });
   after(async () => { await lab.down(); });
 

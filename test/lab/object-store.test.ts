@@ -6,8 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +17,7 @@ import { openDecryptedSnapshot, shipSnapshot, verifyRemoteSnapshot } from '../..
 import { snapshotKey, type SnapshotMetadata } from '../../activities/backup/snapshot-meta.js';
 import { keyFingerprint } from '../../activities/backup/encryption.js';
 import { startS3Server, type S3Server } from '../../lab/s3.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const MIB = 1024 * 1024;
 const BUCKET = 'etcd-snapshots-test';
@@ -52,7 +52,7 @@ function failure(type: string, retryable: boolean, message: RegExp) {
 }
 
 describe('object store on real SeaweedFS S3', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'objstore-'));
+  const dir = scratchDir('objstore-');
   const encryptionKey = randomBytes(32);
   const keyId = keyFingerprint(encryptionKey);
   const keys = (id: string) => (id === keyId ? encryptionKey : Promise.reject(new Error(`unknown key id ${id}`)));

@@ -3,14 +3,14 @@
 // a jump host, and host-key pinning on both hops.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, statSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { parse } from 'yaml';
 import { Lab } from '../../lab/lab.js';
 import { SshSession, type SshOptions, type SshTarget } from '../../activities/ssh/session.js';
 import { sh } from '../../activities/ssh/quote.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 interface LabNode { name: string; ip: string; hostKey: string }
 
@@ -24,7 +24,7 @@ describe('SSH session on real sshd', () => {
   };
 
   before(async () => {
-    lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-ssh-')), subnet: '127.24.0' });
+    lab = new Lab({ dir: scratchDir('mooring-ssh-'), subnet: '127.24.0' });
     await lab.up();
     const inv = parse(readFileSync(lab.inventoryFile, 'utf8')) as { gateways: LabNode[]; masters: LabNode[]; workers: LabNode[]; etcd: { members: LabNode[] }; ssh: { privateKeyPath: string } };
     nodes = new Map([...inv.gateways, ...inv.masters, ...inv.workers, ...inv.etcd.members].map((n) => [n.name, n]));
@@ -72,7 +72,7 @@ describe('SSH session on real sshd', () => {
   });
 
   it('uploads atomically with mode and owner, and refuses unsafe paths', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'upload-'));
+    const dir = scratchDir('upload-');
     const file = join(dir, 'etcd.conf.yaml');
     const s = await SshSession.open(target('master-1'), opts);
     try {

@@ -1,9 +1,8 @@
 // Records the event histories the replay test holds every released workflow shape to.
 // Run after a deliberate change of workflow shape: `npm run record:histories` (needs root for the lab).
 // Real Temporal, real worker and activities, the lab's real sshd hosts.
-import { existsSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Lab } from '../../lab/lab.js';
@@ -15,11 +14,12 @@ import { PROJECT_ROOT, findTool } from '../../client/tools.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { eventually, startTestTemporal, uniqueTaskQueue } from '../helpers/temporal.js';
 import { startTestWorker } from '../helpers/worker.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const OUT = join(PROJECT_ROOT, 'test', 'histories');
 
-const lab = new Lab({ dir: mkdtempSync(join(tmpdir(), 'mooring-record-')), subnet: '127.23.0' });
+const lab = new Lab({ dir: scratchDir('mooring-record-'), subnet: '127.23.0' });
 await lab.up();
 const t = await startTestTemporal();
 const taskQueue = uniqueTaskQueue('record');

@@ -2,12 +2,12 @@
 // its path with a message that says how to fix it, all problems at once.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { loadInventory, parseInventory, InventoryError, type InventoryProblem } from '../../config/load.js';
 import { hostsOf, etcdMembersOf, expectedPorts } from '../../config/hosts.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const EXAMPLES = join(PROJECT_ROOT, 'config', 'examples');
 
@@ -110,7 +110,7 @@ describe('inventory schema', () => {
   });
 
   it('names the line of a YAML syntax error and a missing file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'inv-'));
+    const dir = scratchDir('inv-');
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'apiVersion: mooring/v1\ncluster: { name: c1\n');
     await assert.rejects(loadInventory(file), (err: unknown) => err instanceof InventoryError && /line \d/.test(err.message));

@@ -2,11 +2,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { sh, shellQuote } from '../../activities/ssh/quote.js';
 import { checkHostKey, fingerprint, keyBlob } from '../../activities/ssh/host-key.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 describe('shell quoting', () => {
   const nasty = ["it's", '$(touch /tmp/pwned)', '`id`', 'a b\tc\nd', '"; rm -rf / #', '', '--flag', '\\', "''", '*', '~root'];
@@ -26,7 +26,7 @@ describe('shell quoting', () => {
 });
 
 describe('host key pinning', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hk-'));
+  const dir = scratchDir('hk-');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'a')]);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'b')]);
   const pubA = readFileSync(join(dir, 'a.pub'), 'utf8').trim();

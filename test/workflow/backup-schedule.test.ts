@@ -3,9 +3,8 @@
 // mutating-runbook ID for its child, or is skipped when another runbook holds it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { stringify } from 'yaml';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
@@ -13,6 +12,7 @@ import { testInventory } from '../helpers/inventory.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 import { mooring } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -35,7 +35,7 @@ describe('backup schedules (real Temporal, CLI)', () => {
         encryptionKey: { env: 'BACKUP_KEY' },
       },
     };
-    file = join(mkdtempSync(join(tmpdir(), 'sched-')), 'inv.yaml');
+    file = join(scratchDir('sched-'), 'inv.yaml');
     writeFileSync(file, stringify(inv));
   });
   after(async () => {
