@@ -4,7 +4,6 @@
 // summary. `npm run bench:recovery` (needs root, like the lab; BENCH_ROUNDS, default 3).
 import { execFile } from 'node:child_process';
 
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Runtime, DefaultLogger } from '@temporalio/worker';

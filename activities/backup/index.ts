@@ -14,7 +14,6 @@ import { resolveKey256 } from '../secrets.js';
 import type { EtcdMemberRef, EtcdTarget } from '../etcd-recovery/context.js';
 import type { BackupTarget } from './context.js';
 import { keyFingerprint, SnapshotCryptoError, type KeyResolver } from './encryption.js';
-import { DigestMismatch } from './digest.js';
 import { listLocalSnapshots, saveSnapshot, type TakenSnapshot } from './node-snapshot.js';
 import { compactTime, localSnapshotName } from './local-names.js';
 import { checkSnapshot, type SnapshotCandidate, type SnapshotCheck } from '../etcd-recovery/snapshots.js';
@@ -22,7 +21,7 @@ import type { SshSession } from '../ssh/session.js';
 import { openObjectStore, type ObjectStore } from './object-store.js';
 import { planRetention, renderRetentionPlan, type RetentionPlan } from './retention.js';
 import { isTrusted, snapshotKey, type StoredSnapshot } from './snapshot-meta.js';
-import { openDecryptedSnapshot, shipSnapshot } from './transfer.js';
+import { openDecryptedSnapshot, problemWithStoredBytes, shipSnapshot } from './transfer.js';
 import { checkAndTrialRestore, type PlainSnapshotCheck } from './trial-restore.js';
 
 export interface UploadResult extends StoredSnapshot {
@@ -232,12 +231,7 @@ export function createBackupActivities(deps: SshDeps) {
             await pipeline(stream, createWriteStream(file, { mode: 0o600 }), { signal });
             result = await checkAndTrialRestore(file, scratch, signal);
           } catch (err) {
-            const e = err as Error & { failure?: string };
-            // A key that does not fit says nothing about the snapshot: fail, record nothing.
-            if (err instanceof SnapshotCryptoError && (e.failure === 'UnknownKey' || e.failure === 'WrongKey')) throw store.explain(err, `verification of ${input.key}`);
-            if (err instanceof ApplicationFailure) throw err;
-            if (!(err instanceof DigestMismatch) && !(err instanceof SnapshotCryptoError)) throw store.explain(err, `verification of ${input.key}`);
-            result = { ok: false, problem: e.message };
+            result = { ok: false, problem: problemWithStoredBytes(err, store, input.key) };
           }
           await store.recordRoundTrip(input.key, { ok: result.ok, ...(result.problem ? { problem: result.problem } : {}) }, signal);
           return { key: input.key, bytes, ...result };

@@ -66,6 +66,18 @@ export interface RoundTrip {
  * its manifest. A failed check is a result (ok: false), not an exception; an unreachable store
  * (retryable) and a missing or non-matching key (non-retryable, nothing recorded) are exceptions.
  */
+/**
+ * What a failed read of a stored snapshot proves. Bad bytes (a digest that does not match, a chunk
+ * that fails authentication) condemn the snapshot: the problem is returned, to be recorded. A key
+ * we lack or that does not fit, an unreachable store or a cancellation say nothing certain about
+ * it (the configuration may be wrong): those are thrown, and nothing is recorded.
+ */
+export function problemWithStoredBytes(err: unknown, store: ObjectStore, key: string): string {
+  const keyTrouble = err instanceof SnapshotCryptoError && (err.failure === 'UnknownKey' || err.failure === 'WrongKey');
+  if (!keyTrouble && (err instanceof DigestMismatch || err instanceof SnapshotCryptoError)) return err.message;
+  throw store.explain(err, `verification of ${key}`);
+}
+
 export async function verifyRemoteSnapshot(store: ObjectStore, key: string, keys: KeyResolver, signal?: AbortSignal): Promise<RoundTrip> {
   const { stream } = await openDecryptedSnapshot(store, key, keys, signal);
   let bytes = 0;
@@ -74,13 +86,7 @@ export async function verifyRemoteSnapshot(store: ObjectStore, key: string, keys
   try {
     await (signal ? pipelineAsync(stream, sink, { signal }) : pipelineAsync(stream, sink));
   } catch (err) {
-    // A key we do not have, or one that does not fit, says nothing certain about the snapshot
-    // (the configuration may be wrong): fail without marking the snapshot bad.
-    if (err instanceof SnapshotCryptoError && (err.failure === 'UnknownKey' || err.failure === 'WrongKey')) {
-      throw store.explain(err, `verification of ${key}`);
-    }
-    if (!(err instanceof DigestMismatch || err instanceof SnapshotCryptoError)) throw store.explain(err, `verification of ${key}`);
-    problem = err.message;
+    problem = problemWithStoredBytes(err, store, key);
   }
   await store.recordRoundTrip(key, { ok: !problem, ...(problem ? { problem } : {}) }, signal);
   return { key, ok: !problem, ...(problem ? { problem } : {}), plaintextBytes: bytes };
