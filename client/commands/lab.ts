@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Lab } from '../../lab/lab.js';
 import { outputOption, printJson } from '../cli-shared.js';
@@ -24,6 +25,10 @@ export function registerLab(program: Command): void {
     .option('--yes', 'really delete (without it, only says what would be deleted)')
     .action(async (o: { yes?: boolean; dir?: string; subnet?: string }) => {
       const l = labOf(o);
+      if (!existsSync(l.dir)) {
+        process.stdout.write(`no lab in ${l.dir}; nothing to delete\n`);
+        return;
+      }
       if (!o.yes) {
         process.stdout.write(`would stop the lab and delete the lab's files in ${l.dir} (node data, snapshots, bucket, keys); run again with --yes to do it\n`);
         return;
