@@ -3,7 +3,6 @@
 // the same run. Prints each runbook's time, the script's time and the ratio per scenario, then a
 // summary. `npm run bench:recovery` (needs root, like the lab; BENCH_ROUNDS, default 3).
 import { execFile } from 'node:child_process';
-
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Runtime, DefaultLogger } from '@temporalio/worker';

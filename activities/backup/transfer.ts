@@ -62,11 +62,6 @@ export interface RoundTrip {
 }
 
 /**
- * Downloads, decrypts and compares a stored snapshot without keeping it, and records the result in
- * its manifest. A failed check is a result (ok: false), not an exception; an unreachable store
- * (retryable) and a missing or non-matching key (non-retryable, nothing recorded) are exceptions.
- */
-/**
  * What a failed read of a stored snapshot proves. Bad bytes (a digest that does not match, a chunk
  * that fails authentication) condemn the snapshot: the problem is returned, to be recorded. A key
  * we lack or that does not fit, an unreachable store or a cancellation say nothing certain about
@@ -78,6 +73,11 @@ export function problemWithStoredBytes(err: unknown, store: ObjectStore, key: st
   throw store.explain(err, `verification of ${key}`);
 }
 
+/**
+ * Downloads, decrypts and compares a stored snapshot without keeping it, and records the result in
+ * its manifest. A failed check is a result (ok: false), not an exception; an unreachable store
+ * (retryable) and a missing or non-matching key (non-retryable, nothing recorded) are exceptions.
+ */
 export async function verifyRemoteSnapshot(store: ObjectStore, key: string, keys: KeyResolver, signal?: AbortSignal): Promise<RoundTrip> {
   const { stream } = await openDecryptedSnapshot(store, key, keys, signal);
   let bytes = 0;

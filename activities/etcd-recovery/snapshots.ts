@@ -74,12 +74,11 @@ export async function restoreSnapshot(s: SshSession, spec: RestoreSpec, etcdVers
   if (state === 'restored' || state === 'unmoved') return { tool, alreadyRestored: true, bumpedRevision: false, note: 'restored earlier by this run' };
   // Revisions must not go backwards for watchers (Kubernetes informers): bump and mark compacted
   // where the installed tool can (etcdctl 3.4.27+, etcdutl 3.5.10+), otherwise say so.
-  const env0 = tool === 'etcdctl' ? 'ETCDCTL_API=3 ' : '';
-  const canBump = (await s.exec(`${env0}${tool} snapshot restore --help 2>&1 | grep -q -- --bump-revision`, { timeoutMs: 15_000, signal })).code === 0;
+  const env = tool === 'etcdctl' ? 'ETCDCTL_API=3 ' : '';
+  const canBump = (await s.exec(`${env}${tool} snapshot restore --help 2>&1 | grep -q -- --bump-revision`, { timeoutMs: 15_000, signal })).code === 0;
   const bump = canBump ? ['--bump-revision', '1000000000', '--mark-compacted'] : [];
   if (state === 'dirty') throw ApplicationFailure.nonRetryable(`${spec.dataDir} on ${s.target.name} is not empty and was not restored by this run: refusing to restore over it (move it aside first)`, 'PreconditionFailed');
   // etcd refuses to restore into an existing directory: restore beside it, then move into place.
-  const env = tool === 'etcdctl' ? 'ETCDCTL_API=3 ' : '';
   await s.run(`rm -rf ${sh`${staging}`} && ${env}${sh`${tool} snapshot restore ${spec.snapshot} --name ${spec.name} --initial-cluster ${spec.initialCluster} --initial-cluster-token ${spec.clusterToken} --initial-advertise-peer-urls ${spec.peerUrl} --data-dir ${staging} ${bump}`} && touch ${sh`${marker}`} && ${moveIntoPlace}`, { timeoutMs: 300_000, signal });
   return {
     tool, alreadyRestored: false, bumpedRevision: canBump,

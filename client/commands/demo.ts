@@ -7,7 +7,7 @@ import { installRuntime } from '../../workers/runtime.js';
 import { portOpen, startDevServer, type DevServer } from '../devserver.js';
 import { connectClient, runUrl } from '../connect.js';
 import { findRunbook } from '../runbooks.js';
-import { ClusterBusyError, startRunbook } from '../start.js';
+import { ClusterBusyError, startRunbook, type StartOptions } from '../start.js';
 import { decide } from '../decide.js';
 import { follow, snapshot } from '../watch.js';
 import { fail } from '../cli-shared.js';
@@ -67,27 +67,22 @@ export function registerDemo(program: Command): void {
         say(`run ${outcome.status}: ${runUrl(mc.namespace, workflowId, outcome.runId)}`);
         if (outcome.status !== 'COMPLETED') process.exitCode = 1;
 
-        // Then the lab's real etcd cluster, read-only.
-        const status = await startRunbook(mc.client, findRunbook('etcd-status'), inv).catch((err: unknown) => {
-          if (err instanceof ClusterBusyError) return mc.client.workflow.getHandle(err.workflowId);
-          throw err;
-        });
-        say(`\n5/6 runbook etcd-status: ${status.workflowId}\n    Web UI: ${runUrl(mc.namespace, status.workflowId)}`);
-        const etcd = await follow(mc.client, status.workflowId, { print: () => {} });
-        if (etcd.progress?.report) say(`\n${etcd.progress.report}\n`);
-        say(`run ${etcd.status}: ${runUrl(mc.namespace, status.workflowId, etcd.runId)}`);
-        if (etcd.status !== 'COMPLETED') process.exitCode = 1;
-
-        // And a backup of it into the lab's S3: snapshot, checks, encryption, upload, retention.
-        const backup = await startRunbook(mc.client, findRunbook('etcd-backup'), inv, { trigger: 'mooring demo' }).catch((err: unknown) => {
-          if (err instanceof ClusterBusyError) return mc.client.workflow.getHandle(err.workflowId);
-          throw err;
-        });
-        say(`\n6/6 runbook etcd-backup: ${backup.workflowId}\n    Web UI: ${runUrl(mc.namespace, backup.workflowId)}`);
-        const saved = await follow(mc.client, backup.workflowId, { print: () => {} });
-        if (saved.progress?.report) say(`\n${saved.progress.report}\n`);
-        say(`run ${saved.status}: ${runUrl(mc.namespace, backup.workflowId, saved.runId)}\n    the catalogue: mooring backup list -c ${inventoryFile}`);
-        if (saved.status !== 'COMPLETED') process.exitCode = 1;
+        // Runbooks without a gate: start (or join the one already running) and follow to the end.
+        const runToEnd = async (step: string, name: string, opts: StartOptions = {}, after = '') => {
+          const h = await startRunbook(mc.client, findRunbook(name), inv, opts).catch((err: unknown) => {
+            if (err instanceof ClusterBusyError) return mc.client.workflow.getHandle(err.workflowId);
+            throw err;
+          });
+          say(`\n${step} runbook ${name}: ${h.workflowId}\n    Web UI: ${runUrl(mc.namespace, h.workflowId)}`);
+          const end = await follow(mc.client, h.workflowId, { print: () => {} });
+          if (end.progress?.report) say(`\n${end.progress.report}\n`);
+          say(`run ${end.status}: ${runUrl(mc.namespace, h.workflowId, end.runId)}${after}`);
+          if (end.status !== 'COMPLETED') process.exitCode = 1;
+        };
+        // Then the lab's real etcd cluster, read-only, and a backup of it into the lab's S3
+        // (snapshot, checks, encryption, upload, retention).
+        await runToEnd('5/6', 'etcd-status');
+        await runToEnd('6/6', 'etcd-backup', { trigger: 'mooring demo' }, `\n    the catalogue: mooring backup list -c ${inventoryFile}`);
         const stay = !o.exit && process.stdout.isTTY && !process.env.CI;
         if (stay && server) {
           say(`\nThe Web UI stays up at ${server.uiUrl} with the worker running. Ctrl-C to stop (the lab keeps running: \`mooring lab down\`).`);

@@ -4,7 +4,6 @@
 // checked file reused, exactly one committed object in the real S3 with the right sha256.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-
 import { join } from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { Lab } from '../../lab/lab.js';

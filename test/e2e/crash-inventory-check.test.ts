@@ -3,7 +3,6 @@
 // host probed twice except the one whose probe was cut short. Real Temporal, real sshd (lab).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-
 import { join } from 'node:path';
 import { Lab } from '../../lab/lab.js';
 import { loadInventory } from '../../config/load.js';

@@ -1,6 +1,5 @@
 // What most end-to-end tests stand on: the lab, the real Temporal dev server, a worker with the
 // real activities on a task queue of its own, and the environment the CLI needs to reach them.
-
 import { Lab } from '../../lab/lab.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from './temporal.js';
 import { startTestWorker, type TestWorker } from './worker.js';

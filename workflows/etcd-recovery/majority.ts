@@ -10,7 +10,7 @@ import type { Inventory } from '../../config/schema.js';
 import { Runbook } from '../runbook/runbook.js';
 import { FailureTypes } from '../runbook/definitions.js';
 import { assess, initialCluster, majorityRecoveryVerdict, quorumLostConfirmed, type ClusterAssessment } from './assessment.js';
-import { etcdTargetOf, memberRefsOf, runTag } from './target.js';
+import { etcdTargetOf, masterRefsOf, memberRefsOf, runTag } from './target.js';
 import { CHANGE, WAIT } from './options.js';
 import { chooseSnapshot, type SnapshotChoice } from './snapshot-choice.js';
 import type { RecoveryResult } from './follower.js';
@@ -175,10 +175,9 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   // (guarded: runs recorded before this step existed replay without it).
   let controlPlane: string | undefined;
   if (patched('majority-control-plane-restart')) {
-    const masters = inv.masters.map((m, i) => ({ name: m.name, ip: m.ip, sshPort: m.sshPort, where: `masters[${i}]`, ...(m.hostKey ? { hostKey: m.hostKey } : {}) }));
-    const restarted = await rb.step('control-plane', () => Promise.all(masters.map((m) => change.restartControlPlane({ ssh: target.ssh, host: m }))),
-      (r) => r.map((x) => `${x.host}: ${x.skipped ?? `restarted ${x.stopped.map((c) => c.split(' ')[0]).join(', ')}`}`).join('; '));
-    controlPlane = restarted.map((x) => `${x.host}: ${x.skipped ?? `restarted ${x.stopped.map((c) => c.split(' ')[0]).join(', ')}`}`).join('; ');
+    const describe = (r: { host: string; stopped: string[]; skipped?: string }[]) => r.map((x) => `${x.host}: ${x.skipped ?? `restarted ${x.stopped.map((c) => c.split(' ')[0]).join(', ')}`}`).join('; ');
+    const restarted = await rb.step('control-plane', () => Promise.all(masterRefsOf(inv).map((m) => change.restartControlPlane({ ssh: target.ssh, host: m }))), describe);
+    controlPlane = describe(restarted);
   }
   const movedList = moved.flatMap((x, i) => (x.movedTo ? [`${fenceable[i]!.name}:${x.movedTo}`] : []));
   rb.setReport(`${plan}\n\n**Done.** ${restore.note}. Old data dirs kept: ${movedList.join(', ') || 'none'}.${skipped.length ? ` Not re-added (unreachable): ${skipped.join(', ')} — run \`mooring recover etcd follower\` for each when it is back.` : ''}\n${controlPlane ? `Kubernetes control plane restarted so its caches do not hold revisions from before the restore: ${controlPlane}.` : 'Restart the Kubernetes control plane (kube-apiserver) so its caches do not hold revisions from before the restore.'}`);

@@ -3,6 +3,7 @@
 import type { Inventory } from '../../config/schema.js';
 import { etcdMembersOf } from '../../config/hosts.js';
 import type { EtcdMemberRef, EtcdTarget } from '../../activities/etcd-recovery/context.js';
+import type { HostRef } from '../../activities/ssh/access.js';
 
 export function etcdTargetOf(inv: Inventory): EtcdTarget {
   const t = inv.etcd.tls;
@@ -18,8 +19,17 @@ export function etcdTargetOf(inv: Inventory): EtcdTarget {
 }
 
 export function memberRefsOf(inv: Inventory): EtcdMemberRef[] {
-  const path = inv.etcd.topology === 'external' ? 'etcd.members' : 'masters';
-  return etcdMembersOf(inv).map((m, i) => ({ name: m.name, ip: m.ip, sshPort: m.sshPort, where: `${path}[${i}]`, ...(m.hostKey ? { hostKey: m.hostKey } : {}) }));
+  return hostRefsOf(etcdMembersOf(inv), inv.etcd.topology === 'external' ? 'etcd.members' : 'masters');
+}
+
+/** The control-plane nodes as the activities reach them. */
+export function masterRefsOf(inv: Inventory): HostRef[] {
+  return hostRefsOf(inv.masters, 'masters');
+}
+
+/** Host references that name their place in the inventory (`where`), for error messages. */
+function hostRefsOf(hosts: readonly { name: string; ip: string; sshPort: number; hostKey?: string | undefined }[], path: string): HostRef[] {
+  return hosts.map((m, i) => ({ name: m.name, ip: m.ip, sshPort: m.sshPort, where: `${path}[${i}]`, ...(m.hostKey ? { hostKey: m.hostKey } : {}) }));
 }
 
 /**
