@@ -20,7 +20,9 @@
 //                                          'majority-control-plane-restart' both taken
 //   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
 //                                          snapshot: the `backup &&` guard short-circuits
-// Histories of older shapes (recorded from older commits, see README "Replay") are never written here.
+// Histories of the shapes before each patched() (test/histories/*-before-<patch-id>.json) come from
+// the commit before the patch, recorded with test/replay/record-old-shape.ts; this script never writes
+// them. `-- --force` re-records everything above from today's code: never over released shapes.
 import { existsSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
