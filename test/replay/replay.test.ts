@@ -2,7 +2,7 @@
 // that would break a running workflow fails here, unless it is guarded with patched().
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Worker, Runtime, DefaultLogger } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -12,7 +12,7 @@ import * as registeredWorkflows from '../../workflows/index.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const DIR = join(PROJECT_ROOT, 'test', 'histories');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'before-patches.json').sort();
 
 interface RecordedHistory {
   events: {
@@ -53,10 +53,19 @@ function workflowsWithoutHistory(list: string[]): string[] {
 }
 
 /**
+ * Histories recorded before a patch was written, by patch id: a history recorded from released code
+ * stands for the shape before every later patch of its workflow, so it is listed here rather than
+ * copied to a `…-before-<id>.json` name.
+ */
+const BEFORE_FILE = join(DIR, 'before-patches.json');
+const recordedBefore: Record<string, string[]> = existsSync(BEFORE_FILE) ? JSON.parse(readFileSync(BEFORE_FILE, 'utf8')) as Record<string, string[]> : {};
+
+/**
  * For each patched() id in workflows/: a history in `list` must record its marker (the new shape),
- * and one named `…-before-<id>.json`, of the same workflow type and without the marker, must stand
- * for the shape before it (recorded from the commit before the patch: a history where the branch is
- * simply not taken would not prove that a run started before the patch still replays).
+ * and one named `…-before-<id>.json` or listed for the id in test/histories/before-patches.json, of
+ * the same workflow type and without the marker, must stand for the shape before it (recorded from
+ * code before the patch: a history where the branch is simply not taken would not prove that a run
+ * started before the patch still replays).
  */
 function patchShapeProblems(list: string[]): string[] {
   const histories = list.map((f) => ({ file: f, type: workflowTypeOf(read(f)), patches: new Set(patchMarkersOf(read(f))) }));
@@ -65,8 +74,10 @@ function patchShapeProblems(list: string[]): string[] {
     const withIt = histories.filter((h) => h.patches.has(id));
     if (!withIt.length) problems.push(`${id} (${file}): no history records its marker (the new shape): record one with test/replay/record-histories.ts`);
     const types = new Set(withIt.map((h) => h.type));
-    const old = histories.filter((h) => h.file.endsWith(`-before-${id}.json`));
-    if (!old.length) problems.push(`${id} (${file}): no history *-before-${id}.json (the shape before the patch): record one from the commit before it with test/replay/record-old-shape.ts`);
+    const listed = recordedBefore[id] ?? [];
+    for (const f of listed) if (!list.includes(f)) problems.push(`before-patches.json lists ${f} for ${id}, but there is no such history`);
+    const old = histories.filter((h) => h.file.endsWith(`-before-${id}.json`) || listed.includes(h.file));
+    if (!old.length) problems.push(`${id} (${file}): no history of the shape before the patch: list one recorded before it (e.g. from the last release) under "${id}" in test/histories/before-patches.json, or record one from the commit before it with test/replay/record-old-shape.ts as *-before-${id}.json`);
     for (const h of old) {
       if (h.patches.has(id)) problems.push(`${h.file} records the marker ${id}: it is not the shape before the patch`);
       if (withIt.length && !types.has(h.type)) problems.push(`${h.file} runs ${h.type}, but ${id} is recorded only in ${[...types].join(', ')}`);
@@ -100,7 +111,7 @@ describe('replay of recorded histories', () => {
 
   it('the coverage checks have teeth: leaving histories out is caught', () => {
     assert.deepEqual(workflowsWithoutHistory(files.filter((f) => !f.startsWith('recover-etcd-leader'))), ['recoverEtcdLeader']);
-    assert.match(patchShapeProblems(files.filter((f) => f !== 'recover-etcd-majority-before-majority-remote-snapshots.json')).join('\n'), /majority-remote-snapshots .*no history \*-before-majority-remote-snapshots\.json/);
+    assert.match(patchShapeProblems(files.filter((f) => f !== 'recover-etcd-majority-before-majority-remote-snapshots.json')).join('\n'), /majority-remote-snapshots .*no history of the shape before the patch/);
     assert.match(patchShapeProblems(files.filter((f) => !f.startsWith('recover-etcd-follower-lay-down'))).join('\n'), /lay-down-certificates .*no history records its marker/);
   });
 
