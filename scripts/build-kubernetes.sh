@@ -88,8 +88,12 @@ build_one() {
   mkdir -p "$work/src" "$work/out"
   (
     cd "$work/src"
-    mod_file=$(go mod download -json "k8s.io/kubernetes@v$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+    mod_json=$(go mod download -json "k8s.io/kubernetes@v$version")
+    mod_file=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' <<<"$mod_json")
     [ -n "$mod_file" ] || { echo "no go.mod for k8s.io/kubernetes v$version" >&2; exit 1; }
+    # The release's own time from the proxy as the build date: the same bytes on every machine.
+    info_file=$(sed -n 's/^[[:space:]]*"Info": "\(.*\)",$/\1/p' <<<"$mod_json")
+    build_date=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info_file")
     write_go_mod "$version" "$mod_file" go.mod
     # The programs are named in a file that is never compiled, so `go mod tidy` resolves what
     # they need and writes go.sum.
@@ -103,9 +107,9 @@ build_one() {
     local_pkg=k8s.io/component-base/version
     ldflags="-s -w"
     ldflags+=" -X $local_pkg.gitMajor=1 -X $local_pkg.gitMinor=$minor -X $local_pkg.gitVersion=v$version"
-    ldflags+=" -X $local_pkg.gitTreeState=clean -X $local_pkg.buildDate=1970-01-01T00:00:00Z"
-    # kubectl-style client version (kubeadm's own 'version' reads component-base; this is the
-    # same variable set for the client-go copy of it).
+    # No git commit: the module proxy serves the tree, not the repository.
+    ldflags+=" -X $local_pkg.gitCommit= -X $local_pkg.gitTreeState=clean -X $local_pkg.buildDate=${build_date:-1970-01-01T00:00:00Z}"
+    # client-go's copy of the same variables (its user agent and version reports).
     ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
     ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=v$version -X k8s.io/client-go/pkg/version.gitTreeState=clean"
     pkgs=()
