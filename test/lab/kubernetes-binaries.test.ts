@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
-import { kubeadmApiVersionFor, kubernetesMinor, renderKubeadmInitConfig } from '../../activities/kubeadm/config.js';
+import { kubeadmApiVersionFor, kubernetesMinor, renderKubeadmInitConfig, type KubeadmInitInput } from '../../activities/kubeadm/config.js';
 import { inNodeView, nodeRoot, prepareNodeView } from '../../lab/node-view.js';
 import { scratchDir } from '../helpers/scratch.js';
 
@@ -152,6 +152,22 @@ function httpsGetInNetns(url: string): Promise<Run> {
   return run('ip', ['netns', 'exec', NETNS, process.execPath, '-e', script], 10_000);
 }
 
+
+/** The generated configuration of a single master in the test's namespace. */
+const configInput = (version: string): KubeadmInitInput => ({
+  clusterName: 'lab',
+  kubernetesVersion: version,
+  controlPlaneEndpoint: `${NODE_IP}:6443`,
+  podSubnet: '10.244.0.0/16',
+  serviceSubnet: '10.96.0.0/12',
+  node: { name: 'master-1', advertiseAddress: NODE_IP },
+  etcd: { topology: 'stacked', dataDir: '/var/lib/etcd' },
+  certSANs: [NODE_IP, 'master-1'],
+  apiServerExtraArgs: [{ name: 'profiling', value: 'false' }],
+  // What the lab's SIMULATED container runtime cannot do: no image pulls, no kube-proxy.
+  skipPhases: ['preflight', 'addon/kube-proxy'],
+});
+
 const versions = pinnedVersions();
 
 function cleanUpSync(): void {
@@ -206,18 +222,7 @@ for (const version of versions) {
       nodeDir = scratchDir(`mooring-kube-${version}-`);
       prepareNodeView(nodeDir);
       configFile = join(nodeDir, 'kubeadm.yaml');
-      writeFileSync(configFile, renderKubeadmInitConfig({
-        clusterName: 'lab',
-        kubernetesVersion: version,
-        controlPlaneEndpoint: `${NODE_IP}:6443`,
-        podSubnet: '10.244.0.0/16',
-        serviceSubnet: '10.96.0.0/12',
-        node: { name: 'master-1', advertiseAddress: NODE_IP },
-        etcd: { topology: 'stacked', dataDir: '/var/lib/etcd' },
-        certSANs: [NODE_IP, 'master-1'],
-        // What the lab's SIMULATED container runtime cannot do: no image pulls, no kube-proxy.
-        skipPhases: ['preflight', 'addon/kube-proxy'],
-      }));
+      writeFileSync(configFile, renderKubeadmInitConfig(configInput(version)));
     });
 
     after(stopAll);
@@ -241,6 +246,22 @@ for (const version of versions) {
       assert.match(refused.out, /serviceSubnet/);
     });
 
+    test('the v1beta3 shape (before 1.31) is what kubeadm reads, while this release still reads v1beta3', async () => {
+      // No kubeadm older than 1.31 is built, and kubeadm refuses a control plane more than one
+      // minor older than itself: the v1beta3 rendering for 1.30 is judged with the version swapped.
+      const file = join(nodeDir, 'v1beta3.yaml');
+      const yaml = renderKubeadmInitConfig(configInput('1.30.14')).replace('kubernetesVersion: v1.30.14', `kubernetesVersion: v${version}`);
+      assert.match(yaml, /apiVersion: kubeadm\.k8s\.io\/v1beta3/);
+      assert.match(yaml, /extraArgs:\n\s+profiling: "false"/);
+      writeFileSync(file, yaml);
+      const r = await run(b('kubeadm'), ['config', 'validate', '--config', file]);
+      if (kubernetesMinor(version) <= 36) assert.equal(r.code, 0, r.out);
+      else {
+        assert.notEqual(r.code, 0, `kubeadm ${version} removed v1beta3 (1.37 ships v1beta4 and v1 only) yet accepted it:\n${r.out}`);
+        assert.match(r.out, /v1beta3/);
+      }
+    });
+
     test('kubeadm init phases write certificates, kubeconfigs and static-pod manifests into the node, not the machine', async () => {
       const before = readdirSync('/etc/kubernetes');
       for (const phase of [['certs', 'all'], ['kubeconfig', 'all'], ['etcd', 'local'], ['control-plane', 'all']]) {
@@ -253,6 +274,7 @@ for (const version of versions) {
         assert.ok(existsSync(join(etc, f)), `${f} in the node's /etc/kubernetes`);
       }
       assert.deepEqual(readdirSync('/etc/kubernetes'), before, "the machine's /etc/kubernetes is untouched");
+      assert.ok(manifestCommand(nodeDir, 'kube-apiserver', 'x').includes('--profiling=false'), "apiServer.extraArgs reach the apiserver's manifest");
     });
 
     test('the control plane runs from the manifests: apiserver on etcd serves kubectl; controller-manager and scheduler take their leases', async () => {
