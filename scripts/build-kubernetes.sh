@@ -90,7 +90,7 @@ build_one() {
     cd "$work/src"
     mod_json=$(go mod download -json "k8s.io/kubernetes@v$version")
     mod_file=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' <<<"$mod_json")
-    [ -n "$mod_file" ] || { echo "no go.mod for k8s.io/kubernetes v$version" >&2; exit 1; }
+    [ -n "$mod_file" ] || { echo "$mod_json" >&2; echo "no go.mod for k8s.io/kubernetes v$version (is it a release?)" >&2; exit 1; }
     # The release's own time from the proxy as the build date: the same bytes on every machine.
     info_file=$(sed -n 's/^[[:space:]]*"Info": "\(.*\)",$/\1/p' <<<"$mod_json")
     build_date=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info_file")
@@ -121,7 +121,7 @@ build_one() {
       "Check that Go can reach the module proxy: go list -m -versions k8s.io/kubernetes" \
       "and that 'go version' is at least the 'go' line of k8s.io/kubernetes@v$version's go.mod" \
       "(a newer one: export GOTOOLCHAIN=go1.N.M and run set-up again)." \
-      "Out of disk or memory: a build takes ~2 GB of Go build cache (~/.cache/go-build) and ~3 GB of RAM." \
+      "Out of disk: a first build adds a few GB to Go's build cache (go env GOCACHE) and ~350 MB per release to $cache_root." \
       "Then run: scripts/build-kubernetes.sh $version"
   }
   cached_ok "$work/out" "$version" || fail "the Kubernetes $version build ran but its binaries do not report version $version." \
@@ -150,6 +150,11 @@ install_kubectl() {
   say "kubectl: $("$TOOLS/bin/kubectl" version --client 2>/dev/null | head -1)"
 }
 
+for i in "${!versions[@]}"; do
+  versions[i]=${versions[i]#v}
+  [[ "${versions[i]}" =~ ^1\.[0-9]+\.[0-9]+$ ]] || fail "Kubernetes version '${versions[i]}' is not of the form 1.M.P (e.g. 1.36.3)."
+done
+
 # One build at a time per cache (two set-ups at once wait for each other). Under the lock, any
 # .build-* directory is left from a build that was killed (SIGKILL skips the trap): remove it.
 mkdir -p "$cache_root"
@@ -157,9 +162,5 @@ exec 9>"$cache_root/.lock"
 flock 9
 rm -rf "$cache_root"/.build-*
 
-for v in "${versions[@]}"; do
-  v=${v#v}
-  [[ "$v" =~ ^1\.[0-9]+\.[0-9]+$ ]] || fail "Kubernetes version '$v' is not of the form 1.M.P (e.g. 1.36.3)."
-  build_one "$v"
-done
+for v in "${versions[@]}"; do build_one "$v"; done
 install_kubectl
