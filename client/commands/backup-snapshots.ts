@@ -44,7 +44,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .description('The remote catalogue: every snapshot of the cluster in the bucket, oldest first, with time, member, revision, size and state')
     .requiredOption('-c, --config <file>', 'inventory file with a backup section (its object store secrets are read here)')
     .addOption(outputOption())
-    .addHelpText('after', '\nState: verified = checked on the node before upload and committed with its manifest;\n       restores = `backup verify` proved the round trip; BAD = a verify failed; incomplete = no manifest (never restored).\n\nExample:\n  mooring backup list -c cluster.yaml\n  mooring backup verify -c cluster.yaml <ID>')
+    .addHelpText('after', '\nState: verified = checked on the node before upload and committed with its manifest;\n       restores = `backup verify` proved the round trip; BAD = a verify found the snapshot bad;\n       incomplete = no manifest (never restored); "last verify inconclusive" = the worker could not check it\n       (no space, tool missing, timeout): not held against the snapshot.\n\nExample:\n  mooring backup list -c cluster.yaml\n  mooring backup verify -c cluster.yaml <ID>')
     .hook('preAction', loadImplementation)
     .action(async (o: Record<string, string>) => {
       const inv = await withBackupOrExit(String(o.config));
@@ -89,10 +89,11 @@ function keyOf(inv: Inventory, id: string): string {
   return `${remotePrefix(b)}${id}.db.enc`;
 }
 
-function stateOf(r: StoredSnapshot): string {
+export function stateOf(r: StoredSnapshot): string {
   if (!r.complete) return 'incomplete';
-  if (r.roundTrip) return r.roundTrip.ok ? `restores (${r.roundTrip.at})` : `BAD: ${r.roundTrip.problem ?? 'verify failed'}`;
-  return r.verified ? 'verified' : 'unverified';
+  const state = r.roundTrip ? (r.roundTrip.ok ? `restores (${r.roundTrip.at})` : `BAD: ${r.roundTrip.problem ?? 'verify failed'}`) : r.verified ? 'verified' : 'unverified';
+  // Not a verdict: the snapshot keeps the state above; the operator learns the verifier needs fixing.
+  return r.inconclusive ? `${state}; last verify inconclusive (${r.inconclusive.at}): ${r.inconclusive.problem}` : state;
 }
 
 function human(n: number): string {
