@@ -40,6 +40,13 @@ TEMPORAL_TLS_* (default 127.0.0.1:7233, namespace default).`);
 // that one warning off, unless the user set it themselves. Other warnings still print.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// `mooring validate -c x.yaml | head -1`: a reader that stops early ends the command quietly, as
+// with other command-line tools, instead of an EPIPE stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 registerValidate(program);
 registerServer(program);
 registerWorker(program);
