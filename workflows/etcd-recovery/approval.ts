@@ -30,6 +30,8 @@ export interface PlanCheck {
   changes: string[];
   /** Set when the new state forbids the runbook altogether: it stops instead of asking again. */
   refusal?: string;
+  /** Changes seen that do not touch the plan: shown, not asked about. */
+  notes?: string[];
 }
 
 export interface ApprovalLoop<S> {
@@ -67,7 +69,7 @@ export async function approveStillTrue<S>(rb: Runbook, loop: ApprovalLoop<S>): P
         throw ApplicationFailure.create({ type: FailureTypes.preconditionFailed, nonRetryable: true, message });
       }
       return { ...r, now: r.state ?? now };
-    }, (r) => (r.changes.length ? `changed since the plan was shown: ${r.changes.join('; ')}` : 'unchanged: the approved plan holds'));
+    }, (r) => `${r.changes.length ? `changed since the plan was shown: ${r.changes.join('; ')}` : 'unchanged: the approved plan holds'}${r.notes?.length ? ` (also seen, not affecting the plan: ${r.notes.join('; ')})` : ''}`);
     if (found.changes.length === 0) return { state, plan };
     if (round >= MAX_APPROVAL_ROUNDS) {
       throw ApplicationFailure.create({ type: FailureTypes.preconditionFailed, nonRetryable: true, message: `${loop.runbook} stopped before changing anything: the cluster changed after each of ${round} approvals (last: ${found.changes.join('; ')}); wait until it is stable and run it again` });

@@ -84,5 +84,8 @@ export function checkMajorityPlan(approved: MajorityPicture, now: Omit<MajorityP
     changes.push(`the plan now uses ${best.path} on ${best.host} (revision ${best.revision})`);
     choice = best;
   }
-  return { changes, choice };
+  // With quorum still lost, members' etcd health does not change what is done (every member that
+  // answers SSH is fenced and restored from the snapshot): noted, not asked about again.
+  const notes = clusterChanges(approved.a, now.a);
+  return { changes, choice, ...(notes.length ? { notes } : {}) };
 }
