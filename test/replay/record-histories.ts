@@ -20,7 +20,9 @@
 //                                          'majority-control-plane-restart' both taken
 //   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
 //                                          snapshot: the `backup &&` guard short-circuits
-// Histories of older shapes (recorded from older commits, see README "Replay") are never written here.
+// Histories of the shapes before each patched() (test/histories/*-before-<patch-id>.json) come from
+// the commit before the patch, recorded with test/replay/record-old-shape.ts; this script never writes
+// them. `-- --force` re-records everything above from today's code: never over released shapes.
 import { existsSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -192,6 +194,32 @@ try {
     const r = (await handle.result()) as { recovered?: string };
     if (r.recovered?.split(',').length !== 3) throw new Error(`the majority recovery without backup did not bring back three members: ${JSON.stringify(r)}`);
     save('recover-etcd-majority-no-backup', handle.workflowId, handle.firstExecutionRunId);
+  }
+
+  // The recoveries' shape with the re-assessment after the approval and the default approval
+  // timeout (patches recovery-reassess-after-approval, recovery-default-approval-timeout): a
+  // follower recovery of a killed member.
+  if (wanted('recover-etcd-follower-reassessed')) {
+    lab.killEtcd('etcd-2');
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-follower'), inv, opts({ canary }));
+    await approveAtGate(handle);
+    await handle.result();
+    save('recover-etcd-follower-reassessed', handle.workflowId, handle.firstExecutionRunId);
+  }
+
+  // Majority from a local snapshot with the re-assessment, the default timeout and the
+  // one-master-at-a-time control-plane restart (patch control-plane-rolling-restart).
+  if (wanted('recover-etcd-majority-rolling-restart')) {
+    const noBackup: Inventory = { ...inv };
+    delete noBackup.backup;
+    await etcdctl(['put', canary.key, canary.value]);
+    await hostEtcdctl(lab.etcdSettings, etcd1(), [clientEndpoint(lab.etcdSettings, etcd1())], ['snapshot', 'save', join(lab.viewPath('etcd-1', '/var/backups/etcd'), 'replay-rolling.db')], 10);
+    lab.killMajority();
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-majority'), noBackup, opts({ canary }));
+    await approveAtGate(handle);
+    const r = (await handle.result()) as { recovered?: string };
+    if (r.recovered?.split(',').length !== 3) throw new Error(`the majority recovery did not bring back three members: ${JSON.stringify(r)}`);
+    save('recover-etcd-majority-rolling-restart', handle.workflowId, handle.firstExecutionRunId);
   }
 } finally {
   await w.stop();

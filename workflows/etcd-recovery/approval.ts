@@ -5,15 +5,9 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { Runbook } from '../runbook/runbook.js';
 import { FailureTypes } from '../runbook/definitions.js';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from './approval-defaults.js';
 
-/**
- * Default approval timeouts (`--approval-timeout` overrides them). Follower and leader: the
- * cluster works with one member less; an hour lets on-call reach a second person, and longer
- * waits mostly approve a picture nobody looked at recently. Majority: quorum is lost, so the
- * Kubernetes API is down while the gate waits; after 30 minutes people are usually working on the
- * hosts by hand, and a late approval would restore a snapshot in the middle of that work.
- */
-export const DEFAULT_APPROVAL_TIMEOUT_MS = { follower: 3_600_000, leader: 3_600_000, majority: 1_800_000 } as const;
+export { DEFAULT_APPROVAL_TIMEOUT_MS };
 
 /** A flapping cluster would otherwise ask forever: after this many gates the runbook stops. */
 export const MAX_APPROVAL_ROUNDS = 5;
