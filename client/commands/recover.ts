@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { fail, inventoryOrExit, parseDuration, withConnectionOptions } from '../cli-shared.js';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../../workflows/etcd-recovery/approval-defaults.js';
 
 const SCENARIOS = {
   follower: { runbook: 'recover-etcd-follower', text: 'one member failed, quorum intact: replace it (remove, move data aside, re-add as learner, promote, verify)' },
@@ -19,10 +20,10 @@ export function registerRecover(program: Command): void {
       .option('--member <name>', 'the failed member (found automatically when exactly one is failed)')
       .option('--plan', 'print the steps for this inventory and its current state; change nothing')
       .option('--canary <key=value>', 'a key written before the failure that must read back afterwards')
-      .option('--approval-timeout <duration>', 'stop safely if nobody approves within this time (e.g. 30m)')
+      .option('--approval-timeout <duration>', `stop safely if nobody approves within this time (default ${DEFAULT_APPROVAL_TIMEOUT_MS[scenario as keyof typeof SCENARIOS] / 60_000}m; e.g. 2h)`)
       .option('--no-wait', 'return after starting instead of following the run')
       .addOption(new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE'))
-      .addHelpText('after', `\nExamples:\n  mooring recover etcd ${scenario} -c cluster.yaml --plan\n  mooring recover etcd ${scenario} -c cluster.yaml --member etcd-2\n  mooring approve ops/CLUSTER --by NAME --comment "ticket"`)
+      .addHelpText('after', `\nExamples:\n  mooring recover etcd ${scenario} -c cluster.yaml --plan\n  mooring recover etcd ${scenario} -c cluster.yaml --member etcd-2\n  mooring approve ops/CLUSTER --by NAME --comment "ticket"\n\nAfter each approval the runbook looks at the cluster again; if what the plan was built on changed\n(quorum, a member's health, the leader, the snapshot) it changes nothing and asks again with the\nnew plan, or stops when the new state rules the runbook out.`)
       .action(async (o: Record<string, string | boolean>) => {
         const { startAndFollow } = await import('./start-and-follow.js');
         const inv = await inventoryOrExit(String(o.config));

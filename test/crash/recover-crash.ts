@@ -38,22 +38,22 @@ export type CrashScenario = 'follower' | 'leader' | 'majority';
 // Every run checks it completed no more activities than this, so none goes without its boundary,
 // and each boundary fails its case unless the worker was killed there while the run was open.
 export const BOUNDARIES: Record<CrashScenario, number> = {
-  // assess(1) [gate] remove(2) fence(3) move-aside(4) certs(5) member list(6) config(7) add(8)
-  // start(9) promote(10) healthy(11) verify: list(12) observe(13) canary(14)
-  follower: 14,
-  // election: observe(1) writes: probe(2) [gate] remove(3) fence(4) move-aside(5) certs(6)
-  // member list(7) config(8) add(9) start(10) promote(11) healthy(12) verify: list(13)
-  // observe(14) canary(15). The test waits for the new leader before starting the run, so the
-  // election and write-probe loops take one activity each.
-  leader: 15,
+  // assess(1) [gate] reassess: observe(2) remove(3) fence(4) move-aside(5) certs(6) member list(7)
+  // config(8) add(9) start(10) promote(11) healthy(12) verify: list(13) observe(14) canary(15)
+  follower: 15,
+  // election: observe(1) writes: probe(2) [gate] reassess: observe(3) remove(4) fence(5)
+  // move-aside(6) certs(7) member list(8) config(9) add(10) start(11) promote(12) healthy(13)
+  // verify: list(14) observe(15) canary(16). The test waits for the new leader before starting the
+  // run, so the election and write-probe loops take one activity each.
+  leader: 16,
   // confirm: observe x3 (1-3) snapshot: find(4) snapshot:remote: newest in the bucket(5, only
-  // when the inventory has an object store, as the lab's does) [gate] fence: stop x3 in parallel
-  // (6-8) move-aside x3 in parallel (9-11) restore(12) start-first: config(13) start(14)
-  // healthy(15) grow etcd-2: add(16) config(17) start(18) promote(19) healthy(20) observe(21)
-  // grow etcd-3: add(22) config(23) start(24) promote(25) healthy(26) observe(27)
-  // verify: observe(28) canary(29) control-plane: restart on each master(30, the lab has one).
-  // (No fetch: the lab's bucket holds no newer snapshot.)
-  majority: 30,
+  // when the inventory has an object store, as the lab's does) [gate] reassess: observe(6)
+  // find(7) fence: stop x3 in parallel (8-10) move-aside x3 in parallel (11-13) restore(14)
+  // start-first: config(15) start(16) healthy(17) grow etcd-2: add(18) config(19) start(20)
+  // promote(21) healthy(22) observe(23) grow etcd-3: add(24) config(25) start(26) promote(27)
+  // healthy(28) observe(29) verify: observe(30) canary(31) control-plane, per master (the lab has
+  // one): its container IDs(32) restart(33). (No fetch: the lab's bucket holds no newer snapshot.)
+  majority: 33,
 };
 
 export async function setUpCrashEnv(subnet: string): Promise<CrashEnv> {

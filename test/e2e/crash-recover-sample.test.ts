@@ -4,10 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import { crashRecoveryAt, setUpCrashEnv, tearDownCrashEnv, type CrashEnv, type CrashScenario } from '../crash/recover-crash.js';
 
 // Boundaries in the destructive part (see test/crash/matrix.crash.ts for the activities):
-// follower 3 (fence done) and 7 (config done, member add next); leader 8 (config done, member
-// add next); majority 10 (after the fence, while the data dirs are moved aside and the snapshot
+// follower 4 (fence done) and 8 (config done, member add next); leader 9 (config done, member
+// add next); majority 12 (after the fence, while the data dirs are moved aside and the snapshot
 // restore follows).
-const SAMPLE: [CrashScenario, number][] = [['follower', 3], ['follower', 7], ['leader', 8], ['majority', 10]];
+const SAMPLE: [CrashScenario, number][] = [['follower', 4], ['follower', 8], ['leader', 9], ['majority', 12]];
 
 describe('crash matrix sample: etcd recoveries, worker SIGKILLed at activity boundaries', () => {
   let e: CrashEnv | undefined;

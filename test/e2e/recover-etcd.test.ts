@@ -31,7 +31,9 @@ describe('etcd recovery runbooks on the lab (real etcd, sshd, Temporal)', () => 
   async function recover(scenario: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
     const running = mooring(['recover', 'etcd', scenario, '-c', lab.inventoryFile, ...extra], env, 240_000);
     if (!extra.includes('--plan')) {
-      await eventually(`the ${scenario} approval gate`, async () => (await t.client.workflow.getHandle('ops/lab').query(progressQuery)).pendingApproval, 60_000, 300);
+      const gate = await eventually(`the ${scenario} approval gate`, async () => (await t.client.workflow.getHandle('ops/lab').query(progressQuery)).pendingApproval, 60_000, 300);
+      // No --approval-timeout given: the recovery's default applies (a quorum loss waits less).
+      assert.equal(gate.deadline! - gate.requestedAt, scenario === 'majority' ? 30 * 60_000 : 60 * 60_000);
       const ok = await mooring(['approve', 'ops/lab', '--by', 'oncall', '--comment', `recover ${scenario}`], env);
       assert.equal(ok.code, 0, ok.stderr);
     }
@@ -129,8 +131,17 @@ describe('etcd recovery runbooks on the lab (real etcd, sshd, Temporal)', () => 
     assert.notEqual(clusterAfter, clusterBefore, 'a new cluster (new token) was formed');
     for (const m of members()) assert.ok(existsSync(join(nodeRoot(m.nodeDir), '/etc/etcd/ssl/server.key')), 'certificates untouched');
     // The control plane was restarted on the master (SIMULATED crictl: the lab has no kubelet).
-    const restarts = readFileSync(join(lab.nodeDir('master-1'), 'control-plane-restarts.log'), 'utf8').trim().split('\n').map((l) => l.split('\t')[1]);
-    assert.deepEqual(restarts.sort(), ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+    const restarts = readFileSync(join(lab.nodeDir('master-1'), 'control-plane-restarts.log'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+    assert.deepEqual(restarts.map((x) => x[1]).sort(), ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
     assert.match(r.stdout, /control plane restarted/i);
+    // The restart waited until the kubelet (SIMULATED) ran the new kube-apiserver container.
+    const newApiserver = restarts.find((x) => x[1] === 'kube-apiserver')![3];
+    const running = readFileSync(join(lab.nodeDir('master-1'), 'control-plane-running.log'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+    assert.ok(running.some((x) => x[2] === newApiserver), `the new kube-apiserver ${newApiserver} was seen running`);
+    // After the approval the runbook looked again (quorum still lost, snapshot still there) before fencing.
+    const progress = await t.client.workflow.getHandle('ops/lab').query(progressQuery);
+    assert.match(progress.steps.find((x) => x.id === 'reassess')?.detail ?? '', /unchanged/);
+    const types = (await t.client.workflow.getHandle('ops/lab').fetchHistory()).events!.flatMap((ev) => (ev.activityTaskScheduledEventAttributes ? [ev.activityTaskScheduledEventAttributes.activityType!.name!] : []));
+    assert.deepEqual(types.slice(-2), ['controlPlaneContainers', 'restartControlPlane'], 'the IDs are taken (and kept in history) before the restart');
   });
 });

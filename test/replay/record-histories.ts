@@ -195,6 +195,32 @@ try {
     if (r.recovered?.split(',').length !== 3) throw new Error(`the majority recovery without backup did not bring back three members: ${JSON.stringify(r)}`);
     save('recover-etcd-majority-no-backup', handle.workflowId, handle.firstExecutionRunId);
   }
+
+  // The recoveries' shape with the re-assessment after the approval and the default approval
+  // timeout (patches recovery-reassess-after-approval, recovery-default-approval-timeout): a
+  // follower recovery of a killed member.
+  if (wanted('recover-etcd-follower-reassessed')) {
+    lab.killEtcd('etcd-2');
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-follower'), inv, opts({ canary }));
+    await approveAtGate(handle);
+    await handle.result();
+    save('recover-etcd-follower-reassessed', handle.workflowId, handle.firstExecutionRunId);
+  }
+
+  // Majority from a local snapshot with the re-assessment, the default timeout and the
+  // one-master-at-a-time control-plane restart (patch control-plane-rolling-restart).
+  if (wanted('recover-etcd-majority-rolling-restart')) {
+    const noBackup: Inventory = { ...inv };
+    delete noBackup.backup;
+    await etcdctl(['put', canary.key, canary.value]);
+    await hostEtcdctl(lab.etcdSettings, etcd1(), [clientEndpoint(lab.etcdSettings, etcd1())], ['snapshot', 'save', join(lab.viewPath('etcd-1', '/var/backups/etcd'), 'replay-rolling.db')], 10);
+    lab.killMajority();
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-majority'), noBackup, opts({ canary }));
+    await approveAtGate(handle);
+    const r = (await handle.result()) as { recovered?: string };
+    if (r.recovered?.split(',').length !== 3) throw new Error(`the majority recovery did not bring back three members: ${JSON.stringify(r)}`);
+    save('recover-etcd-majority-rolling-restart', handle.workflowId, handle.firstExecutionRunId);
+  }
 } finally {
   await w.stop();
   await t.stop();

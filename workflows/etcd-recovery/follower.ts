@@ -6,7 +6,9 @@ import type { MooringActivities } from '../../activities/index.js';
 import type { Inventory } from '../../config/schema.js';
 import { Runbook } from '../runbook/runbook.js';
 import { FailureTypes } from '../runbook/definitions.js';
-import { assess, followerRecoveryVerdict, type ClusterAssessment } from './assessment.js';
+import { assess, followerRecoveryVerdict, type ClusterAssessment, type MemberView } from './assessment.js';
+import { approvalTimeoutOf, approveStillTrue } from './approval.js';
+import { checkMemberPlan, type MemberPicture } from './plan-check.js';
 import { REPLACE_STEPS, replaceMember, type ReplaceContext } from './replace-member.js';
 import { etcdTargetOf, memberRefsOf } from './target.js';
 import { WAIT } from './options.js';
@@ -51,13 +53,17 @@ export async function recoverEtcdFollower(input: RecoverFollowerInput): Promise<
     throw ApplicationFailure.create({ type: FailureTypes.preconditionFailed, nonRetryable: true, message: `${failedName} (${failed.ip}) does not answer SSH: bring the host back or replace it (same name and address), then run the recovery again` });
   }
 
-  const healthy = members.filter((m) => a.healthy.includes(m.name));
-  const via = healthy.find((m) => m.name === a.leader) ?? healthy[0]!;
-  const ctx: ReplaceContext = { target, members, via, endpoints: healthy.map((m) => `https://${m.ip}:${inv.etcd.clientPort}`), ...(input.canary ? { canary: input.canary } : {}) };
-  const plan = followerPlan(inv, a, failedName, via.name);
+  const contextOf = (now: ClusterAssessment): ReplaceContext => {
+    const healthy = members.filter((m) => now.healthy.includes(m.name));
+    const via = healthy.find((m) => m.name === now.leader) ?? healthy[0]!;
+    return { target, members, via, endpoints: healthy.map((m) => `https://${m.ip}:${inv.etcd.clientPort}`), ...(input.canary ? { canary: input.canary } : {}) };
+  };
+  const planOf = (p: MemberPicture) => followerPlan(inv, p.a, failedName, contextOf(p.a).via.name);
+  const pictureOf = (v: MemberView[]): MemberPicture => ({ a: assess(v), failedReachable: v.find((x) => x.name === failedName)?.reachable ?? false });
   REPLACE_STEPS(failedName).forEach((s) => rb.addStep(s.id, s.title));
 
   if (input.planOnly) {
+    const plan = planOf(pictureOf(views));
     rb.skip('approve', 'plan mode: nothing is changed');
     for (const s of REPLACE_STEPS(failedName)) rb.skip(s.id, 'plan mode');
     rb.setReport(plan);
@@ -65,8 +71,14 @@ export async function recoverEtcdFollower(input: RecoverFollowerInput): Promise<
     return { cluster: inv.cluster.name, plan, planOnly: true };
   }
 
-  await rb.approval('approve', { plan, timeoutMs: input.approvalTimeoutMs });
-  const r = await replaceMember(rb, ctx, failed);
+  // The approval may come hours later: act only on what is still true then.
+  const approved = await approveStillTrue(rb, {
+    runbook: 'follower recovery', state: pictureOf(views), plan: planOf, timeoutMs: approvalTimeoutOf(input, 'follower'),
+    observe: async () => pictureOf(await observe.observeEtcd({ target, members })),
+    compare: (then, now) => checkMemberPlan('follower', failedName, then, now),
+  });
+  const plan = approved.plan;
+  const r = await replaceMember(rb, contextOf(approved.state.a), failed);
   rb.setReport(`${plan}\n\n**Done**: ${failedName} is back as member ${r.memberId}.${r.movedTo ? ` Its old data is kept at \`${r.movedTo}\`.` : ''}`);
   rb.finish();
   return { cluster: inv.cluster.name, recovered: failedName, plan, memberId: r.memberId, ...(r.movedTo ? { movedAside: r.movedTo } : {}), planOnly: false };

@@ -6,7 +6,9 @@ import type { MooringActivities } from '../../activities/index.js';
 import type { Inventory } from '../../config/schema.js';
 import { Runbook } from '../runbook/runbook.js';
 import { FailureTypes } from '../runbook/definitions.js';
-import { assess, followerRecoveryVerdict, type ClusterAssessment } from './assessment.js';
+import { assess, followerRecoveryVerdict, type ClusterAssessment, type MemberView } from './assessment.js';
+import { approvalTimeoutOf, approveStillTrue } from './approval.js';
+import { checkMemberPlan } from './plan-check.js';
 import { REPLACE_STEPS, replaceMember } from './replace-member.js';
 import { chooseFailed, followerPlan, type RecoveryResult } from './follower.js';
 import { etcdTargetOf, memberRefsOf } from './target.js';
@@ -71,18 +73,34 @@ export async function recoverEtcdLeader(input: RecoverLeaderInput): Promise<Reco
     }
   }, (w) => (w.attempts === 1 ? 'writes accepted at the first probe' : `writes refused for ${w.refusedMs}ms after this run started (${w.attempts} probes)`));
 
-  const plan = `Old leader ${oldLeader} failed; ${a.leader} leads at term ${election.term}.\n${followerPlan(inv, a, oldLeader, via.name)}`;
+  const planOf = (now: ClusterAssessment, term: number) => `Old leader ${oldLeader} failed; ${now.leader} leads at term ${term}.\n${followerPlan(inv, now, oldLeader, now.leader!)}`;
+  const plan0 = planOf(a, election.term);
   REPLACE_STEPS(oldLeader).forEach((s) => rb.addStep(s.id, s.title));
-  const base = { cluster: inv.cluster.name, plan, newLeader: a.leader!, term: election.term, writesRefusedMs: writes.refusedMs };
+  const base = { cluster: inv.cluster.name, newLeader: a.leader!, term: election.term, writesRefusedMs: writes.refusedMs };
   if (input.planOnly) {
     for (const s of rb.progress.steps) if (s.status === 'pending') rb.skip(s.id, 'plan mode');
-    rb.setReport(plan);
+    rb.setReport(plan0);
     rb.finish('planned');
-    return { ...base, planOnly: true };
+    return { ...base, plan: plan0, planOnly: true };
   }
-  await rb.approval('approve', { plan, timeoutMs: input.approvalTimeoutMs });
-  const r = await replaceMember(rb, { target, members, via, endpoints, ...(input.canary ? { canary: input.canary } : {}) }, members.find((m) => m.name === oldLeader)!);
+  // The approval may come hours later: act only on what is still true then (a further election
+  // moves the member list to the new leader; the old leader back to health ends the runbook).
+  const termOf = (v: MemberView[]) => Math.max(0, ...v.flatMap((x) => (x.healthy && x.raftTerm !== undefined ? [x.raftTerm] : [])));
+  const approved = await approveStillTrue(rb, {
+    runbook: 'leader recovery', state: { a, failedReachable: true, term: election.term }, timeoutMs: approvalTimeoutOf(input, 'leader'),
+    plan: (p) => planOf(p.a, p.term),
+    observe: async () => {
+      const v = await wait.observeEtcd({ target, members });
+      return { a: assess(v), failedReachable: true, term: termOf(v) };
+    },
+    compare: (then, now) => checkMemberPlan('leader', oldLeader, then, now),
+  });
+  const plan = approved.plan;
+  const now = approved.state.a;
+  const leaderNow = members.find((m) => m.name === now.leader)!;
+  const healthyNow = members.filter((m) => now.healthy.includes(m.name)).map((m) => `https://${m.ip}:${inv.etcd.clientPort}`);
+  const r = await replaceMember(rb, { target, members, via: leaderNow, endpoints: healthyNow, ...(input.canary ? { canary: input.canary } : {}) }, members.find((m) => m.name === oldLeader)!);
   rb.setReport(`${plan}\n\n**Done**: ${oldLeader} is back as a follower (member ${r.memberId}). Writes were refused for ${writes.refusedMs}ms as seen by this run.`);
   rb.finish();
-  return { ...base, planOnly: false, recovered: oldLeader, memberId: r.memberId, ...(r.movedTo ? { movedAside: r.movedTo } : {}) };
+  return { ...base, plan, newLeader: now.leader!, term: approved.state.term, planOnly: false, recovered: oldLeader, memberId: r.memberId, ...(r.movedTo ? { movedAside: r.movedTo } : {}) };
 }

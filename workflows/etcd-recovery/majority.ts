@@ -6,6 +6,7 @@
 import { ApplicationFailure, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { MooringActivities } from '../../activities/index.js';
 import type { EtcdMemberRef } from '../../activities/etcd-recovery/context.js';
+import type { ControlPlaneRestart } from '../../activities/control-plane/index.js';
 import type { Inventory } from '../../config/schema.js';
 import { Runbook } from '../runbook/runbook.js';
 import { FailureTypes } from '../runbook/definitions.js';
@@ -13,6 +14,8 @@ import { assess, initialCluster, majorityRecoveryVerdict, quorumLostConfirmed, t
 import { etcdTargetOf, masterRefsOf, memberRefsOf, runTag } from './target.js';
 import { CHANGE, WAIT } from './options.js';
 import { chooseSnapshot, type SnapshotChoice } from './snapshot-choice.js';
+import { approvalTimeoutOf, approveStillTrue } from './approval.js';
+import { checkMajorityPlan, reachableOf, type MajorityPicture } from './plan-check.js';
 import type { RecoveryResult } from './follower.js';
 import { backupTargetOf } from '../etcd-backup/target.js';
 import { UPLOAD } from '../etcd-backup/options.js';
@@ -99,22 +102,50 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   if (!choice) {
     throw ApplicationFailure.create({ type: FailureTypes.preconditionFailed, nonRetryable: true, message: `no snapshot in ${dir} on any member passes \`etcdctl snapshot status\`${backup ? ' and the bucket has none newer to offer' : ''}${found.some((f) => f.error) ? ` (unreachable: ${found.filter((f) => f.error).map((f) => f.host).join(', ')})` : ''}: copy a verified snapshot there and run again` });
   }
-  const first = members.find((m) => m.name === choice.host)!;
-  const reachable = new Set(found.filter((f) => !f.error).map((f) => f.host));
-  const others = members.filter((m) => m !== first && reachable.has(m.name));
-  const skipped = members.filter((m) => m !== first && !reachable.has(m.name)).map((m) => m.name);
-  others.forEach((m) => rb.addStep(`grow:${m.name}`, `Add ${m.name} back (learner, then voting)`));
+  // Which member restores, which grow back, which are left out: from the snapshot and who answers SSH.
+  const layoutOf = (p: MajorityPicture) => {
+    const first = members.find((m) => m.name === p.choice.host)!;
+    const reachable = new Set(reachableOf(p.found));
+    return {
+      first, reachable,
+      others: members.filter((m) => m !== first && reachable.has(m.name)),
+      skipped: members.filter((m) => m !== first && !reachable.has(m.name)).map((m) => m.name),
+    };
+  };
+  const planOf = (p: MajorityPicture) => { const l = layoutOf(p); return majorityPlan(inv, p.a, p.choice, l.first, l.others, l.skipped, dir, tag, token); };
+  const initial: MajorityPicture = { a: assessment, found, choice };
+  layoutOf(initial).others.forEach((m) => rb.addStep(`grow:${m.name}`, `Add ${m.name} back (learner, then voting)`));
   rb.addStep('verify', 'Verify members, cluster ID and data');
   rb.addStep(controlPlaneStep.id, controlPlaneStep.title);
 
-  const plan = majorityPlan(inv, assessment, choice, first, others, skipped, dir, tag, token);
   if (input.planOnly) {
+    const plan = planOf(initial);
     for (const s of rb.progress.steps) if (s.status === 'pending') rb.skip(s.id, 'plan mode');
     rb.setReport(plan);
     rb.finish('planned');
     return { cluster: inv.cluster.name, plan, planOnly: true, snapshot: choice };
   }
-  await rb.approval('approve', { plan, timeoutMs: input.approvalTimeoutMs });
+  // The approval may come late: quorum may be back, members may answer again, the snapshot may be gone.
+  const approved = await approveStillTrue(rb, {
+    runbook: 'majority recovery', state: initial, plan: planOf, timeoutMs: approvalTimeoutOf(input, 'majority'),
+    observe: async (then) => ({
+      a: assess(await wait.observeEtcd({ target, members })),
+      found: await change.findEtcdSnapshots({ target, hosts: members, dir }),
+      choice: then.choice,
+    }),
+    compare: (then, now) => {
+      const r = checkMajorityPlan(then, now);
+      return { ...r, ...(r.choice ? { state: { ...now, choice: r.choice } } : {}) };
+    },
+  });
+  const plan = approved.plan;
+  const picked = approved.state.choice;
+  const { first, reachable, others, skipped } = layoutOf(approved.state);
+  let previous = 'start-first';
+  for (const m of others) { rb.addStep(`grow:${m.name}`, `Add ${m.name} back (learner, then voting)`, previous); previous = `grow:${m.name}`; }
+  for (const s of rb.progress.steps) {
+    if (s.id.startsWith('grow:') && s.status === 'pending' && !others.some((m) => s.id === `grow:${m.name}`)) rb.skip(s.id, 'not in the approved plan any more');
+  }
 
   const fenceable = members.filter((m) => reachable.has(m.name));
   await rb.step('fence', () => Promise.all(fenceable.map((m) => change.stopEtcdOn({ target, host: m }))),
@@ -124,8 +155,8 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
 
   const restore = await rb.step('restore', () => change.restoreEtcdSnapshot({
     target, host: first, etcdVersion: inv.etcd.version,
-    spec: { snapshot: choice.path, name: first.name, initialCluster: initialCluster([first], inv.etcd.peerPort), clusterToken: token, peerUrl: `https://${first.ip}:${inv.etcd.peerPort}`, dataDir: inv.etcd.dataDir },
-  }), (r) => `${r.tool} snapshot restore (revision ${choice.revision}); ${r.note}`);
+    spec: { snapshot: picked.path, name: first.name, initialCluster: initialCluster([first], inv.etcd.peerPort), clusterToken: token, peerUrl: `https://${first.ip}:${inv.etcd.peerPort}`, dataDir: inv.etcd.dataDir },
+  }), (r) => `${r.tool} snapshot restore (revision ${picked.revision}); ${r.note}`);
 
   await rb.step('start-first', async () => {
     await change.writeEtcdConfigOn({ target, host: first, config: { name: first.name, ip: first.ip, initialCluster: [first], state: 'new', clusterToken: token } });
@@ -162,7 +193,7 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
     if (views.some((v) => !v.healthy)) problems.push(`unhealthy: ${views.filter((v) => !v.healthy).map((v) => v.name).join(', ')}`);
     if (new Set(views.map((v) => v.clusterId)).size !== 1) problems.push('members disagree on the cluster ID');
     const revision = Math.max(...views.map((v) => v.revision ?? 0));
-    if (revision < choice.revision) problems.push(`revision ${revision} is below the snapshot's ${choice.revision}`);
+    if (revision < picked.revision) problems.push(`revision ${revision} is below the snapshot's ${picked.revision}`);
     if (input.canary) {
       const got = await change.etcdCanary({ target, via: first, endpoints, op: 'get', key: input.canary.key });
       if (got.value !== input.canary.value) problems.push(`canary ${input.canary.key} reads ${JSON.stringify(got.value)}, expected ${JSON.stringify(input.canary.value)}`);
@@ -175,14 +206,25 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   // (guarded: runs recorded before this step existed replay without it).
   let controlPlane: string | undefined;
   if (patched('majority-control-plane-restart')) {
-    const describe = (r: { host: string; stopped: string[]; skipped?: string }[]) => r.map((x) => `${x.host}: ${x.skipped ?? `restarted ${x.stopped.map((c) => c.split(' ')[0]).join(', ')}`}`).join('; ');
-    const restarted = await rb.step('control-plane', () => Promise.all(masterRefsOf(inv).map((m) => change.restartControlPlane({ ssh: target.ssh, host: m }))), describe);
+    const describe = (r: ControlPlaneRestart[]) => r.map((x) => `${x.host}: ${x.skipped ?? `restarted ${[...x.stopped, ...(x.alreadyRestarted ?? [])].map((c) => c.split(' ')[0]).join(', ')}`}`).join('; ');
+    const restarted = await rb.step('control-plane', async () => {
+      if (!patched('control-plane-rolling-restart')) return Promise.all(masterRefsOf(inv).map((m) => change.restartControlPlane({ ssh: target.ssh, host: m })));
+      // One master at a time, so the others keep serving the API; the IDs are taken first (and kept
+      // in history) so a retried restart finishes the job instead of stopping the new containers.
+      const done: ControlPlaneRestart[] = [];
+      for (const m of masterRefsOf(inv)) {
+        const seen = await change.controlPlaneContainers({ ssh: target.ssh, host: m });
+        done.push(seen.skipped ? { host: m.name, stopped: [], skipped: seen.skipped }
+          : await change.restartControlPlane.executeWithOptions({ summary: `restart the control plane on ${m.name}` }, [{ ssh: target.ssh, host: m, before: seen.containers }]));
+      }
+      return done;
+    }, describe);
     controlPlane = describe(restarted);
   }
   const movedList = moved.flatMap((x, i) => (x.movedTo ? [`${fenceable[i]!.name}:${x.movedTo}`] : []));
   rb.setReport(`${plan}\n\n**Done.** ${restore.note}. Old data dirs kept: ${movedList.join(', ') || 'none'}.${skipped.length ? ` Not re-added (unreachable): ${skipped.join(', ')} — run \`mooring recover etcd follower\` for each when it is back.` : ''}\n${controlPlane ? `Kubernetes control plane restarted so its caches do not hold revisions from before the restore: ${controlPlane}.` : 'Restart the Kubernetes control plane (kube-apiserver) so its caches do not hold revisions from before the restore.'}`);
   rb.finish();
-  return { cluster: inv.cluster.name, plan, planOnly: false, snapshot: choice, ...(skipped.length ? { skippedMembers: skipped } : {}), recovered: joined.map((j) => j.name).join(',') };
+  return { cluster: inv.cluster.name, plan, planOnly: false, snapshot: picked, ...(skipped.length ? { skippedMembers: skipped } : {}), recovered: joined.map((j) => j.name).join(',') };
 }
 
 function majorityPlan(inv: Inventory, a: ClusterAssessment, c: SnapshotChoice, first: EtcdMemberRef, others: EtcdMemberRef[], skipped: string[], dir: string, tag: string, token: string): string {
@@ -196,7 +238,7 @@ function majorityPlan(inv: Inventory, a: ClusterAssessment, c: SnapshotChoice, f
     `4. Add back ${others.map((m) => m.name).join(', ') || 'no other member'} one by one: member add --learner, config with initial-cluster-state existing, start, promote, check agreement.`,
     ...(skipped.length ? [`   Unreachable, left out: ${skipped.join(', ')}.`] : []),
     `5. Verify all members healthy in one cluster at revision ≥ ${c.revision}, and the canary key when one was given.`,
-    `6. Restart the Kubernetes control plane on ${inv.masters.map((m) => m.name).join(', ')} (stop the kube-apiserver, kube-controller-manager and kube-scheduler containers; the kubelet starts fresh ones).`,
+    `6. Restart the Kubernetes control plane on ${inv.masters.map((m) => m.name).join(', ')}, one master at a time (stop its kube-apiserver, kube-controller-manager and kube-scheduler containers, wait until the kubelet runs new ones, then the next master).`,
     `Data written after ${dir}/${c.path.split('/').pop()} was taken is lost.`,
   ].join('\n');
 }

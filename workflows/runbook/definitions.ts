@@ -35,6 +35,18 @@ export interface Decision {
   identity?: string;
 }
 
+/** A decision sent as a Signal that did not apply (a Signal cannot be refused to its sender). */
+export interface RefusedDecision {
+  step: string;
+  by: string;
+  approved?: boolean;
+  identity?: string;
+  /** Workflow time it arrived. */
+  at: number;
+  /** Why it was not applied, as the Update's validator would have said. */
+  reason: string;
+}
+
 export interface RunbookProgress {
   runbook: string;
   cluster: string;
@@ -42,6 +54,8 @@ export interface RunbookProgress {
   steps: StepState[];
   pendingApproval?: ApprovalRequest;
   decisions: Decision[];
+  /** Decision signals that were not applied, newest last (bounded). */
+  refusedSignals?: RefusedDecision[];
   /** Markdown report once the runbook has one (tables, findings). */
   report?: string;
 }

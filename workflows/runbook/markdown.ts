@@ -26,6 +26,10 @@ export function renderProgressMarkdown(p: RunbookProgress, workflowId: string): 
     lines.push('', `**Waiting for approval of \`${p.pendingApproval.step}\`**: ${p.pendingApproval.plan}`,
       `Approve with \`mooring approve ${workflowId} --by NAME\` or reject with \`mooring reject ${workflowId} --by NAME --comment WHY\`.`);
   }
+  if (p.refusedSignals?.length) {
+    lines.push('', '**Decision signals not applied:**');
+    for (const r of p.refusedSignals) lines.push(`- \`${r.step || '?'}\` from ${r.by || 'nobody named'}${r.identity ? ` (${r.identity})` : ''}: ${r.reason}`);
+  }
   if (p.report) lines.push('', p.report);
   return lines.join('\n');
 }

@@ -1,11 +1,11 @@
 // The machinery every runbook shares: named steps with durations exposed by a query, approval
 // gates that record who/when/why, phase search attributes, and UI details kept current.
 import {
-  ApplicationFailure, condition, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
+  ApplicationFailure, condition, log, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import {
   decideSignal, decideUpdate, FailureTypes, progressQuery,
-  type ApprovalRequest, type Decision, type DecisionInput, type RunbookProgress, type StepState,
+  type ApprovalRequest, type Decision, type DecisionInput, type RefusedDecision, type RunbookProgress, type StepState,
 } from './definitions.js';
 import { PHASE } from './search-attributes.js';
 import { renderProgressMarkdown } from './markdown.js';
@@ -16,6 +16,9 @@ export interface GateOptions {
   /** How long to wait; when it passes, the runbook stops safely (never proceeds). */
   timeoutMs?: number;
 }
+
+/** How many refused decision signals the progress keeps (the newest). */
+const MAX_REFUSED_KEPT = 20;
 
 export class Runbook {
   private readonly state: RunbookProgress;
@@ -28,8 +31,14 @@ export class Runbook {
     setHandler(progressQuery, () => this.state);
     setHandler(decideUpdate, (input) => this.applyDecision(input), { validator: (input) => this.validateDecision(input) });
     setHandler(decideSignal, (input) => {
-      // A signal cannot be refused like an update: ignore one that does not match the pending gate.
-      try { this.validateDecision(input); } catch { return; }
+      // A signal cannot be refused like an update: one that does not match the pending gate is
+      // not applied, but logged and kept in the progress so the sender can see why.
+      try {
+        this.validateDecision(input);
+      } catch (err) {
+        this.recordRefusedSignal(input, err instanceof Error ? err.message : String(err));
+        return;
+      }
       this.applyDecision(input);
     });
     this.publish();
@@ -37,9 +46,12 @@ export class Runbook {
 
   get progress(): Readonly<RunbookProgress> { return this.state; }
 
-  /** Adds a step discovered at run time (e.g. one per host). */
-  addStep(id: string, title: string): void {
-    if (!this.state.steps.some((s) => s.id === id)) this.state.steps.push({ id, title, status: 'pending' });
+  /** Adds a step discovered at run time (e.g. one per host), at the end or right after step `after`. */
+  addStep(id: string, title: string, after?: string): void {
+    if (this.state.steps.some((s) => s.id === id)) return;
+    const at = after === undefined ? -1 : this.state.steps.findIndex((s) => s.id === after);
+    if (at < 0) this.state.steps.push({ id, title, status: 'pending' });
+    else this.state.steps.splice(at + 1, 0, { id, title, status: 'pending' });
   }
 
   /** Runs `fn` as step `id`: marks it running, then done with an optional detail, or failed. */
@@ -125,6 +137,22 @@ export class Runbook {
     if (input.step !== pending.step) throw new Error(`the pending approval is "${pending.step}", not "${input.step}"`);
     if (typeof input.by !== 'string' || input.by.trim() === '') throw new Error('a decision needs the approver\'s name (--by NAME)');
     if (typeof input.approved !== 'boolean') throw new Error('a decision must say approved: true or false');
+    // Two decisions can arrive in one activation, before the gate closes: only the first counts.
+    const earlier = this.state.decisions.find((d) => d.step === pending.step);
+    if (earlier) throw new Error(`"${pending.step}" was already ${earlier.approved ? 'approved' : 'rejected'} by ${earlier.by}: this second decision is refused`);
+  }
+
+  private recordRefusedSignal(input: DecisionInput, reason: string): void {
+    const by = typeof input?.by === 'string' ? input.by.trim() : '';
+    const r: RefusedDecision = { reason, at: Date.now(), step: typeof input?.step === 'string' ? input.step : '', by };
+    if (typeof input?.approved === 'boolean') r.approved = input.approved;
+    if (typeof input?.identity === 'string') r.identity = input.identity;
+    log.warn('decide-signal refused: it was not applied', { step: r.step, by: r.by, reason });
+    const refused = (this.state.refusedSignals ??= []);
+    refused.push(r);
+    // Bounded: a client resending in a loop must not grow the state (and every query) without end.
+    if (refused.length > MAX_REFUSED_KEPT) refused.splice(0, refused.length - MAX_REFUSED_KEPT);
+    this.publish();
   }
 
   private applyDecision(input: DecisionInput): Decision {
