@@ -2,6 +2,7 @@
 // stored snapshot restores. `list` reads the bucket directly from this machine (no worker needed):
 // the object store's secret references are resolved here, from this shell's environment or files.
 import type { Command } from 'commander';
+import { CliExit } from '../exit-codes.js';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
 import { fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
@@ -41,6 +42,7 @@ export function registerBackupSnapshots(backup: Command): void {
         const store = await openObjectStore(b.objectStore, { maxAttempts: 2, requestTimeoutMs: 15_000 });
         try { rows = await store.listSnapshots(remotePrefix(b)); } finally { store.close(); }
       } catch (err) {
+        if (err instanceof CliExit) throw err;
         fail((err as Error).message);
       }
       if (o.output === 'json') return printJson(rows.map((r) => ({ id: idOf(r.key), ...r })));

@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
 import { fail, inventoryOrExit, parseDuration, withConnectionOptions } from '../cli-shared.js';
 import { startAndFollow } from './start-and-follow.js';
+import { staleScheduleHint } from '../schedules.js';
 
 const SCENARIOS = {
   follower: { runbook: 'recover-etcd-follower', text: 'one member failed, quorum intact: replace it (remove, move data aside, re-add as learner, promote, verify)' },
@@ -37,7 +38,11 @@ export function registerRecover(program: Command): void {
           ...(o.plan ? { planOnly: true } : {}),
           ...(canary ? { canary } : {}),
           ...(typeof o.approvalTimeout === 'string' ? { approvalTimeoutMs: parseDuration(o.approvalTimeout) } : {}),
-        }, o.plan ? 'plan only' : undefined);
+        }, o.plan ? 'plan only' : undefined, o.plan ? undefined : async (mc) => {
+          // A recovery may have replaced a member (new host key, address): a backup schedule keeps its own copy.
+          const hint = await staleScheduleHint(mc.client, inv, String(o.config)).catch(() => undefined);
+          if (hint) process.stderr.write(`note: ${hint}\n`);
+        });
       });
   }
 }

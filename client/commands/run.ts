@@ -5,7 +5,8 @@ import { connectClient, runUrl } from '../connect.js';
 import { connectionFlags, fail, inventoryOrExit, outputOption, parseDuration, printJson, withConnectionOptions } from '../cli-shared.js';
 import { findRunbook, RUNBOOKS } from '../runbooks.js';
 import { ClusterBusyError, startRunbook } from '../start.js';
-import { follow } from '../watch.js';
+import { endOf, follow } from '../watch.js';
+import { ExitCode } from '../exit-codes.js';
 
 export function registerRun(program: Command): void {
   withConnectionOptions(program.command('run'))
@@ -30,10 +31,11 @@ export function registerRun(program: Command): void {
         if (o.wait) {
           const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId, ...(o.output === 'json' ? { print: () => {} } : {}) });
           if (o.output === 'json') printJson(outcome);
-          if (outcome.status !== 'COMPLETED') fail(`${handle.workflowId} ended ${outcome.status}${outcome.failure ? `: ${outcome.failure.message}` : ''}`);
+          const end = endOf(outcome);
+          if (end.code !== ExitCode.ok) fail(end.message, end.code);
         }
       } catch (err) {
-        if (err instanceof ClusterBusyError) fail(err.message, 3);
+        if (err instanceof ClusterBusyError) fail(err.message, ExitCode.busy);
         throw err;
       } finally {
         await mc.close();

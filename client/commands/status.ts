@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { connectClient, runUrl } from '../connect.js';
 import { connectionFlags, fail, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
 import { renderProgress } from '../render.js';
-import { follow, snapshot } from '../watch.js';
+import { endOf, follow, snapshot } from '../watch.js';
+import { ExitCode } from '../exit-codes.js';
 
 export function registerStatus(program: Command): void {
   withConnectionOptions(program.command('status'))
@@ -24,7 +25,8 @@ export function registerStatus(program: Command): void {
           if (outcome.failure) process.stdout.write(`\n${outcome.status}: ${outcome.failure.type ? `[${outcome.failure.type}] ` : ''}${outcome.failure.message}\n`);
           process.stdout.write(`\nWeb UI: ${runUrl(mc.namespace, id, outcome.runId)}\n`);
         }
-        if (o.follow && outcome.status !== 'COMPLETED') fail(`${id} ended ${outcome.status}`);
+        const end = endOf(outcome);
+        if (o.follow && end.code !== ExitCode.ok) fail(end.message, end.code);
       } finally {
         await mc.close();
       }
