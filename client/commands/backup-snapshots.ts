@@ -23,7 +23,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .option('--dry-run', 'take nothing; print what retention would delete now in the bucket and on each member, and why')
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
-    .addHelpText('after', '\nExamples:\n  mooring backup run -c cluster.yaml\n  mooring backup run -c cluster.yaml --dry-run     # retention plan only, nothing deleted')
+    .addHelpText('after', '\nExit status: 0 backed up off-site, 6 degraded (no off-site copy: the snapshot stays on the member, nothing deleted), 1 failed, 3 cluster busy.\n\nExamples:\n  mooring backup run -c cluster.yaml\n  mooring backup run -c cluster.yaml --dry-run     # retention plan only, nothing deleted')
     .action(async (o: Record<string, string | boolean>) => {
       const inv = await withBackupOrExit(String(o.config));
       await startAndFollow(o, inv, 'etcd-backup', { ...(o.dryRun ? { planOnly: true } : {}), trigger: 'mooring backup run' }, o.dryRun ? 'dry run' : undefined);
@@ -58,6 +58,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .argument('<id>', 'snapshot id from `mooring backup list` (or its full object key)')
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
+    .addHelpText('after', '\nExit status: 0 good, 1 bad (its bytes failed a check; recorded, retention treats it as unverified),\n7 inconclusive (this worker could not check it: tool missing, no space in MOORING_VERIFY_DIR or the temp dir, timeout;\nrecorded as such, the snapshot keeps its trust).')
     .action(async (id: string, o: Record<string, string | boolean>) => {
       const inv = await withBackupOrExit(String(o.config));
       const key = keyOf(inv, id);
