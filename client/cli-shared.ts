@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import type { Inventory } from '../config/schema.js';
 import type { ConnectionFlags } from '../workers/connection.js';
+import { CliExit, ExitCode } from './exit-codes.js';
 
 export function withConnectionOptions(cmd: Command): Command {
   return cmd
@@ -41,8 +42,7 @@ export async function inventoryOrExit(file: string): Promise<Inventory> {
     return await loadInventory(file);
   } catch (err) {
     if (err instanceof InventoryError) {
-      process.stderr.write(`${err.message}\nNothing was started. Fix the inventory and run \`mooring validate -c ${file}\`.\n`);
-      process.exit(2);
+      throw new CliExit(`${err.message}\nNothing was started. Fix the inventory and run \`mooring validate -c ${file}\`.`, ExitCode.invalidInput, false);
     }
     throw err;
   }
@@ -55,7 +55,11 @@ export function parseDuration(value: string): number {
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
 
-export function fail(message: string, code = 1): never {
-  process.stderr.write(`mooring: ${message}\n`);
-  process.exit(code);
+/**
+ * Ends the command with `message` and an exit code (see exit-codes.ts). It throws rather than
+ * exiting, so every `finally` on the way out runs and closes its Temporal connection; the
+ * entry point prints the message and sets the exit code.
+ */
+export function fail(message: string, code: number = ExitCode.failed): never {
+  throw new CliExit(message, code);
 }

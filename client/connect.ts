@@ -26,8 +26,22 @@ export async function connectClient(flags: ConnectionFlags = {}, opts: { attempt
     ...(metadata ? { metadata } : {}),
   }), { attempts: opts.attempts ?? 3 });
   const client = new Client({ connection, namespace, identity: cliIdentity() });
-  return { client, namespace, close: () => connection.close() };
+  openConnections += 1;
+  let closed = false;
+  return {
+    client, namespace,
+    async close() {
+      if (closed) return;
+      closed = true;
+      openConnections -= 1;
+      await connection.close();
+    },
+  };
 }
+
+let openConnections = 0;
+/** Connections made by connectClient and not closed yet (tests check every command path closes its own). */
+export const openClientConnections = (): number => openConnections;
 
 export function uiBaseUrl(): string {
   return process.env.MOORING_UI_URL ?? 'http://127.0.0.1:8233';

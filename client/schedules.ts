@@ -3,7 +3,7 @@
 // cluster's mutating-runbook lock or skips.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
 import type { Inventory } from '../config/schema.js';
-import { CLUSTER, RUNBOOK } from '../workflows/runbook/search-attributes.js';
+import { CLUSTER, PHASE, RUNBOOK } from '../workflows/runbook/search-attributes.js';
 import { DEFAULT_TASK_QUEUE } from '../workers/connection.js';
 
 export interface ScheduleChoice {
@@ -28,6 +28,8 @@ export interface ScheduleSummary {
   nextRuns: string[];
   recentRuns: { scheduledAt: string; workflowId: string }[];
   overlap: string;
+  /** How the latest scheduled run ended: ok, SKIPPED (cluster busy), DEGRADED, FAILED, running. */
+  lastResult?: string;
 }
 
 export const scheduleIdFor = (cluster: string) => `backup/${cluster}`;
@@ -82,12 +84,76 @@ export async function createBackupSchedule(client: Client, inv: Inventory, opts:
   return handle.scheduleId;
 }
 
+/**
+ * Replaces the inventory a backup schedule hands to each run (a schedule keeps the copy it was
+ * created with: after a member is replaced, its old host key fails every scheduled run). Spec,
+ * policies and state are kept. Returns the schedule ID.
+ */
+export async function updateBackupSchedule(client: Client, inv: Inventory, opts: { taskQueue?: string } = {}): Promise<string> {
+  if (!inv.backup) throw new Error(`the inventory of ${inv.cluster.name} has no backup section: add backup.objectStore and backup.encryptionKey (docs/inventory.md)`);
+  return onSchedule(client, inv.cluster.name, async (h) => {
+    await h.update((prev) => {
+      if (prev.action.type !== 'startWorkflow' || prev.action.workflowType !== 'scheduledEtcdBackup') {
+        throw new Error(`schedule ${prev.scheduleId} does not start scheduledEtcdBackup: not a Mooring backup schedule, left unchanged`);
+      }
+      return {
+        ...prev,
+        action: { ...prev.action, args: [{ inventory: inv }], ...(opts.taskQueue ? { taskQueue: opts.taskQueue } : {}) },
+        state: { ...prev.state },
+      };
+    });
+    return h.scheduleId;
+  });
+}
+
+/** The inventory a backup schedule hands to its runs, or undefined when there is no such schedule. */
+export async function scheduledInventory(client: Client, cluster: string): Promise<Inventory | undefined> {
+  try {
+    const d = await client.schedule.getHandle(scheduleIdFor(cluster)).describe();
+    if (d.action.type !== 'startWorkflow') return undefined;
+    return (d.action.args?.[0] as { inventory?: Inventory } | undefined)?.inventory;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * After a run that may have changed the cluster (a member replaced: new host key or address),
+ * which backup schedule still carries an older inventory, and the command that fixes it.
+ */
+export async function staleScheduleHint(client: Client, inv: Inventory, file: string): Promise<string | undefined> {
+  const scheduled = await scheduledInventory(client, inv.cluster.name);
+  if (!scheduled || sameJson(scheduled, inv)) return undefined;
+  const differs = [...new Set([...Object.keys(scheduled), ...Object.keys(inv)])]
+    .filter((k) => !sameJson((scheduled as Record<string, unknown>)[k], (inv as Record<string, unknown>)[k]));
+  return `backup schedule ${scheduleIdFor(inv.cluster.name)} still runs with an older copy of this inventory (differs in: ${differs.join(', ')}); ` +
+    `its runs will use the old hosts and keys until you update it: mooring backup schedule update -c ${file}`;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+}
+
+function sorted(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sorted);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]));
+  return v;
+}
+
 export async function listBackupSchedules(client: Client, cluster?: string): Promise<ScheduleSummary[]> {
   const out: ScheduleSummary[] = [];
   for await (const s of client.schedule.list()) {
     if (!s.scheduleId.startsWith('backup/')) continue;
     if (cluster && s.scheduleId !== scheduleIdFor(cluster)) continue;
-    out.push(summarize(await client.schedule.getHandle(s.scheduleId).describe()));
+    const d = await client.schedule.getHandle(s.scheduleId).describe();
+    const summary = summarize(d);
+    const last = d.info.recentActions.at(-1)?.action.workflow;
+    if (last) {
+      const w = await client.workflow.getHandle(last.workflowId, last.firstExecutionRunId).describe().catch(() => undefined);
+      if (w) summary.lastResult = resultText(w.status.name, w.typedSearchAttributes.get(PHASE));
+    }
+    out.push(summary);
   }
   return out.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
 }
@@ -109,6 +175,15 @@ export function summarize(d: ScheduleDescription): ScheduleSummary {
     recentRuns: d.info.recentActions.slice(-5).map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
     overlap: String(d.policies.overlap),
   };
+}
+
+/** One word or two for how a backup run ended, from its status and MooringPhase. */
+export function resultText(status: string, phase: string | undefined): string {
+  if (phase === 'skipped-busy') return 'SKIPPED (cluster busy)';
+  if (phase === 'degraded' || phase === 'completed-degraded') return 'DEGRADED (no off-site copy)';
+  if (status === 'RUNNING') return `running${phase ? ` (${phase})` : ''}`;
+  if (status === 'COMPLETED') return phase && phase !== 'completed' ? `ok (${phase})` : 'ok';
+  return `${status}${phase ? ` (${phase})` : ''}`;
 }
 
 function msText(d: unknown): string {

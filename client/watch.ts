@@ -3,6 +3,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { progressQuery, type RunbookProgress } from '../workflows/runbook/definitions.js';
 import { renderProgress } from './render.js';
+import { ExitCode, exitCodeForFailure } from './exit-codes.js';
 
 export interface RunOutcome {
   workflowId: string;
@@ -68,4 +69,25 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     const t = setTimeout(() => reject(new Error('timeout')), ms);
     p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
   });
+}
+
+/**
+ * How a closed run ends the command: its exit code and one line. A completed run whose result
+ * says it is degraded (a backup with no off-site copy) is not a success.
+ */
+export function endOf(outcome: RunOutcome): { code: number; message: string } {
+  const id = outcome.workflowId;
+  if (outcome.status === 'COMPLETED') {
+    const r = outcome.result as { outcome?: unknown; problems?: unknown } | undefined;
+    if (r?.outcome === 'degraded') {
+      const problems = Array.isArray(r.problems) ? `: ${r.problems.map(String).join('; ')}` : '';
+      return { code: ExitCode.degraded, message: `${id} completed DEGRADED${problems}` };
+    }
+    return { code: ExitCode.ok, message: `${id} completed` };
+  }
+  const f = outcome.failure;
+  return {
+    code: outcome.status === 'FAILED' ? exitCodeForFailure(f?.type) : ExitCode.failed,
+    message: `${id} ended ${outcome.status}${f ? `: ${f.type ? `[${f.type}] ` : ''}${f.message}` : ''}`,
+  };
 }

@@ -2,6 +2,7 @@
 // stored snapshot restores. `list` reads the bucket directly from this machine (no worker needed):
 // the object store's secret references are resolved here, from this shell's environment or files.
 import type { Command } from 'commander';
+import { CliExit } from '../exit-codes.js';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
@@ -33,7 +34,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .option('--dry-run', 'take nothing; print what retention would delete now in the bucket and on each member, and why')
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
-    .addHelpText('after', '\nExamples:\n  mooring backup run -c cluster.yaml\n  mooring backup run -c cluster.yaml --dry-run     # retention plan only, nothing deleted')
+    .addHelpText('after', '\nExit status: 0 backed up off-site, 6 degraded (no off-site copy: the snapshot stays on the member, nothing deleted), 1 failed, 3 cluster busy.\n\nExamples:\n  mooring backup run -c cluster.yaml\n  mooring backup run -c cluster.yaml --dry-run     # retention plan only, nothing deleted')
     .hook('preAction', loadImplementation)
     .action(async (o: Record<string, string | boolean>) => {
       const inv = await withBackupOrExit(String(o.config));
@@ -54,6 +55,7 @@ export function registerBackupSnapshots(backup: Command): void {
         const store = await openObjectStore(b.objectStore, { maxAttempts: 2, requestTimeoutMs: 15_000 });
         try { rows = await store.listSnapshots(remotePrefix(b)); } finally { store.close(); }
       } catch (err) {
+        if (err instanceof CliExit) throw err;
         fail((err as Error).message);
       }
       if (o.output === 'json') return printJson(rows.map((r) => ({ id: idOf(r.key), ...r })));
@@ -69,6 +71,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .argument('<id>', 'snapshot id from `mooring backup list` (or its full object key)')
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
+    .addHelpText('after', '\nExit status: 0 good, 1 bad (its bytes failed a check; recorded, retention treats it as unverified),\n7 inconclusive (this worker could not check it: tool missing, no space in MOORING_VERIFY_DIR or the temp dir, timeout;\nrecorded as such, the snapshot keeps its trust).')
     .hook('preAction', loadImplementation)
     .action(async (id: string, o: Record<string, string | boolean>) => {
       const inv = await withBackupOrExit(String(o.config));

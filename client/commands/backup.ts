@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CliExit, ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { connectionFlags, fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
@@ -10,6 +11,38 @@ const CLUSTER = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export function registerBackup(program: Command): void {
   const backup = program.command('backup').description('etcd backups: snapshots verified, encrypted and shipped off-site, on a schedule');
   registerBackupSnapshots(backup);
+  withConnectionOptions(backup.command('status'))
+    .description('Recent etcd-backup runs of a cluster (scheduled and from the CLI) and how each ended: ok, SKIPPED (cluster busy), DEGRADED (no off-site copy), FAILED')
+    .argument('<cluster>', 'cluster name')
+    .option('--limit <n>', 'at most this many runs', '10')
+    .addOption(outputOption())
+    .action(async (cluster: string, o: Record<string, string>) => {
+      if (!CLUSTER.test(cluster)) fail(`cluster "${cluster}" is not a valid name`, ExitCode.invalidInput);
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) fail(`--limit "${o.limit}" must be a positive whole number`, ExitCode.invalidInput);
+      const [{ connectClient, runUrl }, { listBackupSchedules, resultText }, { CLUSTER: CLUSTER_KEY, PHASE, RUNBOOK }] = await Promise.all([
+        import('../connect.js'), import('../schedules.js'), import('../../workflows/runbook/search-attributes.js'),
+      ]);
+      const mc = await connectClient(connectionFlags(o));
+      try {
+        const schedules = await listBackupSchedules(mc.client, cluster);
+        const runs = [];
+        for await (const w of mc.client.workflow.list({ query: `${CLUSTER_KEY.name} = "${cluster}" AND ${RUNBOOK.name} = "etcd-backup"`, pageSize: limit })) {
+          const phase = w.typedSearchAttributes.get(PHASE);
+          runs.push({ workflowId: w.workflowId, type: w.type, status: w.status.name, phase, result: resultText(w.status.name, phase),
+            started: w.startTime.toISOString(), url: runUrl(mc.namespace, w.workflowId, w.runId) });
+          if (runs.length >= limit) break;
+        }
+        if (o.output === 'json') return printJson({ schedule: schedules[0], runs });
+        const s = schedules[0];
+        process.stdout.write(s ? `schedule ${s.scheduleId}: ${s.spec}, ${s.paused ? 'paused' : 'active'}, next ${s.nextRuns[0] ?? 'none'}, last result ${s.lastResult ?? 'none yet'}\n`
+          : `no backup schedule for ${cluster} (create one with \`mooring backup schedule create -c FILE\`)\n`);
+        process.stdout.write(runs.length ? `${table(['workflow id', 'type', 'started', 'result'], runs.map((r) => [r.workflowId, r.type, r.started, r.result]))}\n` : 'no backup runs found\n');
+      } finally {
+        await mc.close();
+      }
+    });
+
   const schedule = backup.command('schedule').description('Temporal Schedules that run etcd-backup (overlap: skip; catch-up window; jitter)');
 
   withConnectionOptions(schedule.command('create'))
@@ -23,7 +56,7 @@ export function registerBackup(program: Command): void {
     .addOption(new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE'))
     .addHelpText('after', '\nExample:\n  mooring backup schedule create -c cluster.yaml --every 6h\n  mooring backup schedule list')
     .action(async (o: Record<string, string | boolean>) => {
-      const [{ ScheduleAlreadyRunning }, { connectClient }, { createBackupSchedule }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../schedules.js')]);
+      const [{ ScheduleAlreadyRunning }, { connectClient }, { createBackupSchedule, scheduleIdFor }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../schedules.js')]);
       const inv = await inventoryOrExit(String(o.config));
       const mc = await connectClient(connectionFlags(o));
       try {
@@ -33,7 +66,30 @@ export function registerBackup(program: Command): void {
         });
         process.stdout.write(`created schedule ${id}${o.paused ? ' (paused)' : ''}; see it with \`mooring backup schedule list\` or in the Web UI under Schedules\n`);
       } catch (err) {
-        if ((err as Error).name === 'ScheduleAlreadyRunning' || err instanceof ScheduleAlreadyRunning) fail(`a backup schedule for ${inv.cluster.name} exists already: delete it first, or pause/resume it`, 3);
+        if (err instanceof CliExit) throw err;
+        if ((err as Error).name === 'ScheduleAlreadyRunning' || err instanceof ScheduleAlreadyRunning) {
+          fail(`a backup schedule for ${inv.cluster.name} exists already (${scheduleIdFor(inv.cluster.name)}): to give it this inventory, run \`mooring backup schedule update -c ${String(o.config)}\`; to change its timing, delete it and create it again`, ExitCode.busy);
+        }
+        fail((err as Error).message);
+      } finally {
+        await mc.close();
+      }
+    });
+
+  withConnectionOptions(schedule.command('update'))
+    .description('Give the cluster\'s backup schedule this inventory (a schedule keeps the copy it was created with: update it after a member is replaced or a host key changes)')
+    .requiredOption('-c, --config <file>', 'the current inventory of the cluster')
+    .addOption(new Option('--task-queue <name>', 'move the schedule\'s runs to this task queue too').env('MOORING_TASK_QUEUE'))
+    .addHelpText('after', '\nSpec, jitter, catch-up window and paused state are kept.\n\nExample:\n  mooring backup schedule update -c cluster.yaml')
+    .action(async (o: Record<string, string>) => {
+      const [{ connectClient }, { updateBackupSchedule }] = await Promise.all([import('../connect.js'), import('../schedules.js')]);
+      const inv = await inventoryOrExit(String(o.config));
+      const mc = await connectClient(connectionFlags(o));
+      try {
+        const id = await updateBackupSchedule(mc.client, inv, o.taskQueue ? { taskQueue: o.taskQueue } : {});
+        process.stdout.write(`updated schedule ${id}: its next runs use the inventory from ${o.config}\n`);
+      } catch (err) {
+        if (err instanceof CliExit) throw err;
         fail((err as Error).message);
       } finally {
         await mc.close();
@@ -52,8 +108,8 @@ export function registerBackup(program: Command): void {
         const rows = await listBackupSchedules(mc.client, o.cluster);
         if (o.output === 'json') return printJson(rows);
         if (rows.length === 0) return void process.stdout.write('no backup schedules\n');
-        process.stdout.write(`${table(['schedule', 'spec', 'state', 'next run', 'last run'], rows.map((r) => [
-          r.scheduleId, r.spec, r.paused ? `paused${r.note ? `: ${r.note}` : ''}` : 'active', r.nextRuns[0] ?? '', r.recentRuns.at(-1)?.scheduledAt ?? '',
+        process.stdout.write(`${table(['schedule', 'spec', 'state', 'next run', 'last run', 'last result'], rows.map((r) => [
+          r.scheduleId, r.spec, r.paused ? `paused${r.note ? `: ${r.note}` : ''}` : 'active', r.nextRuns[0] ?? '', r.recentRuns.at(-1)?.scheduledAt ?? '', r.lastResult ?? '',
         ]))}\n`);
       } finally {
         await mc.close();
@@ -83,6 +139,7 @@ export function registerBackup(program: Command): void {
         });
         process.stdout.write(`${{ pause: 'paused', resume: 'resumed', delete: 'deleted', trigger: 'triggered' }[verb]} backup/${cluster}\n`);
       } catch (err) {
+        if (err instanceof CliExit) throw err;
         fail((err as Error).message);
       } finally {
         await mc.close();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { connectionFlags, fail, withConnectionOptions } from '../cli-shared.js';
+import { CliExit } from '../exit-codes.js';
 
 export function registerDecide(program: Command): void {
   for (const verb of ['approve', 'reject'] as const) {
@@ -17,6 +18,7 @@ export function registerDecide(program: Command): void {
         const d = await decide(mc.client, id, { approved: verb === 'approve', by: o.by!, ...(o.comment ? { comment: o.comment } : {}), ...(o.step ? { step: o.step } : {}) });
         process.stdout.write(`${d.approved ? 'approved' : 'rejected'} "${d.step}" of ${id} by ${d.by} at ${new Date(d.at).toISOString()}\n`);
       } catch (err) {
+        if (err instanceof CliExit) throw err;
         if (err instanceof WorkflowUpdateFailedError) fail(`the run refused the decision: ${(err.cause as Error | undefined)?.message ?? err.message}`);
         fail((err as Error).message);
       } finally {

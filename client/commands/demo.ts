@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CliExit } from '../exit-codes.js';
 import { join } from 'node:path';
 import type { DevServer } from '../devserver.js';
 import { findRunbook } from '../runbooks.js';
@@ -87,6 +88,7 @@ export function registerDemo(program: Command): void {
           await new Promise<void>((r) => { process.once('SIGINT', () => r()); process.once('SIGTERM', () => r()); });
         }
       } catch (err) {
+        if (err instanceof CliExit) throw err;
         fail((err as Error).message);
       } finally {
         worker.shutdown();

@@ -25,7 +25,7 @@ export function registerRecover(program: Command): void {
       .addOption(new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE'))
       .addHelpText('after', `\nExamples:\n  mooring recover etcd ${scenario} -c cluster.yaml --plan\n  mooring recover etcd ${scenario} -c cluster.yaml --member etcd-2\n  mooring approve ops/CLUSTER --by NAME --comment "ticket"\n\nAfter each approval the runbook looks at the cluster again; if what the plan was built on changed\n(quorum, a member's health, the leader, the snapshot) it changes nothing and asks again with the\nnew plan, or stops when the new state rules the runbook out.`)
       .action(async (o: Record<string, string | boolean>) => {
-        const { startAndFollow } = await import('./start-and-follow.js');
+        const [{ startAndFollow }, { staleScheduleHint }] = await Promise.all([import('./start-and-follow.js'), import('../schedules.js')]);
         const inv = await inventoryOrExit(String(o.config));
         let canary: { key: string; value: string } | undefined;
         if (typeof o.canary === 'string') {
@@ -38,7 +38,11 @@ export function registerRecover(program: Command): void {
           ...(o.plan ? { planOnly: true } : {}),
           ...(canary ? { canary } : {}),
           ...(typeof o.approvalTimeout === 'string' ? { approvalTimeoutMs: parseDuration(o.approvalTimeout) } : {}),
-        }, o.plan ? 'plan only' : undefined);
+        }, o.plan ? 'plan only' : undefined, o.plan ? undefined : async (mc) => {
+          // A recovery may have replaced a member (new host key, address): a backup schedule keeps its own copy.
+          const hint = await staleScheduleHint(mc.client, inv, String(o.config)).catch(() => undefined);
+          if (hint) process.stderr.write(`note: ${hint}\n`);
+        });
       });
   }
 }

@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { connectionFlags, fail, inventoryOrExit, outputOption, parseDuration, printJson, withConnectionOptions } from '../cli-shared.js';
 import { findRunbook, RUNBOOKS } from '../runbooks.js';
+import { ExitCode } from '../exit-codes.js';
 
 export function registerRun(program: Command): void {
   withConnectionOptions(program.command('run'))
@@ -15,7 +16,7 @@ export function registerRun(program: Command): void {
     .addOption(outputOption())
     .addHelpText('after', `\nRunbooks:\n${RUNBOOKS.map((r) => `  ${r.name.padEnd(18)} ${r.summary}${r.mutating ? ' (mutating: one per cluster at a time)' : ''}`).join('\n')}\n\nExample:\n  mooring run inventory-check -c .lab/inventory.yaml --wait`)
     .action(async (name: string, o: Record<string, string | boolean>) => {
-      const [{ connectClient, runUrl }, { ClusterBusyError, startRunbook }, { follow }] = await Promise.all([import('../connect.js'), import('../start.js'), import('../watch.js')]);
+      const [{ connectClient, runUrl }, { ClusterBusyError, startRunbook }, { endOf, follow }] = await Promise.all([import('../connect.js'), import('../start.js'), import('../watch.js')]);
       const rb = findRunbook(name);
       const inv = await inventoryOrExit(String(o.config));
       const approvalTimeoutMs = typeof o.approvalTimeout === 'string' ? parseDuration(o.approvalTimeout) : undefined;
@@ -28,10 +29,11 @@ export function registerRun(program: Command): void {
         if (o.wait) {
           const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId, ...(o.output === 'json' ? { print: () => {} } : {}) });
           if (o.output === 'json') printJson(outcome);
-          if (outcome.status !== 'COMPLETED') fail(`${handle.workflowId} ended ${outcome.status}${outcome.failure ? `: ${outcome.failure.message}` : ''}`);
+          const end = endOf(outcome);
+          if (end.code !== ExitCode.ok) fail(end.message, end.code);
         }
       } catch (err) {
-        if (err instanceof ClusterBusyError) fail(err.message, 3);
+        if (err instanceof ClusterBusyError) fail(err.message, ExitCode.busy);
         throw err;
       } finally {
         await mc.close();

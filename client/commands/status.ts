@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { connectionFlags, fail, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
 import { renderProgress } from '../render.js';
+import { ExitCode } from '../exit-codes.js';
 
 export function registerStatus(program: Command): void {
   withConnectionOptions(program.command('status'))
@@ -10,7 +11,7 @@ export function registerStatus(program: Command): void {
     .option('--run-id <id>', 'a specific run (default: the latest)')
     .addOption(outputOption())
     .action(async (id: string, o: Record<string, string | boolean>) => {
-      const [{ connectClient, runUrl }, { follow, snapshot }] = await Promise.all([import('../connect.js'), import('../watch.js')]);
+      const [{ connectClient, runUrl }, { endOf, follow, snapshot }] = await Promise.all([import('../connect.js'), import('../watch.js')]);
       const mc = await connectClient(connectionFlags(o));
       try {
         const runId = typeof o.runId === 'string' ? o.runId : undefined;
@@ -23,7 +24,8 @@ export function registerStatus(program: Command): void {
           if (outcome.failure) process.stdout.write(`\n${outcome.status}: ${outcome.failure.type ? `[${outcome.failure.type}] ` : ''}${outcome.failure.message}\n`);
           process.stdout.write(`\nWeb UI: ${runUrl(mc.namespace, id, outcome.runId)}\n`);
         }
-        if (o.follow && outcome.status !== 'COMPLETED') fail(`${id} ended ${outcome.status}`);
+        const end = endOf(outcome);
+        if (o.follow && end.code !== ExitCode.ok) fail(end.message, end.code);
       } finally {
         await mc.close();
       }

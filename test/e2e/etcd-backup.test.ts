@@ -58,9 +58,9 @@ describe('etcd-backup on the lab (real etcd, sshd, S3, Temporal Schedules)', () 
     const dir = lab.viewPath(node, '/var/backups/etcd');
     return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.db')).sort() : [];
   };
-  const backupRun = async (args: string[] = [], inventoryFile = lab.inventoryFile) => {
+  const backupRun = async (args: string[] = [], inventoryFile = lab.inventoryFile, expectCode = 0) => {
     const r = await mooring(['backup', 'run', '-c', inventoryFile, ...args], env, 240_000);
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.equal(r.code, expectCode, `${r.stdout}\n${r.stderr}`);
     return (await stack!.t.client.workflow.getHandle(args.includes('--dry-run') ? 'plan/etcd-backup/lab' : 'ops/lab').result()) as EtcdBackupResult;
   };
 
@@ -132,7 +132,7 @@ describe('etcd-backup on the lab (real etcd, sshd, S3, Temporal Schedules)', () 
     } finally {
       restore('MOORING_ETCDUTL_BIN', savedUtl);
     }
-    assert.notEqual(v.code, 0, 'nothing was proved: the command does not report success');
+    assert.equal(v.code, 7, 'nothing was proved: exit 7 (inconclusive), not success');
     assert.match(`${v.stdout}\n${v.stderr}`, /VerificationInconclusive/);
     assert.match(v.stdout, /INCONCLUSIVE \(this worker could not check it; the snapshot keeps its trust\)/);
     let entry = (await remote()).find((x) => x.key === good.key)!;
@@ -151,7 +151,7 @@ describe('etcd-backup on the lab (real etcd, sshd, S3, Temporal Schedules)', () 
       restore('MOORING_VERIFY_DIR', savedDir);
       execFileSync('umount', [tiny]);
     }
-    assert.notEqual(v.code, 0);
+    assert.equal(v.code, 7);
     entry = (await remote()).find((x) => x.key === good.key)!;
     assert.match(entry.inconclusive?.problem ?? '', /scratch dir .*tiny-scratch.* has [\d.]+ MiB free; .* need about/);
     assert.equal(entry.roundTrip?.ok, true);
@@ -183,7 +183,7 @@ describe('etcd-backup on the lab (real etcd, sshd, S3, Temporal Schedules)', () 
         sha256: createHash('sha256').update(damaged).digest('hex'),
       } });
       const bad = await mooring(['backup', 'verify', '-c', lab.inventoryFile, corruptKey.split('/').pop()!.replace(/\.db\.enc$/, '')], env, 240_000);
-      assert.notEqual(bad.code, 0);
+      assert.equal(bad.code, 1);
       assert.match(`${bad.stdout}\n${bad.stderr}`, /SnapshotBad/);
       const c = (await remote()).find((x) => x.key === corruptKey)!;
       assert.equal(c.roundTrip?.ok, false);
@@ -216,7 +216,7 @@ describe('etcd-backup on the lab (real etcd, sshd, S3, Temporal Schedules)', () 
     const before = await remote();
     const localBefore = new Map(lab.etcdMembers().map((m) => [m.name, localFiles(m.name)]));
     await lab.stopObjectStore();
-    const r = await backupRun();
+    const r = await backupRun([], lab.inventoryFile, 6); // degraded is not success: exit 6
     assert.equal(r.outcome, 'degraded', r.report);
     assert.match(r.problems.join('\n'), /object store unavailable: .*cannot reach/);
     assert.match(r.report, /nothing was deleted/);

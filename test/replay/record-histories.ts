@@ -13,6 +13,7 @@
 //                                          the 'lay-down-certificates' branch
 //   scheduled-etcd-backup-skipped          the Schedule fires while a recovery holds ops/<cluster>
 //   scheduled-etcd-backup, -child          the Schedule fires on an idle cluster: parent and its etcdBackup child
+//   scheduled-etcd-backup-visible-outcome  the same on today's code: 'scheduled-backup-visible-outcome'
 //   etcd-backup-verify                     verifyEtcdBackup of a snapshot just stored
 //   recover-etcd-leader                    the leader SIGKILLed
 //   recover-etcd-majority                  quorum lost, no local snapshot, the newest verified one fetched
@@ -146,6 +147,14 @@ try {
     save('scheduled-etcd-backup', ran.workflowId, ran.runId);
     const child = t.client.workflow.getHandle(ran.result.backupWorkflowId);
     save('scheduled-etcd-backup-child', ran.result.backupWorkflowId, (await child.describe()).runId);
+  }
+
+  // Since 'scheduled-backup-visible-outcome' the scheduled run sets its phase from how the backup
+  // ended (and fails when it was skipped or degraded): the new shape of a run that backed up.
+  if (wanted('scheduled-etcd-backup-visible-outcome')) {
+    const ran = await fireSchedule();
+    if (ran.result.outcome !== 'ran') throw new Error(`the scheduled run did not run: ${JSON.stringify(ran.result)}`);
+    save('scheduled-etcd-backup-visible-outcome', ran.workflowId, ran.runId);
   }
 
   if (wanted('etcd-backup-verify')) {

@@ -3,11 +3,15 @@
 // mutating-runbook ID for its child, or is skipped when another runbook holds it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
-import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { loadInventory } from '../../config/load.js';
+import { staleScheduleHint } from '../../client/schedules.js';
+import { PHASE } from '../../workflows/runbook/search-attributes.js';
 import { testInventory } from '../helpers/inventory.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startTestWorker, type TestWorker } from '../helpers/worker.js';
@@ -48,7 +52,7 @@ describe('backup schedules (real Temporal, CLI)', () => {
     assert.equal(created.code, 0, created.stderr);
     const again = await mooring(['backup', 'schedule', 'create', '-c', file], env);
     assert.equal(again.code, 3);
-    assert.match(again.stderr, /exists already/);
+    assert.match(again.stderr, /exists already \(backup\/sched\): to give it this inventory, run `mooring backup schedule update -c .*inv\.yaml`/);
 
     const d = await t.client.schedule.getHandle('backup/sched').describe();
     assert.equal(d.policies.overlap, ScheduleOverlapPolicy.SKIP);
@@ -97,12 +101,55 @@ describe('backup schedules (real Temporal, CLI)', () => {
         for await (const x of t.client.workflow.list({ query: 'WorkflowType = "scheduledEtcdBackup"' })) return x;
         return undefined;
       });
-      const result = await t.client.workflow.getHandle(run.workflowId, run.runId).result() as { outcome: string; reason: string };
-      assert.equal(result.outcome, 'skipped');
-      assert.match(result.reason, /cluster sched is busy: another mutating runbook runs as ops\/sched/);
+      // Not a success: the run fails with its own type, carrying the result, and says so in MooringPhase.
+      const h = t.client.workflow.getHandle(run.workflowId, run.runId);
+      const err = await h.result().then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof WorkflowFailedError, 'the skipped run ends FAILED');
+      const cause = err.cause as ApplicationFailure;
+      assert.equal(cause.type, 'BackupSkippedBusy');
+      assert.match(cause.message, /cluster sched is busy: another mutating runbook runs as ops\/sched/);
+      assert.equal((cause.details?.[0] as { outcome?: string }).outcome, 'skipped');
+      assert.equal((await h.describe()).typedSearchAttributes.get(PHASE), 'skipped-busy');
+      const status = await eventually('backup status to show the skip', async () => {
+        const r = await mooring(['backup', 'status', 'sched'], env);
+        return /SKIPPED \(cluster busy\)/.test(r.stdout) ? r : undefined;
+      });
+      assert.match(status.stdout, /schedule backup\/sched: .*last result SKIPPED \(cluster busy\)/);
+      const listed = await mooring(['backup', 'schedule', 'list'], env);
+      assert.match(listed.stdout, /backup\/sched .*SKIPPED \(cluster busy\)/);
     } finally {
       await holder.terminate('test done');
       await mooring(['backup', 'schedule', 'delete', 'sched'], env);
     }
+  });
+
+  it('update gives the schedule the current inventory in place (spec and paused state kept); a recovery points to it', async () => {
+    await mooring(['backup', 'schedule', 'delete', 'sched'], env);
+    assert.equal((await mooring(['backup', 'schedule', 'create', '-c', file, '--paused', '--every', '2h'], env)).code, 0);
+    // The cluster changed: a member was replaced (new address) after the schedule was made.
+    const changed = parse(readFileSync(file, 'utf8')) as { masters: { name: string; ip: string }[] };
+    changed.masters[2]!.ip = '10.0.0.33';
+    const newFile = join(dirname(file), 'inv-replaced.yaml');
+    writeFileSync(newFile, stringify(changed));
+    const inv = await loadInventory(newFile);
+    const hint = await staleScheduleHint(t.client, inv, newFile);
+    assert.match(hint ?? '', /backup schedule backup\/sched still runs with an older copy of this inventory \(differs in: masters\).*mooring backup schedule update -c .*inv-replaced\.yaml/);
+
+    const up = await mooring(['backup', 'schedule', 'update', '-c', newFile], env);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /updated schedule backup\/sched/);
+    const d = await t.client.schedule.getHandle('backup/sched').describe();
+    assert.equal(d.action.type, 'startWorkflow');
+    const args = d.action.type === 'startWorkflow' ? d.action.args : [];
+    assert.deepEqual((args?.[0] as { inventory: unknown }).inventory, inv);
+    assert.equal(d.state.paused, true, 'paused state kept');
+    assert.equal(d.spec.intervals?.[0]?.every, 2 * 3600_000, 'spec kept');
+    assert.equal(d.policies.overlap, ScheduleOverlapPolicy.SKIP);
+    assert.equal(await staleScheduleHint(t.client, inv, newFile), undefined, 'nothing left to update');
+    await mooring(['backup', 'schedule', 'delete', 'sched'], env);
+
+    const missing = await mooring(['backup', 'schedule', 'update', '-c', newFile], env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no backup schedule for cluster sched: create one/);
   });
 });

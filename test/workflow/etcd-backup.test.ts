@@ -3,6 +3,10 @@
 // to the next member, degraded mode, dry run); test/e2e/etcd-backup.test.ts runs the real ones.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import type { MemberView } from '../../workflows/etcd-recovery/assessment.js';
@@ -16,6 +20,11 @@ import { startRunbook } from '../../client/start.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startTestWorker } from '../helpers/worker.js';
 import { externalEtcdInventory } from '../helpers/inventory.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { runCli } from '../../client/cli.js';
+import { openClientConnections } from '../../client/connect.js';
+import { ExitCode } from '../../client/exit-codes.js';
+import { CLUSTER, PHASE, RUNBOOK } from '../../workflows/runbook/search-attributes.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -108,6 +117,36 @@ describe('etcd-backup runbook (FAKE activities, real Temporal dev server)', () =
     assert.ok(!f.calls.some((c) => c.includes('retention')));
     assert.match(r.report, /DEGRADED/);
     assert.match(r.report, /nothing was deleted locally or remotely/);
+  });
+
+  it('degraded is not success: a scheduled run ends FAILED as BackupDegraded (MooringPhase degraded); `backup run` exits 6 and closes its connection', async () => {
+    const f = fakes({ storeDown: true });
+    const taskQueue = uniqueTaskQueue('backup-wf');
+    const w = await startTestWorker(t.address, taskQueue, f.acts);
+    try {
+      // As the Schedule starts it (client/schedules.ts).
+      const h = await t.client.workflow.start('scheduledEtcdBackup', {
+        workflowId: 'scheduled-backup/b7', taskQueue, args: [{ inventory: inventory('b7') }],
+        typedSearchAttributes: [{ key: CLUSTER, value: 'b7' }, { key: RUNBOOK, value: 'etcd-backup' }],
+      });
+      const err = await h.result().then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof WorkflowFailedError, 'the degraded scheduled run ends FAILED');
+      const cause = err.cause as ApplicationFailure;
+      assert.equal(cause.type, 'BackupDegraded');
+      assert.match(cause.message, /degraded \(no off-site copy\): object store unavailable/);
+      assert.equal(((cause.details?.[0] as { result: EtcdBackupResult }).result).outcome, 'degraded');
+      assert.equal((await h.describe()).typedSearchAttributes.get(PHASE), 'degraded');
+
+      const file = join(scratchDir('backup-wf-'), 'b8.yaml');
+      writeFileSync(file, stringify(inventory('b8')));
+      const code = await runCli(['backup', 'run', '-c', file, '--address', t.address, '--task-queue', taskQueue]);
+      assert.equal(code, ExitCode.degraded);
+      assert.equal(openClientConnections(), 0);
+      const r = (await t.client.workflow.getHandle('ops/b8').result()) as EtcdBackupResult;
+      assert.equal(r.outcome, 'degraded');
+    } finally {
+      await w.stop();
+    }
   });
 
   it('a dry run takes and uploads nothing, and plans retention without deleting', async () => {

@@ -74,10 +74,4 @@ export const decideUpdate = defineUpdate<Decision, [DecisionInput]>('decide');
 /** Same meaning as the update, for operators who use the Web UI's "Send signal". */
 export const decideSignal = defineSignal<[DecisionInput]>('decide-signal');
 
-/** Failure types a runbook throws; the client maps them to messages and exit codes. */
-export const FailureTypes = {
-  rejected: 'ApprovalRejected',
-  approvalTimedOut: 'ApprovalTimedOut',
-  badInput: 'InvalidInput',
-  preconditionFailed: 'PreconditionFailed',
-} as const;
+export { FailureTypes } from './failure-types.js';
