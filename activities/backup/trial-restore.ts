@@ -41,19 +41,19 @@ export async function appendedHashMatches(file: string): Promise<boolean> {
 /** Runs every check; the first that fails is the problem. `scratch` must be an empty directory the caller removes. */
 export async function checkAndTrialRestore(file: string, scratch: string, signal?: AbortSignal): Promise<PlainSnapshotCheck> {
   if (!(await appendedHashMatches(file))) return { ok: false, problem: 'the sha256 appended by snapshot save does not match: truncated or corrupt' };
-  const etcdctl = findTool('etcdctl', 'MOORING_ETCDCTL_BIN');
+  // etcd 3.5 moved the offline commands to etcdutl (3.6's etcdctl has neither status nor restore);
+  // 3.4 has only etcdctl. Use what this machine has, etcdutl first.
+  let tool: string;
+  try { tool = findTool('etcdutl', 'MOORING_ETCDUTL_BIN'); } catch { tool = findTool('etcdctl', 'MOORING_ETCDCTL_BIN'); }
   const env = { ...process.env, ETCDCTL_API: '3' };
   let status: { hash: number; revision: number; totalKey: number };
   try {
-    const r = await run(etcdctl, ['snapshot', 'status', file, '-w', 'json'], { env, timeout: 300_000, ...(signal ? { signal } : {}) });
+    const r = await run(tool, ['snapshot', 'status', file, '-w', 'json'], { env, timeout: 300_000, ...(signal ? { signal } : {}) });
     status = JSON.parse(r.stdout) as typeof status;
   } catch (err) {
     return { ok: false, problem: `snapshot status refused it: ${lastLine(err)}` };
   }
   const base = { revision: status.revision, hash: status.hash, totalKeys: status.totalKey };
-  // etcd 3.5 moved restore to etcdutl; 3.4 has only etcdctl. Use what this machine has.
-  let tool: string;
-  try { tool = findTool('etcdutl', 'MOORING_ETCDUTL_BIN'); } catch { tool = etcdctl; }
   const dataDir = join(scratch, 'restored');
   try {
     await run(tool, ['snapshot', 'restore', file, '--data-dir', dataDir, '--name', 'mooring-verify',
