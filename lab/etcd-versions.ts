@@ -5,8 +5,8 @@
 // so the commands Mooring sends over SSH (`etcdctl`, `etcdutl`) find that release's tools.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { etcdCacheDir } from '../client/tools.js';
 
 /** The patch release of each minor that set-up builds (keep in step with scripts/build-etcd.sh). */
 export const PINNED_ETCD: Readonly<Record<string, string>> = { '3.5': '3.5.35', '3.6': '3.6.16' };
@@ -19,10 +19,6 @@ export interface EtcdBuild {
   version: string;
   /** Directory holding etcd, etcdctl, etcdutl; undefined for the system package (/usr/bin). */
   binDir?: string;
-}
-
-export function etcdCacheDir(): string {
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring', 'etcd');
 }
 
 let systemVersion: string | undefined;

@@ -7,7 +7,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findTool } from '../../client/tools.js';
+import { cachedEtcdBuilds, findTool } from '../../client/tools.js';
 
 const run = promisify(execFile);
 
@@ -44,7 +44,7 @@ export async function checkAndTrialRestore(file: string, scratch: string, signal
   // etcd 3.5 moved the offline commands to etcdutl (3.6's etcdctl has neither status nor restore);
   // 3.4 has only etcdctl. Use what this machine has, etcdutl first.
   let tool: string;
-  try { tool = findTool('etcdutl', 'MOORING_ETCDUTL_BIN'); } catch { tool = findTool('etcdctl', 'MOORING_ETCDCTL_BIN'); }
+  try { tool = findTool('etcdutl', 'MOORING_ETCDUTL_BIN', cachedEtcdBuilds()); } catch { tool = findTool('etcdctl', 'MOORING_ETCDCTL_BIN'); }
   const env = { ...process.env, ETCDCTL_API: '3' };
   let status: { hash: number; revision: number; totalKey: number };
   try {
