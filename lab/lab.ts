@@ -52,7 +52,7 @@ interface LabState {
   etcd?: { members: Record<string, string>; version: string };
 }
 
-export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; etcd?: 'leader' | 'follower' | 'unhealthy' | 'stopped'; faults: string[] }
+export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; etcd?: 'leader' | 'follower' | 'unhealthy' | 'stopped'; etcdVersion?: string; faults: string[] }
 
 export class Lab {
   readonly dir: string;
@@ -326,6 +326,8 @@ export class Lab {
       const st: NodeStatus = { name: node.name, ip, role: node.role, sshd: up ? 'up' : 'down', faults: this.faults(node.name) };
       if (node.role === 'etcd') {
         const m = this.requireMember(node.name);
+        const version = state?.etcd?.members[node.name];
+        if (version) st.etcdVersion = version;
         st.etcd = !etcdPid(m.nodeDir) ? 'stopped' : !(await memberHealthy(this.etcdSettings, m)) ? 'unhealthy' : (await findLeader(this.etcdSettings, [m])) ? 'leader' : 'follower';
       }
       return st;

@@ -56,7 +56,7 @@ export function registerLab(program: Command): void {
     .action(async (o) => {
       const nodes = await labOf(o).status();
       if (o.output === 'json') return printJson(nodes);
-      process.stdout.write(`${table(['node', 'address', 'role', 'sshd', 'etcd', 'faults'], nodes.map((n) => [n.name, n.ip, n.role, n.sshd, n.etcd ?? '', n.faults.join(', ')]))}\n`);
+      process.stdout.write(`${table(['node', 'address', 'role', 'sshd', 'etcd', 'faults'], nodes.map((n) => [n.name, n.ip, n.role, n.sshd, n.etcd ? `${n.etcd}${n.etcdVersion ? ` (${n.etcdVersion})` : ''}` : '', n.faults.join(', ')]))}\n`);
     });
   const fault = lab.command('fault').description('Inject a fault into the running lab');
   labOptions(fault.command('slow-ssh'))
