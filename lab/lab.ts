@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { InventoryInput } from '../config/schema.js';
 import { parseInventory } from '../config/load.js';
+import { schemaModeline } from '../config/json-schema.js';
 import { portOpen } from '../client/devserver.js';
 import { PROJECT_ROOT } from '../client/tools.js';
 import { LAB_NODES, DEFAULT_SUBNET, VIP_OCTET, nodeIp, type LabNode } from './topology.js';
@@ -122,7 +123,7 @@ export class Lab {
     const inventory = this.inventory(hostKeys);
     const parsed = parseInventory(inventory, 'lab inventory'); // the lab must produce what Mooring accepts
     const versions = state.etcd ? Object.entries(state.etcd.members).map(([n, v]) => `${n} ${v}`).join(', ') : 'not started';
-    writeFileSync(this.inventoryFile, `# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback,\n# real etcd with TLS on the etcd nodes (${versions}).\n${stringify(inventory)}`);
+    writeFileSync(this.inventoryFile, `${schemaModeline(this.dir)}\n# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback,\n# real etcd with TLS on the etcd nodes (${versions}).\n${stringify(inventory)}`);
     if (this.withEtcd) await this.upEtcd(etcdTargetOf(parsed).etcd, log);
     return this.inventoryFile;
   }

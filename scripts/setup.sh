@@ -94,4 +94,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 say "building"
 npm run build --silent
+# Kubernetes control plane of the pinned releases from the Go module proxy into ~/.cache/mooring (once), kubectl from the Python index.
+scripts/build-kubernetes.sh
 say "done. Next: npm start (runs a runbook on the lab) or npm test"

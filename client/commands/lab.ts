@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Lab } from '../../lab/lab.js';
+import type * as LabModule from '../../lab/lab.js';
 import { outputOption, printJson } from '../cli-shared.js';
 import { table } from '../render.js';
 
 const labOptions = (cmd: Command) => cmd
   .option('--dir <dir>', 'lab directory (default .lab, or $MOORING_LAB_DIR)')
   .option('--subnet <a.b.c>', 'loopback /24 for the nodes (default 127.10.0)');
+// Loaded by the `lab` command's preAction hook, not when the CLI starts (see client/cli.ts).
+let Lab: typeof LabModule.Lab;
 const labOf = (o: { dir?: string; subnet?: string; etcd?: string; etcdMember?: string[] }) => new Lab({
   ...(o.dir ? { dir: o.dir } : {}), ...(o.subnet ? { subnet: o.subnet } : {}),
   ...(o.etcd ? { etcdVersion: o.etcd } : {}), ...(o.etcdMember?.length ? { etcdVersions: parseMemberVersions(o.etcdMember) } : {}),
@@ -22,7 +24,7 @@ function parseMemberVersions(items: string[]): Record<string, string> {
 }
 
 export function registerLab(program: Command): void {
-  const lab = program.command('lab').description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd cluster (3.4, 3.5 or 3.6) with TLS on the etcd nodes, faults on command');
+  const lab = program.command('lab').hook('preAction', async () => { ({ Lab } = await import('../../lab/lab.js')); }).description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd cluster (3.4, 3.5 or 3.6) with TLS on the etcd nodes, faults on command');
   labOptions(lab.command('up'))
     .option('--etcd <version>', 'etcd on every member: 3.4 (Debian\'s package), 3.5 or 3.6 (built by scripts/build-etcd.sh); default: what the lab ran before, else 3.4')
     .option('--etcd-member <member=version>', 'etcd of one member, over --etcd (repeatable; members at most one minor apart), e.g. etcd-3=3.6', (v: string, acc: string[] = []) => [...acc, v])

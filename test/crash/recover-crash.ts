@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Lab } from '../../lab/lab.js';
 import { clientEndpoint, findLeader, hostEtcdctl, memberHealthy, type LabMember } from '../../lab/etcd-cluster.js';
 import { loadInventory } from '../../config/load.js';
@@ -26,10 +27,34 @@ import { runTag } from '../../workflows/etcd-recovery/target.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { scratchDir } from '../helpers/scratch.js';
+import { BoundaryMissed, killedAt, nextStep, snapshotOf } from './boundary.js';
 
 export interface CrashEnv { lab: Lab; t: TestTemporal; workers: WorkerProcess[] }
 
 export type CrashScenario = 'follower' | 'leader' | 'majority';
+
+// Activities each runbook completes on the happy path, in order; boundary N kills the worker
+// right after the N-th completed (boundaries before the approval gate are killed before approving).
+// Every run checks it completed no more activities than this, so none goes without its boundary,
+// and each boundary fails its case unless the worker was killed there while the run was open.
+export const BOUNDARIES: Record<CrashScenario, number> = {
+  // assess(1) [gate] remove(2) fence(3) move-aside(4) certs(5) member list(6) config(7) add(8)
+  // start(9) promote(10) healthy(11) verify: list(12) observe(13) canary(14)
+  follower: 14,
+  // election: observe(1) writes: probe(2) [gate] remove(3) fence(4) move-aside(5) certs(6)
+  // member list(7) config(8) add(9) start(10) promote(11) healthy(12) verify: list(13)
+  // observe(14) canary(15). The test waits for the new leader before starting the run, so the
+  // election and write-probe loops take one activity each.
+  leader: 15,
+  // confirm: observe x3 (1-3) snapshot: find(4) snapshot:remote: newest in the bucket(5, only
+  // when the inventory has an object store, as the lab's does) [gate] fence: stop x3 in parallel
+  // (6-8) move-aside x3 in parallel (9-11) restore(12) start-first: config(13) start(14)
+  // healthy(15) grow etcd-2: add(16) config(17) start(18) promote(19) healthy(20) observe(21)
+  // grow etcd-3: add(22) config(23) start(24) promote(25) healthy(26) observe(27)
+  // verify: observe(28) canary(29) control-plane: restart on each master(30, the lab has one).
+  // (No fetch: the lab's bucket holds no newer snapshot.)
+  majority: 30,
+};
 
 export async function setUpCrashEnv(subnet: string): Promise<CrashEnv> {
   const lab = new Lab({ dir: scratchDir('mooring-crashmx-'), subnet });
@@ -131,13 +156,26 @@ async function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** Runs one crash; returns how many activities the run completed in all (its happy-path count). */
-export async function crashRecoveryAt(e: CrashEnv, scenario: CrashScenario, boundary: number): Promise<number> {
+/** The first worker of a case: the production worker that freezes right after the boundary's activity. */
+const CRASH_WORKER = fileURLToPath(new URL('./crash-worker.js', import.meta.url));
+
+export interface CrashOutcome {
+  /** Activities the run completed in all (its happy-path count). */
+  total: number;
+  /** Activities completed when the worker died: the boundary, or more when parallel ones finished together. */
+  killedAfter: number;
+}
+
+/**
+ * Runs one crash. Fails (BoundaryMissed) unless the worker was killed at the boundary while the
+ * run was still open: a boundary past the runbook's last activity, or a run that ended first.
+ */
+export async function crashRecoveryAt(e: CrashEnv, scenario: CrashScenario, boundary: number): Promise<CrashOutcome> {
   const { lab, t } = e;
   const tag = `${scenario}-${boundary}`;
   const taskQueue = uniqueTaskQueue(`crash-${tag}`);
-  const spawnWorker = async () => {
-    const w = startWorkerProcess(t.address, taskQueue, join(lab.dir, `worker-${tag}-${e.workers.length}.log`));
+  const spawnWorker = async (command?: string[]) => {
+    const w = startWorkerProcess(t.address, taskQueue, join(lab.dir, `worker-${tag}-${e.workers.length}.log`), command);
     e.workers.push(w);
     await w.ready;
     return w;
@@ -150,31 +188,33 @@ export async function crashRecoveryAt(e: CrashEnv, scenario: CrashScenario, boun
   const before = destructive(lab);
   const expected = await causeFailure(lab, scenario, members, ctl, tag);
 
-  const w = await spawnWorker();
+  const w = await spawnWorker([CRASH_WORKER, '--freeze-after', String(boundary)]);
   const handle = await startRunbook(t.client, findRunbook(RUNBOOK[scenario]), inv, { taskQueue, canary });
-  let total = 0;
-  const completed = async () => (await handle.fetchHistory()).events?.filter((ev) => ev.activityTaskCompletedEventAttributes).length ?? 0;
+  const run = async () => snapshotOf((await handle.fetchHistory()).events ?? []);
+  let outcome: CrashOutcome;
   try {
     let approved = false;
     const approve = async () => {
       await decide(t.client, handle.workflowId, { approved: true, by: 'crash-matrix' });
       approved = true;
     };
-    const reached = await eventually(`activity boundary ${boundary}`, async () => {
-      const d = await handle.describe();
-      if (d.status.name !== 'RUNNING') return 'ended';
-      if ((await completed()) >= boundary) return 'reached';
-      if (!approved && (await handle.query(progressQuery)).pendingApproval) await approve();
-      return undefined;
-    }, 180_000, 50);
-    if (reached === 'reached') assert.equal(await w.kill9(), 'SIGKILL');
+    // Not `eventually`: a missed boundary must fail the case at once, not be retried.
+    for (const deadline = Date.now() + 180_000; ;) {
+      const step = nextStep(boundary, await run(), approved);
+      if (step === 'kill') break;
+      if (step === 'approve') await approve();
+      if (Date.now() > deadline) throw new BoundaryMissed(`boundary ${boundary} was not reached within 180 s: the run had completed ${(await run()).completed} activities`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await w.kill9(), 'SIGKILL');
+    const killedAfter = killedAt(boundary, await run());
     const w2 = await spawnWorker();
     if (!approved) {
       await eventually('the gate, after the restart', async () => (await handle.query(progressQuery)).pendingApproval, 60_000);
       await approve();
     }
     await within(`the ${RUNBOOK[scenario]} run to end`, handle.result(), 300_000);
-    total = await completed();
+    outcome = { total: (await run()).completed, killedAfter };
     await w2.stop();
   } finally {
     if ((await handle.describe()).status.name === 'RUNNING') await handle.terminate(`crash test at boundary ${boundary} failed`);
@@ -200,7 +240,7 @@ export async function crashRecoveryAt(e: CrashEnv, scenario: CrashScenario, boun
   // by the retry; the member list above shows each was added once.
   for (const k of Object.keys(expected).filter((x) => x.startsWith('member add '))) if ((got[k] ?? 0) > 1) got[k] = 1;
   assert.deepEqual(got, expected, `each destructive command ran exactly once (crash at ${scenario} boundary ${boundary})`);
-  return total;
+  return outcome;
 }
 
 export async function crashFollowerRecoveryAt(e: CrashEnv, boundary: number): Promise<void> {

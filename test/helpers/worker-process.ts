@@ -14,9 +14,11 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-export function startWorkerProcess(address: string, taskQueue: string, logFile: string): WorkerProcess {
+/** `command` replaces `mooring worker` (e.g. the crash harness's worker); it gets --address and --task-queue. */
+export function startWorkerProcess(address: string, taskQueue: string, logFile: string, command?: string[]): WorkerProcess {
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'mooring.js'), 'worker', '--address', address, '--task-queue', taskQueue, '--log-level', 'WARN'], {
+  const args = command ? [...command, '--address', address, '--task-queue', taskQueue] : [join(PROJECT_ROOT, 'bin', 'mooring.js'), 'worker', '--address', address, '--task-queue', taskQueue, '--log-level', 'WARN'];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', log, 'pipe'],
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
