@@ -1,6 +1,6 @@
 // `mooring lab up|down|status|fault`: the lab as a library the CLI and the tests share.
 // Everything the lab creates lives under one directory; `down` removes every process it started.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -20,6 +20,7 @@ import { etcdTargetOf } from '../workflows/etcd-recovery/target.js';
 import type { EtcdSettings } from '../activities/etcd-recovery/context.js';
 import { ensureBucket, LAB_BUCKET, labS3Credentials, s3Endpoint, startS3, type S3Ports } from './s3.js';
 import { freePorts } from './ports.js';
+import { checkMixable, clusterVersion, ETCD_TOOLS, resolveEtcd, SYSTEM_ETCD_MINOR, type EtcdBuild } from './etcd-versions.js';
 import { randomBytes } from 'node:crypto';
 
 /** What `up` creates at the top of a lab directory (see destroy). */
@@ -34,6 +35,13 @@ export interface LabOptions {
   sshPort?: number;
   /** Bring up the TLS etcd cluster on the etcd nodes (default true). */
   etcd?: boolean;
+  /**
+   * The etcd every member runs: 3.4 (Debian's package), 3.5 or 3.6 (the pinned builds of
+   * scripts/build-etcd.sh), or an exact built 3.M.P. Default: what the lab ran before, else 3.4.
+   */
+  etcdVersion?: string;
+  /** Per member, over etcdVersion, e.g. { 'etcd-3': '3.6' } (members at most one minor apart). */
+  etcdVersions?: Record<string, string>;
 }
 
 interface LabState {
@@ -41,18 +49,22 @@ interface LabState {
   sshPort: number;
   nodes: { name: string; ip: string; role: string; sshdPid: number }[];
   s3?: { pid: number; ports: S3Ports };
+  /** The etcd version each member was brought up with, and the lowest (the inventory's). */
+  etcd?: { members: Record<string, string>; version: string };
 }
 
-export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; etcd?: 'leader' | 'follower' | 'unhealthy' | 'stopped'; faults: string[] }
+export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; etcd?: 'leader' | 'follower' | 'unhealthy' | 'stopped'; etcdVersion?: string; faults: string[] }
 
 export class Lab {
   readonly dir: string;
   readonly subnet: string;
   readonly sshPort: number;
   readonly withEtcd: boolean;
+  private readonly etcdRequest: { all?: string; byMember: Record<string, string> };
 
   constructor(opts: LabOptions = {}) {
     this.withEtcd = opts.etcd ?? true;
+    this.etcdRequest = { ...(opts.etcdVersion ? { all: opts.etcdVersion } : {}), byMember: { ...opts.etcdVersions } };
     this.dir = resolve(opts.dir ?? process.env.MOORING_LAB_DIR ?? join(PROJECT_ROOT, '.lab'));
     const saved = this.readState();
     this.subnet = opts.subnet ?? saved?.subnet ?? DEFAULT_SUBNET;
@@ -74,13 +86,18 @@ export class Lab {
     writeFileSync(join(this.dir, 'authorized_keys'), `${clientPub}\n`, { mode: 0o600 });
 
     const prev = this.readState();
-    const state: LabState = { subnet: this.subnet, sshPort: this.sshPort, nodes: [] };
+    const builds = this.withEtcd ? this.etcdBuilds(prev) : undefined;
+    const state: LabState = {
+      subnet: this.subnet, sshPort: this.sshPort, nodes: [],
+      ...(builds ? { etcd: { members: Object.fromEntries([...builds].map(([n, b]) => [n, b.version])), version: clusterVersion(builds) } } : prev?.etcd ? { etcd: prev.etcd } : {}),
+    };
     const hostKeys = new Map<string, string>();
     for (const node of LAB_NODES) {
       const ip = nodeIp(this.subnet, node);
       const dir = this.nodeDir(node.name);
       mkdirSync(join(dir, 'faults'), { recursive: true });
       prepareNodeView(dir);
+      if (builds?.has(node.name)) installEtcd(join(nodeRoot(dir), '/usr/local/sbin'), builds.get(node.name)!);
       hostKeys.set(node.name, await ensureKey(join(dir, 'ssh_host_ed25519_key'), `${node.name}.lab`));
       const configFile = join(dir, 'sshd_config');
       writeSshdConfig(configFile, sshdConfig({ ip, port: this.sshPort, nodeDir: dir, labDir: this.dir, nodeName: node.name, nodeShell }));
@@ -105,7 +122,8 @@ export class Lab {
     await Promise.all(state.nodes.map((n) => waitFor(`sshd of ${n.name} on ${n.ip}:${this.sshPort}`, () => portOpen(n.ip, this.sshPort), 10_000)));
     const inventory = this.inventory(hostKeys);
     const parsed = parseInventory(inventory, 'lab inventory'); // the lab must produce what Mooring accepts
-    writeFileSync(this.inventoryFile, `${schemaModeline(this.dir)}\n# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback,\n# real etcd 3.4 with TLS on the etcd nodes.\n${stringify(inventory)}`);
+    const versions = state.etcd ? Object.entries(state.etcd.members).map(([n, v]) => `${n} ${v}`).join(', ') : 'not started';
+    writeFileSync(this.inventoryFile, `${schemaModeline(this.dir)}\n# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback,\n# real etcd with TLS on the etcd nodes (${versions}).\n${stringify(inventory)}`);
     if (this.withEtcd) await this.upEtcd(etcdTargetOf(parsed).etcd, log);
     return this.inventoryFile;
   }
@@ -130,6 +148,31 @@ export class Lab {
       if (!etcdPid(m.nodeDir)) throw new Error(`etcd on ${m.name} exited: ${lastLines(join(m.nodeDir, 'etcd.log'))}`);
       return memberHealthy(etcd, m);
     }, 30_000, 250)));
+  }
+
+  /**
+   * What each member runs: the version asked for (per member, then for all), else what it ran
+   * before, else 3.4. A member whose data dir holds data keeps its version: a different release
+   * over it is an upgrade, which is a runbook's job, not the lab's (destroy the lab to change it).
+   */
+  private etcdBuilds(prev: LabState | undefined): Map<string, EtcdBuild> {
+    const names = LAB_NODES.filter((n) => n.role === 'etcd').map((n) => n.name);
+    const unknown = Object.keys(this.etcdRequest.byMember).filter((n) => !names.includes(n));
+    if (unknown.length) throw new Error(`etcdVersions: ${unknown.join(', ')} is not an etcd member of the lab (they are ${names.join(', ')})`);
+    const builds = new Map(names.map((n) => [n, resolveEtcd(this.etcdRequest.byMember[n] ?? this.etcdRequest.all ?? prev?.etcd?.members[n] ?? SYSTEM_ETCD_MINOR)]));
+    checkMixable(builds);
+    for (const [n, b] of builds) {
+      const was = prev?.etcd?.members[n];
+      if (!was || was === b.version) continue;
+      const data = this.viewPath(n, join(this.etcdSettings.dataDir, 'member'));
+      if (existsSync(data)) throw new Error(`${n} in ${this.dir} holds data of etcd ${was}; the lab does not upgrade it to ${b.version}: run \`mooring lab destroy --yes\` first, or bring it up with --etcd ${was.split('.').slice(0, 2).join('.')}`);
+    }
+    return builds;
+  }
+
+  /** The etcd version each member was brought up with (empty before the first `up`). */
+  get etcdVersions(): Record<string, string> {
+    return { ...this.readState()?.etcd?.members };
   }
 
   /** The etcd members with what the lab needs to reach them. */
@@ -284,6 +327,8 @@ export class Lab {
       const st: NodeStatus = { name: node.name, ip, role: node.role, sshd: up ? 'up' : 'down', faults: this.faults(node.name) };
       if (node.role === 'etcd') {
         const m = this.requireMember(node.name);
+        const version = state?.etcd?.members[node.name];
+        if (version) st.etcdVersion = version;
         st.etcd = !etcdPid(m.nodeDir) ? 'stopped' : !(await memberHealthy(this.etcdSettings, m)) ? 'unhealthy' : (await findLeader(this.etcdSettings, [m])) ? 'leader' : 'follower';
       }
       return st;
@@ -347,7 +392,8 @@ export class Lab {
   }
 
   private inventory(hostKeys: Map<string, string>): InventoryInput {
-    const s3 = this.readState()?.s3;
+    const saved = this.readState();
+    const s3 = saved?.s3;
     const node = (role: string) => LAB_NODES.filter((n) => n.role === role).map((n) => ({
       name: n.name, ip: nodeIp(this.subnet, n), sshPort: this.sshPort, hostKey: hostKeys.get(n.name),
     }));
@@ -360,7 +406,7 @@ export class Lab {
       loadBalancer: { vip, placement: 'gateways', apiPort: 6443 },
       gateways: node('gateway'),
       // The CA key by reference lets recoveries issue certificates for a replaced node.
-      etcd: { version: '3.4.23', topology: 'external', members: node('etcd'), tls: { caKey: { file: join(this.dir, 'pki', 'ca.key') } } },
+      etcd: { version: saved?.etcd?.version ?? '3.4.23', topology: 'external', members: node('etcd'), tls: { caKey: { file: join(this.dir, 'pki', 'ca.key') } } },
       masters: node('master'),
       workers: node('worker'),
       kubernetes: { version: '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico' },
@@ -423,6 +469,22 @@ export class Lab {
   private writeState(s: LabState): void {
     mkdirSync(this.dir, { recursive: true });
     writeFileSync(join(this.dir, 'state.json'), JSON.stringify(s, null, 2));
+  }
+}
+
+/**
+ * Puts a built release's etcd, etcdctl and etcdutl in the node's /usr/local/sbin (links into the
+ * cache), or takes them away for Debian's 3.4 in /usr/bin (which has no etcdutl, as on a real 3.4 host).
+ */
+function installEtcd(sbin: string, build: EtcdBuild): void {
+  for (const tool of ETCD_TOOLS) {
+    const link = join(sbin, tool);
+    const target = build.binDir ? join(build.binDir, tool) : undefined;
+    let now: string | undefined;
+    try { now = readlinkSync(link); } catch { now = undefined; }
+    if (now === target) continue; // a running lab keeps its links: no moment without etcdctl
+    rmSync(link, { force: true });
+    if (target) symlinkSync(target, link);
   }
 }
 

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SIMULATED systemctl for lab nodes (installed as /usr/local/sbin/systemctl in each node's own
-# filesystem view). It knows one unit, etcd, and runs the REAL /usr/bin/etcd from the node's REAL
-# /etc/etcd/etcd.conf.yaml, detached from the SSH session, answering like systemd does.
+# filesystem view). It knows one unit, etcd, and runs the node's REAL etcd from the node's REAL
+# /etc/etcd/etcd.conf.yaml, detached from the SSH session, answering like systemd does. The etcd is
+# the one installed on the node: a built release the lab put in /usr/local/sbin, else Debian's
+# /usr/bin/etcd (as a unit's ExecStart names the binary its package installed).
 set -u
 node_dir="${MOORING_LAB_NODE_DIR:?SIMULATED systemctl: run inside a lab node}"
 pidfile="$node_dir/etcd.pid"
@@ -45,7 +47,9 @@ case "$action" in
     # Its own session, so it outlives the SSH session that started it (as under systemd). A
     # background job of a non-interactive shell leads no process group, so setsid does not fork
     # and $! is etcd's own pid.
-    setsid /usr/bin/etcd --config-file /etc/etcd/etcd.conf.yaml >>"$log" 2>&1 </dev/null &
+    etcd_bin=/usr/bin/etcd
+    [ -x /usr/local/sbin/etcd ] && etcd_bin=/usr/local/sbin/etcd
+    setsid "$etcd_bin" --config-file /etc/etcd/etcd.conf.yaml >>"$log" 2>&1 </dev/null &
     echo $! > "$pidfile"
     sleep 0.3
     running || { echo "Job for etcd.service failed: see $log" >&2; exit 1; }

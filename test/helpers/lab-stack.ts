@@ -1,6 +1,6 @@
 // What most end-to-end tests stand on: the lab, the real Temporal dev server, a worker with the
 // real activities on a task queue of its own, and the environment the CLI needs to reach them.
-import { Lab } from '../../lab/lab.js';
+import { Lab, type LabOptions } from '../../lab/lab.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from './temporal.js';
 import { startTestWorker, type TestWorker } from './worker.js';
 import { scratchDir } from './scratch.js';
@@ -15,8 +15,8 @@ export interface LabStack {
   stop(): Promise<void>;
 }
 
-export async function startLabStack(name: string, subnet: string): Promise<LabStack> {
-  const lab = new Lab({ dir: scratchDir(`mooring-${name}-`), subnet });
+export async function startLabStack(name: string, subnet: string, opts: Pick<LabOptions, 'etcdVersion' | 'etcdVersions'> = {}): Promise<LabStack> {
+  const lab = new Lab({ ...opts, dir: scratchDir(`mooring-${name}-`), subnet });
   let t: TestTemporal | undefined;
   let w: TestWorker;
   const taskQueue = uniqueTaskQueue(name);
