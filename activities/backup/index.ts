@@ -196,6 +196,8 @@ export function createBackupActivities(deps: SshDeps) {
             if (c.ok) return c;
           }
           const { stream } = await openDecryptedSnapshot(store, snap.key, resolve, signal);
+          let got = 0;
+          stream.on('data', (c: Buffer) => { got += c.length; reportProgress({ bytes: got, of: snap.size }); });
           await s.streamIn(sh`umask 077; cat > ${partial}`, stream, { signal, timeoutMs: 3 * 3600_000 });
           const c = await checkSnapshot(s, await statOf(s, partial, signal), signal);
           if (!c.ok) {

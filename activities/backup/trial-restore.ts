@@ -8,6 +8,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findTool } from '../../client/tools.js';
+import { sizedTimeoutMs } from '../heartbeat.js';
 
 const run = promisify(execFile);
 
@@ -43,9 +44,11 @@ export async function checkAndTrialRestore(file: string, scratch: string, signal
   if (!(await appendedHashMatches(file))) return { ok: false, problem: 'the sha256 appended by snapshot save does not match: truncated or corrupt' };
   const etcdctl = findTool('etcdctl', 'MOORING_ETCDCTL_BIN');
   const env = { ...process.env, ETCDCTL_API: '3' };
+  // Both read the whole database (a restore writes it again): timeouts follow its size.
+  const { size } = await stat(file);
   let status: { hash: number; revision: number; totalKey: number };
   try {
-    const r = await run(etcdctl, ['snapshot', 'status', file, '-w', 'json'], { env, timeout: 300_000, ...(signal ? { signal } : {}) });
+    const r = await run(etcdctl, ['snapshot', 'status', file, '-w', 'json'], { env, timeout: sizedTimeoutMs(size, 300_000), ...(signal ? { signal } : {}) });
     status = JSON.parse(r.stdout) as typeof status;
   } catch (err) {
     return { ok: false, problem: `snapshot status refused it: ${lastLine(err)}` };
@@ -58,7 +61,7 @@ export async function checkAndTrialRestore(file: string, scratch: string, signal
   try {
     await run(tool, ['snapshot', 'restore', file, '--data-dir', dataDir, '--name', 'mooring-verify',
       '--initial-cluster', 'mooring-verify=http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380'],
-    { env, timeout: 600_000, ...(signal ? { signal } : {}) });
+    { env, timeout: sizedTimeoutMs(3 * size, 600_000), ...(signal ? { signal } : {}) });
   } catch (err) {
     return { ok: false, ...base, restored: false, restoreTool: tool, problem: `trial restore failed: ${lastLine(err)}` };
   }
