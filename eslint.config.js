@@ -1,11 +1,16 @@
 // Lint rules a Temporal reviewer holds the code to (TEMPORAL.md): workflow code is deterministic
 // and imports nothing with side effects; no promise is left floating anywhere.
+import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = [
-  'fs', 'fs/promises', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto', 'dns',
-  'stream', 'worker_threads', 'process', 'timers', 'url', 'util', 'events', 'readline', 'tls',
-];
+// Every built-in, with and without `node:` (some, like node:test, exist only with it).
+const nodeBuiltins = [...new Set(builtinModules.flatMap((m) => (m.startsWith('node:') ? [m] : [m, `node:${m}`])))];
+
+// Pure modules under activities/ that workflows share with the activities: they import nothing at
+// run time (types only), so they are deterministic. Keep this list short; new shared code goes
+// into a pure module of its own.
+const pureActivityModules = ['backup/local-names.js', 'backup/context.js'];
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.lab/**', 'eslint.config.js', 'bin/**'] },
@@ -23,14 +28,21 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: [
-          ...nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflows are deterministic: do I/O in an activity.' })),
+          ...nodeBuiltins.map((name) => ({ name, message: 'Workflows are deterministic: do I/O in an activity.' })),
           { name: '@temporalio/client', message: 'Workflows may import only @temporalio/workflow.' },
           { name: '@temporalio/worker', message: 'Workflows may import only @temporalio/workflow.' },
           { name: '@temporalio/activity', message: 'Workflows may import only @temporalio/workflow.' },
         ],
+        // Matched against the import's text at any depth under workflows/: `../activities/…`,
+        // `../../activities/…` and so on (patterns written as `../activities/**` matched files one
+        // folder deep only; a leading `**/` in a group matches any number of `../`).
         patterns: [
-          { group: ['../activities/*', '../activities/**', '../workers/**', '../client/**'], allowTypeImports: true,
+          { regex: `(^|/)activities/(?!(${pureActivityModules.map(escape).join('|')})$)`, allowTypeImports: true,
             message: 'Import activities with `import type` only; call them through proxyActivities.' },
+          { group: ['**/workers', '**/workers/**', '**/client', '**/client/**', '@temporalio/client/**', '@temporalio/worker/**', '@temporalio/activity/**'],
+            message: 'Workflows may import only @temporalio/workflow and pure code: no worker or client code.' },
+          { group: [...nodeBuiltins.map((m) => `${m}/**`)],
+            message: 'Workflows are deterministic: do I/O in an activity.' },
         ],
       }],
     },

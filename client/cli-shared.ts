@@ -1,7 +1,6 @@
 // Options and helpers every CLI command shares: connection flags, --output, inventory loading,
 // and one way to turn errors into a message and an exit code.
 import { Command, Option } from 'commander';
-import { InventoryError, loadInventory } from '../config/load.js';
 import type { Inventory } from '../config/schema.js';
 import type { ConnectionFlags } from '../workers/connection.js';
 
@@ -36,6 +35,8 @@ export function printJson(value: unknown): void {
 
 /** Loads and validates the inventory; on problems prints every one and exits 2 before anything is touched. */
 export async function inventoryOrExit(file: string): Promise<Inventory> {
+  // zod and yaml load here rather than at start-up: `mooring --help` needs neither.
+  const { InventoryError, loadInventory } = await import('../config/load.js');
   try {
     return await loadInventory(file);
   } catch (err) {

@@ -2,7 +2,7 @@
 // validation. Field-level rules live on the fields; rules that relate fields (odd etcd count,
 // unique names, VIP consistency) live in `crossFieldRules` so every problem is reported at once.
 import { z } from 'zod';
-import { isIPv4, ipv4InCidr, isCidr } from './net.js';
+import { isIPv4, ipv4InCidr, isCidr, cidrsOverlap } from './net.js';
 
 // Names end up in shell commands, DNS records, etcd member names and workflow IDs: keep them to
 // RFC 1123 labels so they are safe everywhere without quoting tricks.
@@ -242,7 +242,38 @@ function crossFieldRules(inv: z.output<typeof InventoryObject>, ctx: Ctx): void 
       }
     }
   }
-  if (inv.kubernetes.podSubnet === inv.kubernetes.serviceSubnet) {
-    issue(['kubernetes', 'serviceSubnet'], 'must differ from kubernetes.podSubnet');
+  clusterRangeRules(inv, groups, issue);
+}
+
+/**
+ * Pod and service addresses are routed inside the cluster (CNI, kube-proxy): a range that shares
+ * addresses with the nodes' network, or with the other range, makes nodes or services
+ * unreachable. The node network is the OpenStack private network when there is one; otherwise
+ * (Proxmox, static hosts) only the node addresses and the VIP are known, and none may fall inside.
+ */
+function clusterRangeRules(inv: z.output<typeof InventoryObject>, groups: readonly (readonly unknown[])[], issue: (path: (string | number)[], message: string) => void): void {
+  const { podSubnet, serviceSubnet } = inv.kubernetes;
+  const ranges = [['podSubnet', podSubnet], ['serviceSubnet', serviceSubnet]] as const;
+  if (isCidr(podSubnet) && isCidr(serviceSubnet) && cidrsOverlap(podSubnet, serviceSubnet)) {
+    issue(['kubernetes', 'serviceSubnet'], `${serviceSubnet} overlaps the pod network ${podSubnet} (kubernetes.podSubnet): pods and services need separate ranges, choose one that does not`);
+  }
+  const net = inv.provider.type === 'openstack' ? inv.provider.openstack.network.cidr : undefined;
+  const addresses: { where: string; ip: string }[] = [{ where: 'loadBalancer.vip', ip: inv.loadBalancer.vip }];
+  for (const g of groups) {
+    const nodes = g[g.length - 1] as InventoryNode[];
+    const base = (g.slice(0, -1) as string[]).join('.');
+    nodes.forEach((n, i) => addresses.push({ where: `${base}[${i}].ip`, ip: n.ip }));
+  }
+  for (const [field, range] of ranges) {
+    if (!isCidr(range)) continue;
+    if (net !== undefined && isCidr(net) && cidrsOverlap(range, net)) {
+      issue(['kubernetes', field], `${range} overlaps the node network ${net} (provider.openstack.network.cidr): choose a range that does not`);
+      continue;
+    }
+    const inside = addresses.filter((a) => isIPv4(a.ip) && ipv4InCidr(a.ip, range));
+    if (inside.length) {
+      const named = inside.slice(0, 3).map((a) => `${a.ip} (${a.where})`).join(', ') + (inside.length > 3 ? ` and ${inside.length - 3} more` : '');
+      issue(['kubernetes', field], `${range} overlaps the node network: it contains ${named}; choose a range that holds no node address`);
+    }
   }
 }

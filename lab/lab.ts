@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { InventoryInput } from '../config/schema.js';
 import { parseInventory } from '../config/load.js';
+import { schemaModeline } from '../config/json-schema.js';
 import { portOpen } from '../client/devserver.js';
 import { PROJECT_ROOT } from '../client/tools.js';
 import { LAB_NODES, DEFAULT_SUBNET, VIP_OCTET, nodeIp, type LabNode } from './topology.js';
@@ -104,7 +105,7 @@ export class Lab {
     await Promise.all(state.nodes.map((n) => waitFor(`sshd of ${n.name} on ${n.ip}:${this.sshPort}`, () => portOpen(n.ip, this.sshPort), 10_000)));
     const inventory = this.inventory(hostKeys);
     const parsed = parseInventory(inventory, 'lab inventory'); // the lab must produce what Mooring accepts
-    writeFileSync(this.inventoryFile, `# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback,\n# real etcd 3.4 with TLS on the etcd nodes.\n${stringify(inventory)}`);
+    writeFileSync(this.inventoryFile, `${schemaModeline(this.dir)}\n# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback,\n# real etcd 3.4 with TLS on the etcd nodes.\n${stringify(inventory)}`);
     if (this.withEtcd) await this.upEtcd(etcdTargetOf(parsed).etcd, log);
     return this.inventoryFile;
   }

@@ -6,7 +6,7 @@ import type { NativeConnectionOptions } from '@temporalio/worker';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:7233';
 export const DEFAULT_NAMESPACE = 'default';
-export const DEFAULT_TASK_QUEUE = 'mooring';
+export { DEFAULT_TASK_QUEUE } from './task-queue.js';
 
 export interface ConnectionFlags {
   address?: string;

@@ -1,7 +1,7 @@
 // Activities of the etcd-backup runbook and of `backup verify`. Each opens what it needs (one SSH
 // session, one S3 client), heartbeats, and is idempotent: a retry after a crash finds the work
 // done (the checked file on the node, the committed object in the bucket) and reuses it.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, statfs } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,11 +67,65 @@ async function withStore<T>(b: BackupTarget, fn: (store: ObjectStore) => Promise
   }
 }
 
+/** Where `backup verify` decrypts and trial-restores: the worker's temp dir unless this names a bigger disk. */
+export const SCRATCH_ENV = 'MOORING_VERIFY_DIR';
+const verifyScratchBase = () => process.env[SCRATCH_ENV] || tmpdir();
+
+// etcd preallocates its first WAL segment (64 MB) in a restored data dir.
+const WAL_SEGMENT = 64 * 1000 * 1000;
+
+/** Why the scratch dir cannot hold the decrypted snapshot and its restored copy, or undefined. */
+async function lacksSpace(dir: string, snapshotBytes: number): Promise<string | undefined> {
+  const need = 2 * snapshotBytes + WAL_SEGMENT;
+  const fs = await statfs(dir);
+  const free = fs.bavail * fs.bsize;
+  if (free >= need) return undefined;
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  return `the worker's scratch dir ${dir} has ${mib(free)} free; the decrypted snapshot and its trial restore need about ${mib(need)} (set ${SCRATCH_ENV} to a bigger disk)`;
+}
+
+// The local file system refused the decrypted copy: the worker's trouble, not the snapshot's.
+const LOCAL_WRITE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE']);
+function localWriteTrouble(err: unknown): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && LOCAL_WRITE.has(code) ? `${code}: ${(err as Error).message}` : undefined;
+}
+
 export const remotePrefix = (b: BackupTarget) => `${b.prefix}${b.cluster}/`;
 
 async function statOf(s: SshSession, path: string, signal: AbortSignal): Promise<SnapshotCandidate> {
   const [size, mtime] = (await s.run(sh`stat -c '%s %Y' ${path}`, { timeoutMs: 15_000, signal })).trim().split(' ').map(Number);
   return { path, size: size ?? 0, mtime: mtime ?? 0 };
+}
+
+/** Decrypts the stored snapshot into a fresh scratch dir and checks it there; the dir is removed after. */
+async function checkInScratch(store: ObjectStore, key: string, resolve: KeyResolver, signal: AbortSignal): Promise<{ result: PlainSnapshotCheck; bytes: number }> {
+  const base = verifyScratchBase();
+  let scratch: string;
+  try {
+    scratch = await mkdtemp(join(base, 'mooring-verify-'));
+  } catch (err) {
+    return { bytes: 0, result: { ok: false, verdict: 'inconclusive', problem: `the worker cannot make its scratch dir under ${base}: ${(err as Error).message} (set ${SCRATCH_ENV} to a writable directory)` } };
+  }
+  let bytes = 0;
+  try {
+    const { stream, entry } = await openDecryptedSnapshot(store, key, resolve, signal);
+    const short = await lacksSpace(scratch, entry.size);
+    if (short) {
+      stream.destroy();
+      return { bytes, result: { ok: false, verdict: 'inconclusive', problem: short } };
+    }
+    stream.on('data', (c: Buffer) => { bytes += c.length; });
+    await pipeline(stream, createWriteStream(join(scratch, 'snapshot.db'), { mode: 0o600 }), { signal });
+    return { bytes, result: await checkAndTrialRestore(join(scratch, 'snapshot.db'), scratch, signal) };
+  } catch (err) {
+    const local = localWriteTrouble(err);
+    if (local) return { bytes, result: { ok: false, verdict: 'inconclusive', problem: `the worker could not write its decrypted copy under ${scratch}: ${local}` } };
+    // Bad bytes are a result; anything else (store unreachable, key trouble) is thrown by this.
+    return { bytes, result: { ok: false, verdict: 'bad', problem: problemWithStoredBytes(err, store, key) } };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 export function createBackupActivities(deps: SshDeps) {
@@ -213,30 +267,23 @@ export function createBackupActivities(deps: SshDeps) {
     /**
      * Download, decrypt (authenticated), compare sha256 with the catalogue, `snapshot status` and a
      * trial restore into a scratch directory, then record the result in the manifest. A lease keeps
-     * retention away from the snapshot meanwhile.
+     * retention away from the snapshot meanwhile. Only the snapshot's own bytes can make it bad;
+     * when this worker cannot check it (no space or no write access in its scratch dir, the etcd
+     * tool missing, a timeout) the result is inconclusive and recorded as such, never against it.
      */
     async verifyBackupSnapshot(input: { backup: BackupTarget; key: string; holder: string }): Promise<VerifyOutcome> {
       const b = input.backup;
       return heartbeatWhile(`verify ${input.key}`, (signal) => withStore(b, async (store) => {
         const { resolve } = await keyOf(b);
         await store.putLease(b.cluster, input.holder, input.key, new Date(Date.now() + 60 * 60_000), signal);
-        const scratch = await mkdtemp(join(tmpdir(), 'mooring-verify-'));
         try {
-          const file = join(scratch, 'snapshot.db');
-          let bytes = 0;
-          let result: PlainSnapshotCheck;
-          try {
-            const { stream } = await openDecryptedSnapshot(store, input.key, resolve, signal);
-            stream.on('data', (c: Buffer) => { bytes += c.length; });
-            await pipeline(stream, createWriteStream(file, { mode: 0o600 }), { signal });
-            result = await checkAndTrialRestore(file, scratch, signal);
-          } catch (err) {
-            result = { ok: false, problem: problemWithStoredBytes(err, store, input.key) };
-          }
-          await store.recordRoundTrip(input.key, { ok: result.ok, ...(result.problem ? { problem: result.problem } : {}) }, signal);
+          const { result, bytes } = await checkInScratch(store, input.key, resolve, signal);
+          signal.throwIfAborted(); // a cancelled check proves nothing and records nothing
+          await store.recordRoundTrip(input.key, result.verdict === 'inconclusive'
+            ? { ok: false, inconclusive: true, problem: result.problem ?? 'inconclusive' }
+            : { ok: result.ok, ...(result.problem ? { problem: result.problem } : {}) }, signal);
           return { key: input.key, bytes, ...result };
         } finally {
-          await rm(scratch, { recursive: true, force: true });
           await store.dropLease(b.cluster, input.holder).catch(() => undefined);
         }
       }));

@@ -315,13 +315,22 @@ export class ObjectStore {
     }), { abortSignal: signal });
   }
 
-  /** Records the result of a download-decrypt-compare in the manifest (see transfer.ts). */
-  async recordRoundTrip(key: string, result: { ok: boolean; problem?: string }, signal?: AbortSignal): Promise<void> {
+  /**
+   * Records the result of a download-decrypt-compare in the manifest (see transfer.ts). An
+   * inconclusive check (the verifier could not run it) goes beside the last conclusive one and
+   * never replaces it; a conclusive one clears it.
+   */
+  async recordRoundTrip(key: string, result: { ok: boolean; problem?: string; inconclusive?: boolean }, signal?: AbortSignal): Promise<void> {
     checkObjectKey(key);
     await this.run(`recording the verification of ${key}`, async () => {
       const m = await this.readManifest(key, signal);
       if (!m) throw Object.assign(new Error('no manifest'), { name: 'NoSuchKey' });
-      await this.writeManifest({ ...m, roundTrip: { ok: result.ok, at: new Date().toISOString(), ...(result.problem ? { problem: result.problem } : {}) } }, signal);
+      const at = new Date().toISOString();
+      const next: Manifest = result.inconclusive
+        ? { ...m, inconclusive: { at, problem: result.problem ?? 'the check could not be run' } }
+        : { ...m, roundTrip: { ok: result.ok, at, ...(result.problem ? { problem: result.problem } : {}) } };
+      if (!result.inconclusive) delete next.inconclusive;
+      await this.writeManifest(next, signal);
     });
   }
 

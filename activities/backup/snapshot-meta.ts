@@ -36,11 +36,19 @@ export interface StoredSnapshot extends SnapshotMetadata {
   uploadedAt?: string;
   /** The manifest exists: the upload completed with the declared bytes. */
   complete: boolean;
-  /** Last download-decrypt-compare, if one was run. */
+  /** Last conclusive download-decrypt-compare (the snapshot's bytes decided), if one was run. */
   roundTrip?: { ok: boolean; at: string; problem?: string };
+  /** A later verification this worker could not complete (its tool, space, time): no verdict on the snapshot. */
+  inconclusive?: InconclusiveCheck;
 }
 
-/** Good to keep and to restore: checked before upload, upload committed, no round trip found it bad. */
+export interface InconclusiveCheck { at: string; problem: string }
+
+/**
+ * Good to keep and to restore: checked before upload, upload committed, no round trip found it
+ * bad. An inconclusive verification is deliberately not consulted: it proves nothing about the
+ * snapshot, and retention must not delete a good snapshot because a verifier lacked disk space.
+ */
 export function isTrusted(s: StoredSnapshot): boolean {
   return s.complete && s.verified && s.roundTrip?.ok !== false;
 }
@@ -113,6 +121,7 @@ export interface Manifest extends SnapshotMetadata {
   etag?: string;
   uploadedAt: string;
   roundTrip?: { ok: boolean; at: string; problem?: string };
+  inconclusive?: InconclusiveCheck;
 }
 
 export function parseManifest(text: string, key: string): Manifest {

@@ -1,8 +1,8 @@
 // How activities reach a host: SSH settings from the inventory (references only), the private
 // key read here, inside the activity, and never returned or logged.
 import { readFile } from 'node:fs/promises';
-import { ApplicationFailure } from '@temporalio/activity';
-import { SshSession, type SshTarget } from './session.js';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import { SshSession, cancellation, type SshTarget } from './session.js';
 
 export interface HostRef {
   name: string;
@@ -47,6 +47,11 @@ export async function withSession<T>(deps: SshDeps, access: SshAccess, host: Hos
   }
   try {
     return await fn(session);
+  } catch (err) {
+    // Whatever a command's cancellation turned into on its way up (a wrapped error, a stream's
+    // AbortError, a cut channel), the activity was cancelled: say so, so Temporal records it as such.
+    if (signal.aborted && !(err instanceof CancelledFailure)) throw cancellation(`${host.name}: activity`, signal);
+    throw err;
   } finally {
     session.close();
   }

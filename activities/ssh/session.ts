@@ -1,6 +1,7 @@
 // One SSH connection per activity, on ssh2: pinned host keys, optional jump host (seed 002's
 // gateways are bastions), exec with streamed output, exit codes, timeouts and cancellation.
 import { Client, type ConnectConfig } from 'ssh2';
+import { CancelledFailure } from '@temporalio/common';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { checkHostKey, HostKeyMismatchError } from './host-key.js';
 import { sh, shellQuote } from './quote.js';
@@ -52,6 +53,19 @@ export class SshCommandError extends Error {
   constructor(message: string, readonly result?: ExecResult) { super(message); }
 }
 
+/**
+ * The error for a command or connection stopped by its abort signal: a CancelledFailure, so an
+ * activity passing its `cancellationSignal()` is recorded by Temporal as cancelled, not failed
+ * (the SDK reports cancellation only for a CancelledFailure or an AbortError). The signal's own
+ * reason (the SDK's CancelledFailure, saying why: CANCELLED, TIMED_OUT, WORKER_SHUTDOWN…) is kept
+ * in the message and as the cause.
+ */
+export function cancellation(what: string, signal: AbortSignal | undefined): CancelledFailure {
+  const reason: unknown = signal?.reason;
+  const why = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);
+  return new CancelledFailure(`${what} cancelled${why ? ` (${why})` : ''}`, [], reason instanceof Error ? reason : undefined);
+}
+
 export class SshSession {
   private constructor(private readonly client: Client, private readonly hops: Client[], readonly target: SshTarget) {}
 
@@ -75,6 +89,7 @@ export class SshSession {
   /** Runs a command (already quoted by the caller via `sh`) and resolves with its exit code and output. */
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const remote = opts.stdin === undefined ? tiedToChannel(command) : command;
+    if (opts.signal?.aborted) return Promise.reject(cancellation(`${this.target.name}: command`, opts.signal));
     return new Promise((resolve, reject) => {
       this.client.exec(remote, (err, stream) => {
         if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
@@ -92,7 +107,7 @@ export class SshSession {
         const stop = () => { try { stream.signal('KILL'); } catch { /* not supported */ } stream.close(); };
         const onAbort = () => finish(() => {
           stop();
-          reject(new SshCommandError(`${this.target.name}: command cancelled`));
+          reject(cancellation(`${this.target.name}: command`, opts.signal));
         });
         const timer = opts.timeoutMs ? setTimeout(() => finish(() => {
           stop();
@@ -118,6 +133,7 @@ export class SshSession {
    * with an error, so a consumer that checks digests at the end never sees a clean short read.
    */
   streamOut(command: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    if (opts.signal?.aborted) return Promise.reject(cancellation(`${this.target.name}: command`, opts.signal));
     return new Promise((resolve, reject) => {
       this.client.exec(tiedToChannel(command), (err, channel) => {
         if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
@@ -126,7 +142,7 @@ export class SshSession {
         const onAbort = () => {
           try { channel.signal('KILL'); } catch { /* not supported */ }
           channel.close();
-          out.destroy(new SshCommandError(`${this.target.name}: command cancelled`));
+          out.destroy(cancellation(`${this.target.name}: command`, opts.signal));
         };
         opts.signal?.addEventListener('abort', onAbort, { once: true });
         channel.on('data', (d: Buffer) => { if (!out.write(d)) channel.pause(); });
@@ -152,6 +168,7 @@ export class SshSession {
    * a source error closes the channel (the command sees a cut, not a clean end) and rejects.
    */
   streamIn(command: string, source: Readable, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+    if (opts.signal?.aborted) return Promise.reject(cancellation(`${this.target.name}: command`, opts.signal));
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel) => {
         if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
@@ -163,7 +180,7 @@ export class SshSession {
           try { channel.signal('KILL'); } catch { /* not supported */ }
           channel.close();
         };
-        const onAbort = () => fail(new SshCommandError(`${this.target.name}: command cancelled`));
+        const onAbort = () => fail(cancellation(`${this.target.name}: command`, opts.signal));
         opts.signal?.addEventListener('abort', onAbort, { once: true });
         const timer = opts.timeoutMs ? setTimeout(() => fail(new SshCommandError(`${this.target.name}: command timed out after ${opts.timeoutMs}ms`)), opts.timeoutMs) : undefined;
         source.once('error', (e: Error) => fail(e));
@@ -237,6 +254,7 @@ export function tiedToChannel(command: string): string {
 }
 
 function connect(target: SshTarget, opts: SshOptions & { user: string }, sock?: Duplex): Promise<Client> {
+  if (opts.signal?.aborted) return Promise.reject(cancellation(`${target.name}: connection`, opts.signal));
   return new Promise((resolve, reject) => {
     const client = new Client();
     let mismatch: string | null = null;
@@ -254,7 +272,7 @@ function connect(target: SshTarget, opts: SshOptions & { user: string }, sock?: 
       },
     };
     if (sock) config.sock = sock;
-    const onAbort = () => { client.end(); reject(new Error(`${target.name}: connection cancelled`)); };
+    const onAbort = () => { client.end(); reject(cancellation(`${target.name}: connection`, opts.signal)); };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     let settled = false;
     client.once('ready', () => { settled = true; opts.signal?.removeEventListener('abort', onAbort); resolve(client); });

@@ -3,15 +3,26 @@
 // the object store's secret references are resolved here, from this shell's environment or files.
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
+import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
-import { startAndFollow } from './start-and-follow.js';
+import type * as StartAndFollowModule from './start-and-follow.js';
 import { table } from '../render.js';
-import { openObjectStore } from '../../activities/backup/object-store.js';
+import type * as ObjectStoreModule from '../../activities/backup/object-store.js';
 import { backupTargetOf } from '../../workflows/etcd-backup/target.js';
-import { remotePrefix } from '../../activities/backup/index.js';
+import type * as BackupActivitiesModule from '../../activities/backup/index.js';
 import type { StoredSnapshot } from '../../activities/backup/snapshot-meta.js';
 import type { Inventory } from '../../config/schema.js';
+
+// Loaded by each command's preAction hook, not when the CLI starts: the AWS SDK and the Temporal
+// client take a second to load, and `mooring --help` or `validate` need neither (see client/cli.ts).
+let startAndFollow: typeof StartAndFollowModule.startAndFollow;
+let openObjectStore: typeof ObjectStoreModule.openObjectStore;
+let remotePrefix: typeof BackupActivitiesModule.remotePrefix;
+async function loadImplementation(): Promise<void> {
+  [{ startAndFollow }, { openObjectStore }, { remotePrefix }] = await Promise.all([
+    import('./start-and-follow.js'), import('../../activities/backup/object-store.js'), import('../../activities/backup/index.js'),
+  ]);
+}
 
 const taskQueueOption = () => new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE');
 
@@ -23,6 +34,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
     .addHelpText('after', '\nExamples:\n  mooring backup run -c cluster.yaml\n  mooring backup run -c cluster.yaml --dry-run     # retention plan only, nothing deleted')
+    .hook('preAction', loadImplementation)
     .action(async (o: Record<string, string | boolean>) => {
       const inv = await withBackupOrExit(String(o.config));
       await startAndFollow(o, inv, 'etcd-backup', { ...(o.dryRun ? { planOnly: true } : {}), trigger: 'mooring backup run' }, o.dryRun ? 'dry run' : undefined);
@@ -32,7 +44,8 @@ export function registerBackupSnapshots(backup: Command): void {
     .description('The remote catalogue: every snapshot of the cluster in the bucket, oldest first, with time, member, revision, size and state')
     .requiredOption('-c, --config <file>', 'inventory file with a backup section (its object store secrets are read here)')
     .addOption(outputOption())
-    .addHelpText('after', '\nState: verified = checked on the node before upload and committed with its manifest;\n       restores = `backup verify` proved the round trip; BAD = a verify failed; incomplete = no manifest (never restored).\n\nExample:\n  mooring backup list -c cluster.yaml\n  mooring backup verify -c cluster.yaml <ID>')
+    .addHelpText('after', '\nState: verified = checked on the node before upload and committed with its manifest;\n       restores = `backup verify` proved the round trip; BAD = a verify found the snapshot bad;\n       incomplete = no manifest (never restored); "last verify inconclusive" = the worker could not check it\n       (no space, tool missing, timeout): not held against the snapshot.\n\nExample:\n  mooring backup list -c cluster.yaml\n  mooring backup verify -c cluster.yaml <ID>')
+    .hook('preAction', loadImplementation)
     .action(async (o: Record<string, string>) => {
       const inv = await withBackupOrExit(String(o.config));
       const b = backupTargetOf(inv)!;
@@ -56,6 +69,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .argument('<id>', 'snapshot id from `mooring backup list` (or its full object key)')
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
+    .hook('preAction', loadImplementation)
     .action(async (id: string, o: Record<string, string | boolean>) => {
       const inv = await withBackupOrExit(String(o.config));
       const key = keyOf(inv, id);
@@ -75,10 +89,11 @@ function keyOf(inv: Inventory, id: string): string {
   return `${remotePrefix(b)}${id}.db.enc`;
 }
 
-function stateOf(r: StoredSnapshot): string {
+export function stateOf(r: StoredSnapshot): string {
   if (!r.complete) return 'incomplete';
-  if (r.roundTrip) return r.roundTrip.ok ? `restores (${r.roundTrip.at})` : `BAD: ${r.roundTrip.problem ?? 'verify failed'}`;
-  return r.verified ? 'verified' : 'unverified';
+  const state = r.roundTrip ? (r.roundTrip.ok ? `restores (${r.roundTrip.at})` : `BAD: ${r.roundTrip.problem ?? 'verify failed'}`) : r.verified ? 'verified' : 'unverified';
+  // Not a verdict: the snapshot keeps the state above; the operator learns the verifier needs fixing.
+  return r.inconclusive ? `${state}; last verify inconclusive (${r.inconclusive.at}): ${r.inconclusive.problem}` : state;
 }
 
 function human(n: number): string {

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
-import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
-import { connectClient } from '../connect.js';
+import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { connectionFlags, fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
-import { createBackupSchedule, listBackupSchedules, onSchedule } from '../schedules.js';
 import { table } from '../render.js';
 import { registerBackupSnapshots } from './backup-snapshots.js';
 
@@ -26,6 +23,7 @@ export function registerBackup(program: Command): void {
     .addOption(new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE'))
     .addHelpText('after', '\nExample:\n  mooring backup schedule create -c cluster.yaml --every 6h\n  mooring backup schedule list')
     .action(async (o: Record<string, string | boolean>) => {
+      const [{ ScheduleAlreadyRunning }, { connectClient }, { createBackupSchedule }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../schedules.js')]);
       const inv = await inventoryOrExit(String(o.config));
       const mc = await connectClient(connectionFlags(o));
       try {
@@ -47,6 +45,7 @@ export function registerBackup(program: Command): void {
     .option('--cluster <name>', 'only this cluster')
     .addOption(outputOption())
     .action(async (o: Record<string, string>) => {
+      const [{ connectClient }, { listBackupSchedules }] = await Promise.all([import('../connect.js'), import('../schedules.js')]);
       if (o.cluster && !CLUSTER.test(o.cluster)) fail(`--cluster "${o.cluster}" is not a valid name`, 2);
       const mc = await connectClient(connectionFlags(o));
       try {
@@ -72,6 +71,7 @@ export function registerBackup(program: Command): void {
     cmd.description(describe);
     if (verb === 'pause' || verb === 'resume') cmd.option('--note <text>', 'why (shown by list and in the Web UI)');
     cmd.action(async (cluster: string, o: Record<string, string>) => {
+      const [{ ScheduleOverlapPolicy }, { connectClient }, { onSchedule }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../schedules.js')]);
       if (!CLUSTER.test(cluster)) fail(`cluster "${cluster}" is not a valid name`, 2);
       const mc = await connectClient(connectionFlags(o));
       try {

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { connectClient } from '../connect.js';
 import { connectionFlags, fail, withConnectionOptions } from '../cli-shared.js';
-import { decide } from '../decide.js';
 
 export function registerDecide(program: Command): void {
   for (const verb of ['approve', 'reject'] as const) {
@@ -14,6 +11,7 @@ export function registerDecide(program: Command): void {
     if (verb === 'approve') cmd.option('--comment <text>', 'why (recorded)');
     else cmd.requiredOption('--comment <text>', 'why it is rejected (recorded)');
     cmd.action(async (id: string, o: Record<string, string>) => {
+      const [{ WorkflowUpdateFailedError }, { connectClient }, { decide }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../decide.js')]);
       const mc = await connectClient(connectionFlags(o));
       try {
         const d = await decide(mc.client, id, { approved: verb === 'approve', by: o.by!, ...(o.comment ? { comment: o.comment } : {}), ...(o.step ? { step: o.step } : {}) });

@@ -1,15 +1,9 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { Lab } from '../../lab/lab.js';
-import { loadInventory } from '../../config/load.js';
-import { createMooringWorker } from '../../workers/worker.js';
-import { installRuntime } from '../../workers/runtime.js';
-import { portOpen, startDevServer, type DevServer } from '../devserver.js';
-import { connectClient, runUrl } from '../connect.js';
+import type { DevServer } from '../devserver.js';
 import { findRunbook } from '../runbooks.js';
-import { ClusterBusyError, startRunbook, type StartOptions } from '../start.js';
-import { decide } from '../decide.js';
-import { follow, snapshot } from '../watch.js';
+import type { StartOptions } from '../start.js';
+import type { snapshot } from '../watch.js';
 import { fail } from '../cli-shared.js';
 
 export function registerDemo(program: Command): void {
@@ -22,6 +16,10 @@ export function registerDemo(program: Command): void {
     .option('--manual-approval', 'wait for `mooring approve` instead of approving as "mooring-demo"')
     .option('--exit', 'stop the server and worker when the run ends (default when not on a terminal)')
     .action(async (o: { dir?: string; subnet: string; port: string; uiPort: string; manualApproval?: boolean; exit?: boolean }) => {
+      const [{ Lab }, { loadInventory }, { createMooringWorker }, { installRuntime }, { portOpen, startDevServer }, { connectClient, runUrl }, { ClusterBusyError, startRunbook }, { decide }, { follow }] = await Promise.all([
+        import('../../lab/lab.js'), import('../../config/load.js'), import('../../workers/worker.js'), import('../../workers/runtime.js'), import('../devserver.js'),
+        import('../connect.js'), import('../start.js'), import('../decide.js'), import('../watch.js'),
+      ]);
       installRuntime({ logLevel: 'WARN' });
       const say = (m: string) => process.stdout.write(`${m}\n`);
       const lab = new Lab({ ...(o.dir ? { dir: o.dir } : {}), subnet: o.subnet });
@@ -101,6 +99,7 @@ export function registerDemo(program: Command): void {
 }
 
 async function waitForGate(client: Parameters<typeof snapshot>[0], workflowId: string): Promise<void> {
+  const { snapshot } = await import('../watch.js');
   for (let i = 0; i < 300; i++) {
     const s = await snapshot(client, workflowId);
     if (s.progress?.pendingApproval || s.status !== 'RUNNING') return;

@@ -1,16 +1,18 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Lab } from '../../lab/lab.js';
+import type * as LabModule from '../../lab/lab.js';
 import { outputOption, printJson } from '../cli-shared.js';
 import { table } from '../render.js';
 
 const labOptions = (cmd: Command) => cmd
   .option('--dir <dir>', 'lab directory (default .lab, or $MOORING_LAB_DIR)')
   .option('--subnet <a.b.c>', 'loopback /24 for the nodes (default 127.10.0)');
+// Loaded by the `lab` command's preAction hook, not when the CLI starts (see client/cli.ts).
+let Lab: typeof LabModule.Lab;
 const labOf = (o: { dir?: string; subnet?: string }) => new Lab({ ...(o.dir ? { dir: o.dir } : {}), ...(o.subnet ? { subnet: o.subnet } : {}) });
 
 export function registerLab(program: Command): void {
-  const lab = program.command('lab').description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd 3.4 cluster with TLS on the etcd nodes, faults on command');
+  const lab = program.command('lab').hook('preAction', async () => { ({ Lab } = await import('../../lab/lab.js')); }).description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd 3.4 cluster with TLS on the etcd nodes, faults on command');
   labOptions(lab.command('up'))
     .description('Bring the lab up (idempotent: what runs is left alone): nodes, PKI, etcd with TLS; writes the inventory every command takes with -c')
     .action(async (o) => {

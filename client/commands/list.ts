@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { connectClient, runUrl } from '../connect.js';
 import { connectionFlags, fail, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
 import { table } from '../render.js';
-import { CLUSTER, PHASE, RUNBOOK } from '../../workflows/runbook/search-attributes.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -14,6 +12,7 @@ export function registerList(program: Command): void {
     .option('--limit <n>', 'at most this many', '20')
     .addOption(outputOption())
     .action(async (o: Record<string, string>) => {
+      const [{ connectClient, runUrl }, { CLUSTER, PHASE, RUNBOOK }] = await Promise.all([import('../connect.js'), import('../../workflows/runbook/search-attributes.js')]);
       const filters = [`${RUNBOOK.name} IS NOT NULL`];
       for (const [flag, key] of [['cluster', CLUSTER], ['runbook', RUNBOOK]] as const) {
         const v = o[flag];

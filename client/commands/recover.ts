@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
+import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { fail, inventoryOrExit, parseDuration, withConnectionOptions } from '../cli-shared.js';
-import { startAndFollow } from './start-and-follow.js';
 
 const SCENARIOS = {
   follower: { runbook: 'recover-etcd-follower', text: 'one member failed, quorum intact: replace it (remove, move data aside, re-add as learner, promote, verify)' },
@@ -25,6 +24,7 @@ export function registerRecover(program: Command): void {
       .addOption(new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE'))
       .addHelpText('after', `\nExamples:\n  mooring recover etcd ${scenario} -c cluster.yaml --plan\n  mooring recover etcd ${scenario} -c cluster.yaml --member etcd-2\n  mooring approve ops/CLUSTER --by NAME --comment "ticket"`)
       .action(async (o: Record<string, string | boolean>) => {
+        const { startAndFollow } = await import('./start-and-follow.js');
         const inv = await inventoryOrExit(String(o.config));
         let canary: { key: string; value: string } | undefined;
         if (typeof o.canary === 'string') {

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
-import { connectClient, runUrl } from '../connect.js';
+import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { connectionFlags, fail, inventoryOrExit, outputOption, parseDuration, printJson, withConnectionOptions } from '../cli-shared.js';
 import { findRunbook, RUNBOOKS } from '../runbooks.js';
-import { ClusterBusyError, startRunbook } from '../start.js';
-import { follow } from '../watch.js';
 
 export function registerRun(program: Command): void {
   withConnectionOptions(program.command('run'))
@@ -18,6 +15,7 @@ export function registerRun(program: Command): void {
     .addOption(outputOption())
     .addHelpText('after', `\nRunbooks:\n${RUNBOOKS.map((r) => `  ${r.name.padEnd(18)} ${r.summary}${r.mutating ? ' (mutating: one per cluster at a time)' : ''}`).join('\n')}\n\nExample:\n  mooring run inventory-check -c .lab/inventory.yaml --wait`)
     .action(async (name: string, o: Record<string, string | boolean>) => {
+      const [{ connectClient, runUrl }, { ClusterBusyError, startRunbook }, { follow }] = await Promise.all([import('../connect.js'), import('../start.js'), import('../watch.js')]);
       const rb = findRunbook(name);
       const inv = await inventoryOrExit(String(o.config));
       const approvalTimeoutMs = typeof o.approvalTimeout === 'string' ? parseDuration(o.approvalTimeout) : undefined;

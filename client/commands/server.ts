@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { startDevServer } from '../devserver.js';
 import { PROJECT_ROOT } from '../tools.js';
 
 export function registerServer(program: Command): void {
@@ -13,6 +12,7 @@ export function registerServer(program: Command): void {
     .option('--in-memory', 'keep nothing across restarts')
     .addHelpText('after', '\nRuns in the foreground until Ctrl-C. Then: `mooring worker` in another terminal.')
     .action(async (o: { ip: string; port: string; uiPort: string; db: string; inMemory?: boolean }) => {
+      const { startDevServer } = await import('../devserver.js');
       const server = await startDevServer({ ip: o.ip, port: Number(o.port), uiPort: Number(o.uiPort), ...(o.inMemory ? {} : { dbFile: o.db }) });
       process.stdout.write(`Temporal dev server on ${server.address}, Web UI ${server.uiUrl}${o.inMemory ? ' (in memory)' : `, data in ${o.db}`}\nCtrl-C to stop.\n`);
       const stop = () => { void server.stop(); };

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { connectClient, runUrl } from '../connect.js';
 import { connectionFlags, fail, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
 import { renderProgress } from '../render.js';
-import { follow, snapshot } from '../watch.js';
 
 export function registerStatus(program: Command): void {
   withConnectionOptions(program.command('status'))
@@ -12,6 +10,7 @@ export function registerStatus(program: Command): void {
     .option('--run-id <id>', 'a specific run (default: the latest)')
     .addOption(outputOption())
     .action(async (id: string, o: Record<string, string | boolean>) => {
+      const [{ connectClient, runUrl }, { follow, snapshot }] = await Promise.all([import('../connect.js'), import('../watch.js')]);
       const mc = await connectClient(connectionFlags(o));
       try {
         const runId = typeof o.runId === 'string' ? o.runId : undefined;

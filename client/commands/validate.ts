@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { InventoryError, loadInventory } from '../../config/load.js';
 import { hostsOf } from '../../config/hosts.js';
 import { outputOption, printJson } from '../cli-shared.js';
 import { table } from '../render.js';
@@ -11,6 +10,7 @@ export function registerValidate(program: Command): void {
     .addOption(outputOption())
     .addHelpText('after', '\nExamples:\n  mooring validate -c config/examples/seed-001-openstack-external-etcd.yaml\n  mooring validate -c cluster.yaml -o json')
     .action(async (o: { config: string; output: string }) => {
+      const { InventoryError, loadInventory } = await import('../../config/load.js');
       try {
         const inv = await loadInventory(o.config);
         const hosts = hostsOf(inv);

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { runWorker } from '../../workers/worker.js';
-import { installRuntime } from '../../workers/runtime.js';
-import { DEFAULT_TASK_QUEUE } from '../../workers/connection.js';
+import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { connectionFlags, withConnectionOptions } from '../cli-shared.js';
 
 export function registerWorker(program: Command): void {
@@ -13,6 +11,7 @@ export function registerWorker(program: Command): void {
     .option('--log-level <level>', 'TRACE, DEBUG, INFO, WARN or ERROR', 'INFO')
     .addHelpText('after', '\nLogs are JSON lines on stderr. Several workers may poll the same queue; a killed worker\'s\nactivities are retried on another within their heartbeat timeout.')
     .action(async (o: Record<string, string>) => {
+      const [{ runWorker }, { installRuntime }] = await Promise.all([import('../../workers/worker.js'), import('../../workers/runtime.js')]);
       installRuntime({ logLevel: o.logLevel as 'INFO', ...(o.metricsPort ? { metricsPort: Number(o.metricsPort) } : {}) });
       await runWorker({ ...connectionFlags(o), taskQueue: o.taskQueue ?? DEFAULT_TASK_QUEUE });
     });

@@ -4,7 +4,10 @@
 // snapshot, the object store crashing, a snapshot truncated on disk before it ships.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
@@ -18,7 +21,10 @@ import { etcdTargetOf, memberRefsOf } from '../../workflows/etcd-recovery/target
 import { createBackupActivities, remotePrefix } from '../../activities/backup/index.js';
 import { createActivities } from '../../activities/index.js';
 import { openObjectStore } from '../../activities/backup/object-store.js';
-import { snapshotKey } from '../../activities/backup/snapshot-meta.js';
+import { isTrusted, snapshotKey } from '../../activities/backup/snapshot-meta.js';
+import { openDecryptedSnapshot, shipSnapshot } from '../../activities/backup/transfer.js';
+import { keyFingerprint } from '../../activities/backup/encryption.js';
+import { resolveKey256 } from '../../activities/secrets.js';
 import type { TakenSnapshot } from '../../activities/backup/node-snapshot.js';
 import { createBackupSchedule } from '../../client/schedules.js';
 import { findRunbook } from '../../client/runbooks.js';
@@ -104,6 +110,89 @@ describe('etcd-backup on the lab (real etcd, sshd, S3, Temporal Schedules)', () 
     const listed = await mooring(['backup', 'list', '-c', lab.inventoryFile, '-o', 'json'], env);
     assert.equal((JSON.parse(listed.stdout) as { roundTrip?: { ok: boolean } }[])[0]?.roundTrip?.ok, true);
     await client.schedule.getHandle('backup/lab').delete();
+  });
+
+  it('verify on a worker that cannot check (etcdutl not executable, scratch dir too small) is INCONCLUSIVE and the snapshot stays trusted; a corrupt one becomes BAD', async () => {
+    const b = backupTargetOf(inv)!;
+    const good = (await remote())[0]!;
+    assert.equal(isTrusted(good), true);
+    const id = good.key.split('/').pop()!.replace(/\.db\.enc$/, '');
+    const labDir = dirname(lab.inventoryFile);
+    // The worker runs in this process: these variables are its environment.
+    const restore = (k: string, v: string | undefined) => { if (v === undefined) delete process.env[k]; else process.env[k] = v; };
+
+    const notExecutable = join(labDir, 'etcdutl-not-executable');
+    copyFileSync(execFileSync('sh', ['-c', 'command -v etcdctl']).toString().trim(), notExecutable);
+    chmodSync(notExecutable, 0o644);
+    const savedUtl = process.env.MOORING_ETCDUTL_BIN;
+    process.env.MOORING_ETCDUTL_BIN = notExecutable;
+    let v: Awaited<ReturnType<typeof mooring>>;
+    try {
+      v = await mooring(['backup', 'verify', '-c', lab.inventoryFile, id], env, 240_000);
+    } finally {
+      restore('MOORING_ETCDUTL_BIN', savedUtl);
+    }
+    assert.notEqual(v.code, 0, 'nothing was proved: the command does not report success');
+    assert.match(`${v.stdout}\n${v.stderr}`, /VerificationInconclusive/);
+    assert.match(v.stdout, /INCONCLUSIVE \(this worker could not check it; the snapshot keeps its trust\)/);
+    let entry = (await remote()).find((x) => x.key === good.key)!;
+    assert.equal(entry.roundTrip?.ok, true, 'the earlier conclusive round trip stands');
+    assert.match(entry.inconclusive?.problem ?? '', /etcdutl-not-executable could not be started \(EACCES: not executable\)/);
+    assert.equal(isTrusted(entry), true);
+
+    const tiny = join(labDir, 'tiny-scratch');
+    mkdirSync(tiny, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tiny]);
+    const savedDir = process.env.MOORING_VERIFY_DIR;
+    process.env.MOORING_VERIFY_DIR = tiny;
+    try {
+      v = await mooring(['backup', 'verify', '-c', lab.inventoryFile, id], env, 240_000);
+    } finally {
+      restore('MOORING_VERIFY_DIR', savedDir);
+      execFileSync('umount', [tiny]);
+    }
+    assert.notEqual(v.code, 0);
+    entry = (await remote()).find((x) => x.key === good.key)!;
+    assert.match(entry.inconclusive?.problem ?? '', /scratch dir .*tiny-scratch.* has [\d.]+ MiB free; .* need about/);
+    assert.equal(entry.roundTrip?.ok, true);
+    assert.equal(isTrusted(entry), true);
+    const listed = await mooring(['backup', 'list', '-c', lab.inventoryFile], env);
+    assert.match(listed.stdout, new RegExp(`${id}.*restores .*; last verify inconclusive`));
+    // Retention counts it as verified: the inconclusive checks are not held against it.
+    const dry = await backupRun(['--dry-run']);
+    const planned = [...dry.retention.find((x) => x.where.startsWith('s3'))!.plan.keep, ...dry.retention.find((x) => x.where.startsWith('s3'))!.plan.delete].find((x) => x.id === good.key);
+    assert.equal(planned?.verified, true);
+
+    // A snapshot whose own bytes are wrong: both bolt meta pages damaged, the appended sha256
+    // recomputed, stored under its own (matching) catalogue sha256. Only etcd can tell it is bad.
+    const encryptionKey = await resolveKey256(b.encryptionKey, 'backup.encryptionKey');
+    const keyId = keyFingerprint(encryptionKey);
+    const resolve = () => encryptionKey;
+    const store = await openObjectStore(b.objectStore);
+    const corruptKey = snapshotKey(b.prefix, { cluster: 'lab', member: good.member, revision: good.revision, takenAt: '2020-01-01T00:00:00.000Z' });
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of (await openDecryptedSnapshot(store, good.key, resolve)).stream) chunks.push(c as Buffer);
+      const plain = Buffer.concat(chunks);
+      const body = Buffer.from(plain.subarray(0, plain.length - 32));
+      body[24]! ^= 0xff;
+      body[4096 + 24]! ^= 0xff;
+      const damaged = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+      await shipSnapshot(store, Readable.from([damaged]), { key: corruptKey, encryptionKey, metadata: {
+        cluster: 'lab', member: good.member, revision: good.revision, etcdVersion: good.etcdVersion, takenAt: '2020-01-01T00:00:00.000Z', keyId, verified: true,
+        sha256: createHash('sha256').update(damaged).digest('hex'),
+      } });
+      const bad = await mooring(['backup', 'verify', '-c', lab.inventoryFile, corruptKey.split('/').pop()!.replace(/\.db\.enc$/, '')], env, 240_000);
+      assert.notEqual(bad.code, 0);
+      assert.match(`${bad.stdout}\n${bad.stderr}`, /SnapshotBad/);
+      const c = (await remote()).find((x) => x.key === corruptKey)!;
+      assert.equal(c.roundTrip?.ok, false);
+      assert.match(c.roundTrip?.problem ?? '', /snapshot status refused it: .*checksum error/);
+      assert.equal(isTrusted(c), false);
+    } finally {
+      await store.deleteSnapshot(corruptKey);
+      store.close();
+    }
   });
 
   it('a member that dies during its snapshot: the run moves to the next healthy member', async () => {

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { Lab } from '../../lab/lab.js';
+import { INVENTORY_SCHEMA_FILE } from '../../config/json-schema.js';
 import { clientEndpoint, etcdPid, hostEtcdctl, memberHealthy } from '../../lab/etcd-cluster.js';
 import { nodeRoot } from '../../lab/node-view.js';
 import { SshSession } from '../../activities/ssh/session.js';
@@ -68,6 +69,14 @@ describe('lab: real etcd cluster with faults (real sshd, etcd 3.4)', () => {
     const r = await mooring(['lab', 'up', '--dir', dir]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(pids(), first, 'same sshd and etcd processes');
+  });
+
+  it('its inventory points editors at the inventory JSON Schema', () => {
+    const first = readFileSync(lab.inventoryFile, 'utf8').split('\n')[0] ?? '';
+    const target = /^# yaml-language-server: \$schema=(.+)$/.exec(first)?.[1];
+    assert.ok(target, first);
+    assert.equal(resolve(dirname(lab.inventoryFile), target), INVENTORY_SCHEMA_FILE);
+    assert.ok(existsSync(INVENTORY_SCHEMA_FILE));
   });
 
   it('each node has its own filesystem view at production paths; the machine\'s own stays untouched', async () => {

@@ -14,7 +14,7 @@ import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, ListMultipartU
 import { ApplicationFailure } from '@temporalio/common';
 import { openObjectStore, type ObjectStore, type ObjectStoreSettings } from '../../activities/backup/object-store.js';
 import { openDecryptedSnapshot, shipSnapshot, verifyRemoteSnapshot, type ShipCheckpoint } from '../../activities/backup/transfer.js';
-import { snapshotKey, type SnapshotMetadata } from '../../activities/backup/snapshot-meta.js';
+import { isTrusted, snapshotKey, type SnapshotMetadata } from '../../activities/backup/snapshot-meta.js';
 import { keyFingerprint } from '../../activities/backup/encryption.js';
 import { startS3Server, type S3Server } from '../../lab/s3.js';
 import { scratchDir } from '../helpers/scratch.js';
@@ -135,6 +135,18 @@ describe('object store on real SeaweedFS S3', () => {
     const rt = await verifyRemoteSnapshot(store, bigKey, keys);
     assert.deepEqual(rt, { key: bigKey, ok: true, plaintextBytes: bigSize });
     assert.equal((await store.statSnapshot(bigKey))?.roundTrip?.ok, true);
+  });
+
+  it('an inconclusive verification goes beside the last conclusive round trip, never replaces it; the next conclusive one clears it', async () => {
+    await store.recordRoundTrip(bigKey, { ok: false, inconclusive: true, problem: 'etcdutl could not be started (ENOENT: not found)' });
+    let entry = await store.statSnapshot(bigKey);
+    assert.equal(entry?.roundTrip?.ok, true);
+    assert.match(entry?.inconclusive?.problem ?? '', /ENOENT/);
+    assert.equal(isTrusted(entry!), true);
+    await verifyRemoteSnapshot(store, bigKey, keys);
+    entry = await store.statSnapshot(bigKey);
+    assert.equal(entry?.roundTrip?.ok, true);
+    assert.equal(entry?.inconclusive, undefined);
   });
 
   it('never stores as good bytes that are not the checked snapshot (single PUT and multipart)', async () => {

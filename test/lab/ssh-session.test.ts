@@ -8,7 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { Lab } from '../../lab/lab.js';
+import { Context, CancelledFailure } from '@temporalio/activity';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { SshSession, type SshOptions, type SshTarget } from '../../activities/ssh/session.js';
+import { withSession } from '../../activities/ssh/access.js';
 import { sh } from '../../activities/ssh/quote.js';
 import { scratchDir } from '../helpers/scratch.js';
 
@@ -18,6 +21,7 @@ describe('SSH session on real sshd', () => {
   let lab: Lab;
   let nodes: Map<string, LabNode>;
   let opts: SshOptions;
+  let keyPath: string;
   const target = (name: string, hostKey?: string): SshTarget => {
     const n = nodes.get(name)!;
     return { name, host: n.ip, port: 22, hostKey: hostKey ?? n.hostKey, where: name };
@@ -28,7 +32,8 @@ describe('SSH session on real sshd', () => {
     await lab.up();
     const inv = parse(readFileSync(lab.inventoryFile, 'utf8')) as { gateways: LabNode[]; masters: LabNode[]; workers: LabNode[]; etcd: { members: LabNode[] }; ssh: { privateKeyPath: string } };
     nodes = new Map([...inv.gateways, ...inv.masters, ...inv.workers, ...inv.etcd.members].map((n) => [n.name, n]));
-    opts = { user: 'root', privateKey: readFileSync(inv.ssh.privateKeyPath), connectTimeoutMs: 10_000 };
+    keyPath = inv.ssh.privateKeyPath;
+    opts = { user: 'root', privateKey: readFileSync(keyPath), connectTimeoutMs: 10_000 };
   });
   after(async () => { await lab?.down(); });
 
@@ -61,6 +66,55 @@ describe('SSH session on real sshd', () => {
     } finally {
       s.close();
     }
+    const deadline = Date.now() + 5000;
+    let left = '';
+    while (Date.now() < deadline) {
+      left = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l === `sleep ${marker}`).join('\n');
+      if (!left) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(left, '', 'no remote sleep survives');
+  });
+
+  it('an activity cancelled during a command ends as cancelled (CancelledFailure), not failed, and the command stops', async () => {
+    const marker = `31.${process.pid}`;
+    const n = nodes.get('etcd-3')!;
+    const host = { name: 'etcd-3', ip: n.ip, sshPort: 22, hostKey: n.hostKey, where: 'etcd.members[2]' };
+    const access = { user: 'root', privateKeyPath: keyPath, connectTimeoutSeconds: 10 };
+    const cancelled = (what: RegExp) => (err: unknown) => {
+      // The worker reports an activity as cancelled only for a CancelledFailure (or an AbortError).
+      assert.ok(err instanceof CancelledFailure, `a CancelledFailure, got ${(err as Error).name}: ${(err as Error).message}`);
+      assert.match(err.message, what);
+      return true;
+    };
+    // As in the activities: the session and the command get the activity's cancellationSignal.
+    const activity = (wrap: boolean) => {
+      const env = new MockActivityEnvironment();
+      const run = env.run(() => withSession({}, access, host, Context.current().cancellationSignal, async (s) => {
+        const signal = Context.current().cancellationSignal;
+        const cmd = s.run(`exec sleep ${marker}`, { signal });
+        // A caller that wraps errors does not turn the cancellation into a failure either.
+        return wrap ? cmd.catch((e: Error) => { throw new Error(`wrapped: ${e.message}`); }) : cmd;
+      }));
+      setTimeout(() => env.cancel(), 500);
+      return run;
+    };
+    await assert.rejects(activity(false), cancelled(/^etcd-3: command cancelled \(CANCELLED\)$/));
+    await assert.rejects(activity(true), cancelled(/^etcd-3: activity cancelled \(CANCELLED\)$/));
+    // A streamed command and a connection being opened, cancelled the same way.
+    const s = await SshSession.open(target('etcd-3'), opts);
+    try {
+      const ac = new AbortController();
+      const out = await s.streamOut(`exec sleep ${marker}`, { signal: ac.signal });
+      const ended = new Promise((resolve, reject) => { out.on('error', reject); out.on('end', resolve); out.resume(); });
+      setTimeout(() => ac.abort(), 300);
+      await assert.rejects(ended, cancelled(/^etcd-3: command cancelled/));
+    } finally {
+      s.close();
+    }
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(SshSession.open(target('etcd-3'), { ...opts, signal: ac.signal }), cancelled(/^etcd-3: connection cancelled/));
     const deadline = Date.now() + 5000;
     let left = '';
     while (Date.now() < deadline) {

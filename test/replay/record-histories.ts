@@ -1,17 +1,45 @@
 // Records the event histories the replay test holds every released workflow shape to.
-// Run after a deliberate change of workflow shape: `npm run record:histories` (needs root for the lab).
-// Real Temporal, real worker and activities, the lab's real sshd hosts.
-import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+// Run after a deliberate change of workflow shape, under the lab lock:
+//   flock /tmp/mooring-lab.lock npm run record:histories      (needs root for the lab)
+// Real Temporal, real worker and activities, the lab's real sshd hosts, etcd and S3. Each failure a
+// recovery handles is caused for real (lab faults), each gate approved as an operator would.
+//
+// What it records (test/histories/NAME.json), one run per history:
+//   inventory-check-approved / -rejected   inventoryCheck, both answers at its gate
+//   etcd-status, etcd-backup               the read-only status and a backup to the lab's S3
+//   recover-etcd-follower                  a SIGKILLed member (kept from 9526b05: certificates present)
+//   recover-etcd-follower-lay-down-certificates
+//                                          a replaced node (lab fault replace-node) with etcd.tls.caKey:
+//                                          the 'lay-down-certificates' branch
+//   scheduled-etcd-backup-skipped          the Schedule fires while a recovery holds ops/<cluster>
+//   scheduled-etcd-backup, -child          the Schedule fires on an idle cluster: parent and its etcdBackup child
+//   etcd-backup-verify                     verifyEtcdBackup of a snapshot just stored
+//   recover-etcd-leader                    the leader SIGKILLed
+//   recover-etcd-majority                  quorum lost, no local snapshot, the newest verified one fetched
+//                                          from the bucket: 'majority-remote-snapshots' and
+//                                          'majority-control-plane-restart' both taken
+//   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
+//                                          snapshot: the `backup &&` guard short-circuits
+// Histories of the shapes before each patched() (test/histories/*-before-<patch-id>.json) come from
+// the commit before the patch, recorded with test/replay/record-old-shape.ts; this script never writes
+// them. `-- --force` re-records everything above from today's code: never over released shapes.
+import { existsSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Lab } from '../../lab/lab.js';
+import { clientEndpoint, hostEtcdctl } from '../../lab/etcd-cluster.js';
 import { loadInventory } from '../../config/load.js';
-import { findRunbook } from '../../client/runbooks.js';
+import type { Inventory } from '../../config/schema.js';
+import { findRunbook, type RunbookOptions } from '../../client/runbooks.js';
 import { startRunbook } from '../../client/start.js';
 import { decide } from '../../client/decide.js';
+import { createBackupSchedule, scheduleIdFor } from '../../client/schedules.js';
 import { PROJECT_ROOT, findTool } from '../../client/tools.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
+import type { EtcdBackupResult } from '../../workflows/etcd-backup/backup.js';
+import type { ScheduledBackupResult } from '../../workflows/etcd-backup/scheduled.js';
 import { eventually, startTestTemporal, uniqueTaskQueue } from '../helpers/temporal.js';
 import { startTestWorker } from '../helpers/worker.js';
 import { scratchDir } from '../helpers/scratch.js';
@@ -36,10 +64,44 @@ try {
     writeFileSync(join(OUT, `${name}.json`), json);
     process.stdout.write(`recorded ${name}: ${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events\n`);
   };
-  const wanted = (name: string) => force || !existsSync(join(OUT, `${name}.json`));
+  const wanted = (...names: string[]) => force || names.some((name) => !existsSync(join(OUT, `${name}.json`)));
+  const opts = (o: RunbookOptions = {}) => ({ taskQueue, ...o });
+  const approveAtGate = async (handle: WorkflowHandle, comment = 'recorded for the replay test') => {
+    await eventually('the gate', async () => {
+      if ((await handle.describe()).status.name !== 'RUNNING') throw new Error(`${handle.workflowId} ended before its gate: ${JSON.stringify((await handle.query(progressQuery)).steps)}`);
+      return (await handle.query(progressQuery)).pendingApproval;
+    }, 120_000, 200);
+    await decide(t.client, handle.workflowId, { approved: true, by: 'recorder', comment });
+  };
+  const etcd1 = () => lab.etcdMembers().find((m) => m.name === 'etcd-1')!;
+  const etcdctl = (args: string[]) => hostEtcdctl(lab.etcdSettings, etcd1(), lab.etcdMembers().map((m) => clientEndpoint(lab.etcdSettings, m)), args, 10);
+  const canary = { key: 'replay-canary', value: 'written-before-the-failure' };
+  await etcdctl(['put', canary.key, canary.value]);
+  const backupNow = async (): Promise<EtcdBackupResult> => {
+    const h = await startRunbook(t.client, findRunbook('etcd-backup'), inv, opts({ trigger: 'recorder' }));
+    const r = (await h.result()) as EtcdBackupResult;
+    if (r.outcome !== 'completed' || !r.uploaded) throw new Error(`the backup needed for recording did not complete: ${r.report}`);
+    return r;
+  };
+  // The Schedule a cluster's backups run on, as `mooring backup schedule create` makes it; fired by hand.
+  await createBackupSchedule(t.client, inv, { every: '24h', jitter: '0s', taskQueue });
+  const fireSchedule = async (): Promise<{ workflowId: string; runId: string; result: ScheduledBackupResult }> => {
+    const schedule = t.client.schedule.getHandle(scheduleIdFor(inv.cluster.name));
+    const before = (await schedule.describe()).info.recentActions.length;
+    await schedule.trigger();
+    return eventually('the scheduled run to finish', async () => {
+      const action = (await schedule.describe()).info.recentActions.slice(before).at(-1);
+      if (!action) return undefined;
+      const { workflowId, firstExecutionRunId: runId } = action.action.workflow;
+      const parent = t.client.workflow.getHandle(workflowId, runId);
+      if ((await parent.describe()).status.name === 'RUNNING') return undefined;
+      return { workflowId, runId, result: (await parent.result()) as ScheduledBackupResult };
+    }, 240_000, 500);
+  };
+
   for (const [name, approved] of [['inventory-check-approved', true], ['inventory-check-rejected', false]] as const) {
     if (!wanted(name)) continue;
-    const handle = await startRunbook(t.client, findRunbook('inventory-check'), inv, { taskQueue });
+    const handle = await startRunbook(t.client, findRunbook('inventory-check'), inv, opts());
     await eventually('the gate', async () => (await handle.query(progressQuery)).pendingApproval);
     await decide(t.client, handle.workflowId, { approved, by: 'recorder', comment: 'recorded for the replay test' });
     await handle.result().catch(() => undefined);
@@ -47,17 +109,91 @@ try {
   }
   for (const [name, runbook] of [['etcd-status', 'etcd-status'], ['etcd-backup', 'etcd-backup']] as const) {
     if (!wanted(name)) continue;
-    const handle = await startRunbook(t.client, findRunbook(runbook), inv, { taskQueue });
+    const handle = await startRunbook(t.client, findRunbook(runbook), inv, opts());
     await handle.result();
     save(name, handle.workflowId, handle.firstExecutionRunId);
   }
   if (wanted('recover-etcd-follower')) {
     lab.killEtcd('etcd-2');
-    const handle = await startRunbook(t.client, findRunbook('recover-etcd-follower'), inv, { taskQueue });
-    await eventually('the gate', async () => (await handle.query(progressQuery)).pendingApproval, 60_000);
-    await decide(t.client, handle.workflowId, { approved: true, by: 'recorder', comment: 'recorded for the replay test' });
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-follower'), inv, opts());
+    await approveAtGate(handle);
     await handle.result();
     save('recover-etcd-follower', handle.workflowId, handle.firstExecutionRunId);
+  }
+
+  // A replaced node (empty disk, no /etc/etcd/ssl) with the CA key in the inventory: the recovery
+  // issues its certificates. While it waits at its gate it holds ops/<cluster>, so the Schedule
+  // firing then is skipped: that run is recorded too.
+  if (wanted('recover-etcd-follower-lay-down-certificates', 'scheduled-etcd-backup-skipped')) {
+    if (!inv.etcd.tls.caKey) throw new Error('the lab inventory has no etcd.tls.caKey: the lay-down-certificates branch would not run');
+    lab.replaceNode('etcd-3');
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-follower'), inv, opts({ member: 'etcd-3', canary }));
+    await eventually('the gate', async () => (await handle.query(progressQuery)).pendingApproval, 120_000, 200);
+    const skipped = await fireSchedule();
+    if (skipped.result.outcome !== 'skipped') throw new Error(`the scheduled run beside a recovery was not skipped: ${JSON.stringify(skipped.result)}`);
+    if (wanted('scheduled-etcd-backup-skipped')) save('scheduled-etcd-backup-skipped', skipped.workflowId, skipped.runId);
+    await approveAtGate(handle);
+    const r = (await handle.result()) as { report?: string };
+    lab.clearFaults();
+    const events = execFileSync(findTool('temporal', 'MOORING_TEMPORAL_BIN'), ['workflow', 'show', '--address', t.address, '--workflow-id', handle.workflowId, '--run-id', handle.firstExecutionRunId, '--output', 'json']).toString();
+    if (!events.includes('layDownEtcdCerts')) throw new Error(`the replaced node's certificates were not laid down: ${r.report ?? ''}`);
+    if (wanted('recover-etcd-follower-lay-down-certificates')) save('recover-etcd-follower-lay-down-certificates', handle.workflowId, handle.firstExecutionRunId);
+  }
+
+  if (wanted('scheduled-etcd-backup', 'scheduled-etcd-backup-child')) {
+    const ran = await fireSchedule();
+    if (ran.result.outcome !== 'ran') throw new Error(`the scheduled run did not run: ${JSON.stringify(ran.result)}`);
+    save('scheduled-etcd-backup', ran.workflowId, ran.runId);
+    const child = t.client.workflow.getHandle(ran.result.backupWorkflowId);
+    save('scheduled-etcd-backup-child', ran.result.backupWorkflowId, (await child.describe()).runId);
+  }
+
+  if (wanted('etcd-backup-verify')) {
+    const stored = await backupNow();
+    const handle = await startRunbook(t.client, findRunbook('etcd-backup-verify'), inv, opts({ snapshotKey: stored.uploaded!.key }));
+    const v = (await handle.result()) as { ok: boolean; report: string };
+    if (!v.ok) throw new Error(`verify of a fresh snapshot failed: ${v.report}`);
+    save('etcd-backup-verify', handle.workflowId, handle.firstExecutionRunId);
+  }
+
+  if (wanted('recover-etcd-leader')) {
+    const old = await lab.killLeader();
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-leader'), inv, opts({ canary }));
+    await approveAtGate(handle);
+    const r = (await handle.result()) as { recovered?: string };
+    if (r.recovered !== old) throw new Error(`the leader recovery re-added ${r.recovered}, not the killed leader ${old}`);
+    save('recover-etcd-leader', handle.workflowId, handle.firstExecutionRunId);
+  }
+
+  // Majority with a backup section: a verified snapshot in the bucket, none left on the members,
+  // so the off-site snapshot is fetched and restored (both patches' new branches run).
+  if (wanted('recover-etcd-majority')) {
+    const stored = await backupNow();
+    for (const m of lab.etcdMembers()) {
+      const dir = lab.viewPath(m.name, inv.backup!.localDir);
+      if (existsSync(dir)) for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+    }
+    lab.killMajority();
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-majority'), inv, opts({ canary }));
+    await approveAtGate(handle);
+    const r = (await handle.result()) as { snapshot?: { remoteKey?: string }; recovered?: string };
+    if (r.snapshot?.remoteKey !== stored.uploaded!.key) throw new Error(`the majority recovery did not restore the off-site snapshot ${stored.uploaded!.key}: ${JSON.stringify(r.snapshot)}`);
+    save('recover-etcd-majority', handle.workflowId, handle.firstExecutionRunId);
+  }
+
+  // Majority without a backup section: a local snapshot on etcd-1; the remote-snapshot branch is
+  // not entered (`backup && patched(...)` short-circuits), the control-plane restart is.
+  if (wanted('recover-etcd-majority-no-backup')) {
+    const noBackup: Inventory = { ...inv };
+    delete noBackup.backup;
+    await etcdctl(['put', canary.key, canary.value]);
+    await hostEtcdctl(lab.etcdSettings, etcd1(), [clientEndpoint(lab.etcdSettings, etcd1())], ['snapshot', 'save', join(lab.viewPath('etcd-1', '/var/backups/etcd'), 'replay-local.db')], 10);
+    lab.killMajority();
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-majority'), noBackup, opts({ canary }));
+    await approveAtGate(handle);
+    const r = (await handle.result()) as { recovered?: string };
+    if (r.recovered?.split(',').length !== 3) throw new Error(`the majority recovery without backup did not bring back three members: ${JSON.stringify(r)}`);
+    save('recover-etcd-majority-no-backup', handle.workflowId, handle.firstExecutionRunId);
   }
 } finally {
   await w.stop();

@@ -30,6 +30,8 @@ function base(): Loose {
   };
 }
 
+const openstack = (cidr: string): Loose => ({ type: 'openstack', openstack: { region: 'R', network: { name: 'n', cidr }, floatingNetwork: 'public', image: 'u', flavors: { master: 'm', worker: 'w' } } });
+
 function problems(mutate: (inv: Loose) => void): InventoryProblem[] {
   const inv = base();
   mutate(inv);
@@ -90,6 +92,12 @@ describe('inventory schema', () => {
     ['bad host key', (i) => { i.masters[0].hostKey = 'not a key'; }, 'masters[0].hostKey', /ssh-keyscan/],
     ['wrong provider type', (i) => { i.provider = { type: 'vmware' }; }, 'provider.type', /must be one of openstack, proxmox, static/],
     ['openstack node outside the network', (i) => { i.provider = { type: 'openstack', openstack: { region: 'R', network: { name: 'n', cidr: '192.168.0.0/28' }, floatingNetwork: 'public', image: 'u', flavors: { master: 'm', worker: 'w' } } }; }, 'masters[0].ip', /192\.168\.0\.20 is outside provider\.openstack\.network\.cidr/],
+    ['pod and service subnets overlap', (i) => { i.kubernetes.podSubnet = '10.96.0.0/16'; }, 'kubernetes.serviceSubnet', /^10\.96\.0\.0\/12 overlaps the pod network 10\.96\.0\.0\/16 \(kubernetes\.podSubnet\): .*choose one that does not/],
+    ['pod and service subnets the same', (i) => { i.kubernetes.podSubnet = '10.96.0.0/12'; }, 'kubernetes.serviceSubnet', /overlaps the pod network 10\.96\.0\.0\/12/],
+    ['pod subnet holding the node addresses', (i) => { i.kubernetes.podSubnet = '192.168.0.0/16'; }, 'kubernetes.podSubnet', /^192\.168\.0\.0\/16 overlaps the node network: it contains 192\.168\.0\.100 \(loadBalancer\.vip\), 192\.168\.0\.2 \(gateways\[0\]\.ip\), 192\.168\.0\.3 \(gateways\[1\]\.ip\) and 5 more; choose a range/],
+    ['service subnet holding a master', (i) => { i.kubernetes.serviceSubnet = '192.168.0.20/30'; }, 'kubernetes.serviceSubnet', /^192\.168\.0\.20\/30 overlaps the node network: it contains 192\.168\.0\.20 \(masters\[0\]\.ip\); choose/],
+    ['openstack pod subnet around the node network', (i) => { i.provider = openstack('192.168.0.0/24'); i.kubernetes.podSubnet = '192.168.0.0/16'; }, 'kubernetes.podSubnet', /^192\.168\.0\.0\/16 overlaps the node network 192\.168\.0\.0\/24 \(provider\.openstack\.network\.cidr\): choose a range that does not$/],
+    ['openstack service subnet inside the node network', (i) => { i.provider = openstack('192.168.0.0/24'); i.kubernetes.serviceSubnet = '192.168.0.224/27'; }, 'kubernetes.serviceSubnet', /^192\.168\.0\.224\/27 overlaps the node network 192\.168\.0\.0\/24 \(provider\.openstack\.network\.cidr\)/],
   ];
   for (const [name, mutate, path, message] of cases) {
     it(`reports ${name} at ${path}`, () => {
@@ -107,6 +115,15 @@ describe('inventory schema', () => {
 
   it('the base inventory used above is itself valid', () => {
     assert.deepEqual(problems(() => {}), []);
+  });
+
+  it('accepts ranges that touch without sharing an address', () => {
+    assert.deepEqual(problems((i) => {
+      i.provider = openstack('192.168.0.0/24');
+      i.kubernetes.podSubnet = '192.168.1.0/24';
+      i.kubernetes.serviceSubnet = '192.167.255.0/24';
+    }), []);
+    assert.deepEqual(problems((i) => { i.kubernetes.podSubnet = '10.244.0.0/16'; i.kubernetes.serviceSubnet = '10.245.0.0/16'; }), []);
   });
 
   it('names the line of a YAML syntax error and a missing file', async () => {

@@ -13,6 +13,7 @@ import type { TakenSnapshot } from '../../activities/backup/node-snapshot.js';
 import { compactTime, localSnapshotName } from '../../activities/backup/local-names.js';
 import type { Inventory } from '../../config/schema.js';
 import { Runbook, messageOf, rootCause } from '../runbook/runbook.js';
+import { compareCodePoints } from '../runbook/order.js';
 import { NON_RETRYABLE, READ_ONLY_SSH } from '../runbook/activity-options.js';
 import { FailureTypes } from '../runbook/definitions.js';
 import { assess, type MemberView } from '../etcd-recovery/assessment.js';
@@ -152,7 +153,7 @@ export async function etcdBackup(input: EtcdBackupInput): Promise<EtcdBackupResu
 export function orderCandidates(views: readonly MemberView[]): string[] {
   return views.filter((v) => v.healthy)
     .slice()
-    .sort((a, b) => Number(a.isLeader) - Number(b.isLeader) || (b.revision ?? 0) - (a.revision ?? 0) || a.name.localeCompare(b.name))
+    .sort((a, b) => Number(a.isLeader) - Number(b.isLeader) || (b.revision ?? 0) - (a.revision ?? 0) || compareCodePoints(a.name, b.name))
     .map((v) => v.name);
 }
 

@@ -5,6 +5,7 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { MooringActivities } from '../../activities/index.js';
 import type { VerifyOutcome } from '../../activities/backup/index.js';
+import type { CheckVerdict } from '../../activities/backup/trial-restore.js';
 import type { Inventory } from '../../config/schema.js';
 import { Runbook } from '../runbook/runbook.js';
 import { FailureTypes } from '../runbook/definitions.js';
@@ -28,21 +29,32 @@ export async function verifyEtcdBackup(input: VerifyBackupInput): Promise<Verify
     { id: 'report', title: 'Report' },
   ]);
   const out = await rb.step('verify', () => verifyBackupSnapshot({ backup, key: input.key, holder: workflowInfo().workflowId }),
-    (v) => (v.ok ? `good: revision ${v.revision}, ${v.totalKeys} keys, restored with ${v.restoreTool}` : `BAD: ${v.problem}`));
+    (v) => (v.ok ? `good: revision ${v.revision}, ${v.totalKeys} keys, restored with ${v.restoreTool}` : `${verdictOf(v).toUpperCase()}: ${v.problem}`));
+  // Histories from before the verdict existed carry only `ok`: a failure then was "bad".
+  const verdict = verdictOf(out);
   const result = await rb.step('report', () => {
     const report = [
-      `Verification of s3://${backup.objectStore.bucket}/${input.key}: ${out.ok ? 'GOOD' : 'BAD'}`,
-      `  ${out.bytes} bytes decrypted; sha256 matches the catalogue: ${out.problem?.includes('sha256') ? 'no' : 'yes'}`,
+      `Verification of s3://${backup.objectStore.bucket}/${input.key}: ${verdict === 'good' ? 'GOOD' : verdict === 'bad' ? 'BAD' : 'INCONCLUSIVE (this worker could not check it; the snapshot keeps its trust)'}`,
+      `  ${out.bytes} bytes decrypted; sha256 matches the catalogue: ${out.problem?.includes('sha256') ? 'no' : verdict === 'inconclusive' && out.bytes === 0 ? 'not checked' : 'yes'}`,
       ...(out.revision !== undefined ? [`  snapshot status: revision ${out.revision}, ${out.totalKeys} keys, hash ${out.hash}`] : []),
       ...(out.restored !== undefined ? [`  trial restore with ${out.restoreTool}: ${out.restored ? 'a member data dir with its database' : 'failed'}`] : []),
       ...(out.problem ? [`  problem: ${out.problem}`] : []),
-      '  the result is recorded in the snapshot\'s manifest',
+      verdict === 'inconclusive' ? '  recorded in the manifest as inconclusive: not held against the snapshot by retention or recovery; fix the worker and verify again'
+        : '  the result is recorded in the snapshot\'s manifest',
     ].join('\n');
     rb.setReport(report);
-    rb.finish(out.ok ? 'completed' : 'completed-with-findings');
-    return Promise.resolve({ ...out, report });
-  }, () => (out.ok ? 'good' : 'bad'));
+    rb.finish(verdict === 'good' ? 'completed' : verdict === 'bad' ? 'completed-with-findings' : 'completed-inconclusive');
+    return Promise.resolve({ ...out, verdict, report });
+  }, () => verdict);
   // A bad snapshot fails the run, so `mooring backup verify` exits non-zero and the UI shows red.
-  if (!out.ok) throw ApplicationFailure.create({ type: 'SnapshotBad', nonRetryable: true, message: `snapshot ${input.key} failed verification: ${out.problem}` });
+  if (verdict === 'bad') throw ApplicationFailure.create({ type: 'SnapshotBad', nonRetryable: true, message: `snapshot ${input.key} failed verification: ${out.problem}` });
+  // Nothing was proved either way: also a failed run (the operator must act), of its own type.
+  if (verdict === 'inconclusive') throw ApplicationFailure.create({ type: VERIFY_INCONCLUSIVE, nonRetryable: true, message: `snapshot ${input.key} could not be verified on this worker (it keeps its trust): ${out.problem}` });
   return result;
+}
+
+export const VERIFY_INCONCLUSIVE = 'VerificationInconclusive';
+
+function verdictOf(v: { ok: boolean; verdict?: CheckVerdict }): CheckVerdict {
+  return v.verdict ?? (v.ok ? 'good' : 'bad');
 }

@@ -1,6 +1,7 @@
 // Picking the snapshot to restore: the newest file that passed its integrity check, across all
 // members; newer files that failed are listed so the approver sees what is being given up. Pure.
 import type { SnapshotCheck } from '../../activities/etcd-recovery/snapshots.js';
+import { compareCodePoints } from '../runbook/order.js';
 
 export interface SnapshotChoice {
   host: string;
@@ -15,7 +16,7 @@ export interface SnapshotChoice {
 }
 
 export function chooseSnapshot(found: readonly { host: string; checks: readonly SnapshotCheck[] }[]): SnapshotChoice | undefined {
-  const all = found.flatMap((f) => f.checks.map((c) => ({ ...c, host: f.host }))).sort((a, b) => b.mtime - a.mtime || a.host.localeCompare(b.host));
+  const all = found.flatMap((f) => f.checks.map((c) => ({ ...c, host: f.host }))).sort((a, b) => b.mtime - a.mtime || compareCodePoints(a.host, b.host));
   const best = all.find((c) => c.ok);
   if (!best) return undefined;
   return {
