@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 export type Progress = Record<string, unknown>;
 
 const current = new WeakMap<Context, Progress>();
+const beats = new WeakMap<Context, () => void>();
 
 function activityContext(): Context | undefined {
   try {
@@ -25,6 +26,7 @@ export async function heartbeatWhile<T>(what: string, fn: (signal: AbortSignal) 
   const previous = lastHeartbeat<Progress>() ?? {};
   current.set(ctx, { ...previous });
   const beat = () => ctx.heartbeat({ ...current.get(ctx), what, elapsedMs: Date.now() - started });
+  beats.set(ctx, beat);
   beat();
   const timer = setInterval(beat, everyMs);
   try {
@@ -34,11 +36,16 @@ export async function heartbeatWhile<T>(what: string, fn: (signal: AbortSignal) 
   }
 }
 
-/** Merges `p` into the running activity's heartbeat details (sent with the next beat, within a second). */
-export function reportProgress(p: Progress): void {
+/**
+ * Merges `p` into the running activity's heartbeat details, sent with the next beat (within a
+ * second), or at once with `now` for a milestone a retry resumes from (a file checked, a part
+ * stored); the SDK still throttles what goes to the server.
+ */
+export function reportProgress(p: Progress, opts: { now?: boolean } = {}): void {
   const ctx = activityContext();
   if (!ctx) return;
   current.set(ctx, { ...current.get(ctx), ...p });
+  if (opts.now) beats.get(ctx)?.();
 }
 
 /** The details of the previous attempt's last heartbeat, if this is a retry that has any. */

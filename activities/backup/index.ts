@@ -159,7 +159,7 @@ export function createBackupActivities(deps: SshDeps) {
               key, expectedBytes: snap.size, encryptionKey: encKey, signal,
               metadata: { cluster: b.cluster, member: snap.member, revision: snap.revision, etcdVersion: snap.etcdVersion, sha256: snap.sha256, takenAt: snap.takenAt, keyId, verified: true },
               ...(resume ? { resume } : {}),
-              onCheckpoint: (upload) => reportProgress({ upload }),
+              onCheckpoint: (upload) => reportProgress({ upload }, { now: true }),
             });
             return { ...put, alreadyUploaded: false };
           });

@@ -96,7 +96,7 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
      */
     async findEtcdSnapshots(input: { target: EtcdTarget; hosts: EtcdMemberRef[]; dir: string }): Promise<SnapshotSearch[]> {
       const done = new Map<string, SnapshotCheck[]>(Object.entries(lastHeartbeat<{ checked: Record<string, SnapshotCheck[]> }>()?.checked ?? {}));
-      const record = () => reportProgress({ checked: Object.fromEntries(done) });
+      const record = () => reportProgress({ checked: Object.fromEntries(done) }, { now: true });
       return heartbeatWhile(`snapshots in ${input.dir}`, (signal) => Promise.all(input.hosts.map(async (h): Promise<SnapshotSearch> => {
         try {
           return await withSession(deps, input.target.ssh, h, signal, async (s) => {
