@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../lab/lab.js';
-import { clientEndpoint, findLeader, hostEtcdctl, type LabMember } from '../lab/etcd-cluster.js';
-import { parseEndpointStatus } from '../activities/etcd-recovery/etcdctl.js';
+import { findLeader } from '../lab/etcd-cluster.js';
+import { fillEtcd, labSsh, labSshArgs } from '../test/helpers/fill-etcd.js';
 import { loadInventory } from '../config/load.js';
 import { findRunbook } from '../client/runbooks.js';
 import { startRunbook } from '../client/start.js';
@@ -39,7 +39,7 @@ try {
   const idle = rssOf(worker.child.pid!);
   const growth: string[] = [];
   for (const sizeMb of DB_SIZES_MB) {
-    const dbSize = await fill(members[0]!, sizeMb);
+    const dbSize = await fillEtcd(lab, members[0]!, sizeMb);
     process.stderr.write(`etcd database: ${(dbSize / MIB).toFixed(0)} MiB\n`);
     const mooring: { ms: number; peak: number; base: number; snapshotMs: number; uploadMs: number; size: number }[] = [];
     const bare: { ms: number; peak: number; saveMs: number; uploadMs: number }[] = [];
@@ -92,34 +92,14 @@ try {
   await lab.down();
 }
 
-/** Writes 1 MiB random values from a member's host (etcdctl reads each value from stdin) until the database is at least `mb` MiB. */
-async function fill(m: LabMember, mb: number): Promise<number> {
-  const dbSize = async () => parseEndpointStatus(await hostEtcdctl(lab.etcdSettings, m, [clientEndpoint(lab.etcdSettings, m)], ['endpoint', 'status', '-w', 'json'], 10))[0]!.dbSize;
-  const ctl = `ETCDCTL_API=3 etcdctl --endpoints=https://${m.ip}:2379 --cacert=/etc/etcd/ssl/ca.crt --cert=/etc/etcd/ssl/client.crt --key=/etc/etcd/ssl/client.key --command-timeout=30s`;
-  for (let round = 0; (await dbSize()) < mb * MIB; round++) {
-    // 3/4 MiB of random bytes is 1 MiB of base64: under etcd's 1.5 MiB request limit.
-    await ssh(m.ip, `for i in $(seq 1 32); do head -c 786432 /dev/urandom | base64 -w0 | ${ctl} put /bench/fill/${mb}/${round}/$i >/dev/null || exit 1; done`);
-  }
-  return dbSize();
-}
-
 function ssh(ip: string, command: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('ssh', [...sshArgs(), `root@${ip}`, command], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ssh ${ip}: exit ${code}: ${err}`))));
-  });
-}
-
-function sshArgs(): string[] {
-  return ['-i', join(lab.dir, 'id_ed25519'), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(lab.sshPort)];
+  return labSsh(lab, ip, command);
 }
 
 /** ssh cat FILE | node plain-upload.js …; returns the upload process's peak RSS. */
 async function pipedUpload(ip: string, file: string, key: string): Promise<number> {
   const store = lab.objectStore!;
-  const cat = spawn('ssh', [...sshArgs(), `root@${ip}`, `cat ${file}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const cat = spawn('ssh', [...labSshArgs(lab), `root@${ip}`, `cat ${file}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const up = spawn(process.execPath, [fileURLToPath(new URL('./plain-upload.js', import.meta.url)), store.endpoint, store.bucket, key, join(lab.dir, 's3-access-key'), join(lab.dir, 's3-secret-key')], { stdio: [cat.stdout, 'inherit', 'inherit'] });
   const sampler = peakSampler(() => [up.pid!]);
   const code = await new Promise<number | null>((r) => up.on('exit', r));

@@ -76,13 +76,26 @@ function open(key: Buffer, prefix: Buffer, digest: Buffer, counter: number, fina
   }
 }
 
+/**
+ * The random, public parts of one file's header (written in clear at its start). Given the same
+ * key, parameters and plaintext, encryptStream produces the same bytes, which is what lets an
+ * interrupted upload resume: the parts already stored are produced again, identical (and compared),
+ * instead of being uploaded again. Never reuse them for a different plaintext: the nonces would
+ * repeat under one key.
+ */
+export interface FileParams { salt: Buffer; noncePrefix: Buffer }
+
+export function newFileParams(): FileParams {
+  return { salt: randomBytes(SALT), noncePrefix: randomBytes(PREFIX) };
+}
+
 /** Encrypts a byte stream into the MOORSNAP1 format. `keyId` is written in clear into the header. */
-export function encryptStream(key: Buffer, keyId: string = keyFingerprint(key), chunkSize = DEFAULT_CHUNK_SIZE): Transform {
+export function encryptStream(key: Buffer, keyId: string = keyFingerprint(key), chunkSize = DEFAULT_CHUNK_SIZE, params: FileParams = newFileParams()): Transform {
   checkKey(key);
   if (!KEY_ID.test(keyId)) throw new TypeError(`key id ${JSON.stringify(keyId)}: use 1-128 of A-Z a-z 0-9 . _ : @ / + -`);
   if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK || chunkSize > MAX_CHUNK) throw new RangeError(`chunk size ${chunkSize}: use ${MIN_CHUNK}..${MAX_CHUNK} bytes`);
-  const salt = randomBytes(SALT);
-  const prefix = randomBytes(PREFIX);
+  if (params.salt.length !== SALT || params.noncePrefix.length !== PREFIX) throw new RangeError(`file parameters: the salt is ${SALT} bytes and the nonce prefix ${PREFIX}`);
+  const { salt, noncePrefix: prefix } = params;
   const { chunkKey, checkKey: ck } = fileKeys(key, salt);
   const id = Buffer.from(keyId, 'utf8');
   const size = Buffer.alloc(4);

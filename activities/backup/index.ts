@@ -6,8 +6,8 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { heartbeatWhile } from '../heartbeat.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { heartbeatWhile, lastHeartbeat, reportProgress } from '../heartbeat.js';
 import { withSession, type SshDeps } from '../ssh/access.js';
 import { sh } from '../ssh/quote.js';
 import { resolveKey256 } from '../secrets.js';
@@ -21,7 +21,7 @@ import type { SshSession } from '../ssh/session.js';
 import { openObjectStore, type ObjectStore } from './object-store.js';
 import { planRetention, renderRetentionPlan, type RetentionPlan } from './retention.js';
 import { isTrusted, snapshotKey, type StoredSnapshot } from './snapshot-meta.js';
-import { openDecryptedSnapshot, problemWithStoredBytes, shipSnapshot } from './transfer.js';
+import { openDecryptedSnapshot, problemWithStoredBytes, shipSnapshot, type ShipCheckpoint } from './transfer.js';
 import { checkAndTrialRestore, type PlainSnapshotCheck } from './trial-restore.js';
 
 export interface UploadResult extends StoredSnapshot {
@@ -143,7 +143,8 @@ export function createBackupActivities(deps: SshDeps) {
      */
     async uploadEtcdSnapshot(input: { target: EtcdTarget; host: EtcdMemberRef; backup: BackupTarget; snapshot: TakenSnapshot }): Promise<UploadResult> {
       const b = input.backup, snap = input.snapshot;
-      const ctx = Context.current();
+      // A killed worker's attempt heartbeated where its multipart upload stood: continue it.
+      const resume = lastHeartbeat<{ upload: ShipCheckpoint }>()?.upload;
       return heartbeatWhile(`upload of ${snap.path}`, async (signal) => {
         const { key: encKey, keyId } = await keyOf(b);
         const key = snapshotKey(b.prefix, { cluster: b.cluster, member: snap.member, revision: snap.revision, takenAt: snap.takenAt });
@@ -153,17 +154,14 @@ export function createBackupActivities(deps: SshDeps) {
           return withSession(deps, input.target.ssh, input.host, signal, async (s) => {
             const source = await s.streamOut(sh`cat ${snap.path}`, { signal });
             let sent = 0;
-            source.on('data', (c: Buffer) => { sent += c.length; });
-            const progress = setInterval(() => ctx.heartbeat({ what: `upload of ${key}`, bytes: sent, of: snap.size }), 1000);
-            try {
-              const put = await shipSnapshot(store, source, {
-                key, expectedBytes: snap.size, encryptionKey: encKey, signal,
-                metadata: { cluster: b.cluster, member: snap.member, revision: snap.revision, etcdVersion: snap.etcdVersion, sha256: snap.sha256, takenAt: snap.takenAt, keyId, verified: true },
-              });
-              return { ...put, alreadyUploaded: false };
-            } finally {
-              clearInterval(progress);
-            }
+            source.on('data', (c: Buffer) => { sent += c.length; reportProgress({ bytes: sent, of: snap.size }); });
+            const put = await shipSnapshot(store, source, {
+              key, expectedBytes: snap.size, encryptionKey: encKey, signal,
+              metadata: { cluster: b.cluster, member: snap.member, revision: snap.revision, etcdVersion: snap.etcdVersion, sha256: snap.sha256, takenAt: snap.takenAt, keyId, verified: true },
+              ...(resume ? { resume } : {}),
+              onCheckpoint: (upload) => reportProgress({ upload }, { now: true }),
+            });
+            return { ...put, alreadyUploaded: false };
           });
         });
       });
@@ -252,6 +250,8 @@ export function createBackupActivities(deps: SshDeps) {
             if (c.ok) return c;
           }
           const { stream } = await openDecryptedSnapshot(store, snap.key, resolve, signal);
+          let got = 0;
+          stream.on('data', (c: Buffer) => { got += c.length; reportProgress({ bytes: got, of: snap.size }); });
           await s.streamIn(sh`umask 077; cat > ${partial}`, stream, { signal, timeoutMs: 3 * 3600_000 });
           const c = await checkSnapshot(s, await statOf(s, partial, signal), signal);
           if (!c.ok) {

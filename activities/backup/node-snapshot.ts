@@ -9,6 +9,7 @@ import type { EtcdMemberRef, EtcdTarget } from '../etcd-recovery/context.js';
 import { clientUrl, etcdctl, parseEndpointStatus } from '../etcd-recovery/etcdctl.js';
 import { checkSnapshot, type SnapshotCheck } from '../etcd-recovery/snapshots.js';
 import { LOCAL_NAME } from './local-names.js';
+import { sizedTimeoutMs } from '../heartbeat.js';
 
 export interface TakenSnapshot {
   member: string;
@@ -61,7 +62,7 @@ export async function saveSnapshot(s: SshSession, t: EtcdTarget, member: EtcdMem
     await s.run(sh`chmod 600 ${partial} && mv -f ${partial} ${path}`, { timeoutMs: 15_000, signal });
   }
   // A rename does not change the bytes: the check above stands for the final name.
-  const facts = (await s.run(sh`f=${path}; echo "$(sha256sum "$f" | cut -d' ' -f1) $(stat -c '%s %Y' "$f")"`, { timeoutMs: 10 * 60_000, signal })).trim().split(' ');
+  const facts = (await s.run(sh`f=${path}; echo "$(sha256sum "$f" | cut -d' ' -f1) $(stat -c '%s %Y' "$f")"`, { timeoutMs: sizedTimeoutMs(c.size), signal })).trim().split(' ');
   const [sha256, size, mtime] = [facts[0] ?? '', Number(facts[1]), Number(facts[2])];
   if (!/^[0-9a-f]{64}$/.test(sha256) || !Number.isFinite(size)) throw ApplicationFailure.retryable(`${member.name}: could not read the size and sha256 of ${path}`, 'SnapshotSaveFailed');
   return {

@@ -20,6 +20,24 @@ interface SdkError extends Error {
   code?: string;
   Code?: string;
   $metadata?: { httpStatusCode?: number };
+  /** The raw HTTP response (a hidden property the SDK sets on service errors). */
+  $response?: { headers?: Record<string, string | undefined> };
+}
+
+/** A server asking for longer than this is waited for this long, then asked again. */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
+
+/**
+ * The wait a 429/503 (SlowDown) answer asks for in its Retry-After header, in milliseconds
+ * (delay-seconds or an HTTP date, RFC 9110), capped at MAX_RETRY_AFTER_MS; undefined when there
+ * is none or it cannot be read.
+ */
+export function retryAfterMs(headers: Record<string, string | undefined> | undefined, now = Date.now()): number | undefined {
+  const value = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'retry-after')?.[1]?.trim();
+  if (!value) return undefined;
+  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
 
 /** Wraps any error from an object-store operation. `op` says what was attempted, e.g. "upload of lab/x.db.enc". */
@@ -63,7 +81,13 @@ export function explainStoreError(err: unknown, ctx: StoreContext, op: string): 
     });
   }
   if ((status !== undefined && (status >= 500 || status === 429)) || name === 'SlowDown' || name === 'ServiceUnavailable') {
-    return ApplicationFailure.create({ message: `${where} failed: the server answered ${status ?? ''} ${name} (retrying)`, type: 'ObjectStoreUnavailable', nonRetryable: false });
+    // A server shedding load says when to come back; Temporal's next attempt waits that long
+    // instead of its own backoff (the SDK's own retries inside the request already honoured it).
+    const wait = status === 429 || status === 503 || name === 'SlowDown' ? retryAfterMs(e.$response?.headers) : undefined;
+    return ApplicationFailure.create({
+      message: `${where} failed: the server answered ${status ?? ''} ${name} (retrying${wait !== undefined ? ` in ${Math.round(wait / 1000)} s, as its Retry-After asks` : ''})`,
+      type: 'ObjectStoreUnavailable', nonRetryable: false, ...(wait !== undefined ? { nextRetryDelay: wait } : {}),
+    });
   }
   // Unknown: say what it was; retrying is the safe default for an idempotent operation.
   return ApplicationFailure.create({ message: `${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`, type: 'ObjectStoreError', nonRetryable: false });

@@ -5,11 +5,12 @@
 // resolved here; every failure is an ApplicationFailure that says what to do (object-store-errors.ts).
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
+import { createHash } from 'node:crypto';
 import {
-  CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
-  ListObjectsV2Command, PutObjectCommand, S3Client, type _Object,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand,
+  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand,
+  ListObjectsV2Command, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand, type _Object, type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { ApplicationFailure } from '@temporalio/activity';
 import { resolveSecretString, type SecretRef } from '../secrets.js';
 import { DigestStream } from './digest.js';
@@ -41,10 +42,55 @@ export interface ObjectStoreTuning {
 
 const MIB = 1024 * 1024;
 
+/** `stream` cut into buffers of exactly `size` bytes, the last one shorter (at least one, maybe empty). */
+async function* partsOf(stream: Readable, size: number): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let length = 0;
+  let any = false;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let c = chunk;
+    while (length + c.length >= size) {
+      const take = size - length;
+      held.push(c.subarray(0, take));
+      c = c.subarray(take);
+      yield Buffer.concat(held, size);
+      any = true;
+      held = [];
+      length = 0;
+    }
+    if (c.length) { held.push(c); length += c.length; }
+  }
+  if (length || !any) yield Buffer.concat(held, length);
+}
+
+async function nextOf(it: AsyncGenerator<Buffer>): Promise<Buffer | undefined> {
+  const r = await it.next();
+  return r.done ? undefined : r.value;
+}
+
 export interface PutResult extends StoredSnapshot {
   storedSha256: string;
   /** Parts of a multipart upload (from the ETag's "-N"), 1 for a single PUT. */
   parts: number;
+  /** Parts an earlier attempt had stored, found with ListParts, matched byte for byte and not sent again. */
+  resumedParts?: number;
+}
+
+/** Where an interrupted multipart upload stands: enough for a retry to continue it (see putSnapshot). */
+export interface UploadCheckpoint {
+  key: string;
+  uploadId: string;
+  partSize: number;
+  /** Parts 1…partsDone are stored (a hint: ListParts is the truth). */
+  partsDone: number;
+}
+
+export interface PutOptions {
+  signal?: AbortSignal;
+  /** An earlier attempt's upload of the same bytes, to continue instead of starting over. */
+  resume?: UploadCheckpoint;
+  /** Called whenever the upload's checkpoint moves (new upload, each part stored); heartbeat it. */
+  onCheckpoint?: (c: UploadCheckpoint) => void;
 }
 
 /** Opens a client; secrets are resolved now and live only inside the S3 client. */
@@ -119,48 +165,148 @@ export class ObjectStore {
 
   /**
    * Streams `body` (already encrypted) to `key` with `metadata` as user metadata, then commits it
-   * by writing its manifest. If `body` errors (e.g. a digest check failing at its end), the
-   * multipart upload is aborted and nothing is committed.
+   * by writing its manifest. A body smaller than one part goes up in one PUT; a larger one as a
+   * multipart upload, at most queueSize parts in flight. If `body` errors (e.g. a digest check
+   * failing at its end) or the activity is cancelled, the multipart upload is aborted and nothing
+   * is committed. A worker killed mid-upload cannot abort: its retry passes the checkpoint it
+   * heartbeated as `resume`, and the parts the server lists for that upload (ListParts) are not
+   * sent again: the body, produced again, must match each of them (size, and MD5 where the ETag is
+   * one), else that upload is aborted and this attempt fails (retryable) so the next starts over.
+   * Any other unfinished upload of the same key (a worker killed before its first checkpoint) is
+   * aborted, so no orphaned parts are left in the bucket.
    */
-  async putSnapshot(body: Readable, key: string, metadata: SnapshotMetadata, signal?: AbortSignal): Promise<PutResult> {
+  async putSnapshot(body: Readable, key: string, metadata: SnapshotMetadata, o: PutOptions = {}): Promise<PutResult> {
     checkObjectKey(key);
     checkMetadata(metadata);
+    const signal = o.signal;
     return this.run(`upload of ${key}`, async () => {
       // PUT into a missing bucket fails obscurely on some servers (SeaweedFS: 500); say it plainly.
       if (!(await this.bucketExists(signal))) throw Object.assign(new Error('no such bucket'), { name: 'NoSuchBucket' });
       const stored = new DigestStream({ what: key });
-      const abort = new AbortController();
-      const onAbort = () => abort.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
       let sourceError: Error | undefined;
       pipeline(body, stored, (err) => { if (err) sourceError = err; });
-      const upload = new Upload({
-        client: this.client,
-        params: { Bucket: this.bucket, Key: key, Body: stored, Metadata: toUserMetadata(metadata), ContentType: 'application/octet-stream' },
-        partSize: this.tuning.partSize ?? 16 * MIB,
-        queueSize: this.tuning.queueSize ?? 2,
-        leavePartsOnError: false,
-        abortController: abort,
-      });
-      let etag: string | undefined;
+      const partSize = this.tuning.partSize ?? 16 * MIB;
+      const common = { Bucket: this.bucket, Key: key };
+      let upload: { id: string; stored: Map<number, { etag: string; size: number }> } | undefined;
+      const parts: CompletedPart[] = [];
+      let resumed = 0;
       try {
-        etag = (await upload.done()).ETag;
+        const reader = partsOf(stored, partSize);
+        const first = await reader.next();
+        const firstPart = first.done ? Buffer.alloc(0) : first.value;
+        const onlyPart = firstPart.length < partSize && !o.resume;
+        if (onlyPart) {
+          // Whole body read (and its digests checked at its end) before anything is sent.
+          if (!(await reader.next()).done) throw new Error('internal: a short part before the end');
+          await this.abortOtherUploads(key, undefined, signal);
+          const put = await this.client.send(new PutObjectCommand({ ...common, Body: firstPart, Metadata: toUserMetadata(metadata), ContentType: 'application/octet-stream' }), { abortSignal: signal });
+          return await this.commit(key, metadata, stored, put.ETag, 1, 0, signal);
+        }
+        upload = await this.openUpload(key, metadata, partSize, o, signal);
+        await this.abortOtherUploads(key, upload.id, signal);
+        const inFlight = new Set<Promise<void>>();
+        let failed: unknown;
+        let n = 0;
+        const checkpoint = () => {
+          let done = 0;
+          while (parts[done]?.ETag) done += 1;
+          o.onCheckpoint?.({ key, uploadId: upload!.id, partSize, partsDone: done });
+        };
+        const send = (partNumber: number, data: Buffer) => {
+          const p = this.client.send(new UploadPartCommand({ ...common, UploadId: upload!.id, PartNumber: partNumber, Body: data }), { abortSignal: signal })
+            .then((r) => { parts[partNumber - 1] = { PartNumber: partNumber, ETag: r.ETag }; checkpoint(); })
+            .catch((err: unknown) => { failed ??= err; })
+            .finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        };
+        for (let part: Buffer | undefined = firstPart; part; part = await nextOf(reader)) {
+          n += 1;
+          const have = upload.stored.get(n);
+          if (have) {
+            // Stored by an earlier attempt: the same bytes must come out again, else stop here.
+            const md5 = createHash('md5').update(part).digest('hex');
+            const etag = have.etag.replace(/"/g, '');
+            if (have.size !== part.length || (/^[0-9a-f]{32}$/.test(etag) && etag !== md5)) {
+              throw Object.assign(new Error(`part ${n} of the unfinished upload ${upload.id} differs from the bytes produced again: starting over`), { name: 'ResumeMismatch' });
+            }
+            parts[n - 1] = { PartNumber: n, ETag: have.etag };
+            resumed += 1;
+            continue;
+          }
+          if (failed) break;
+          send(n, part);
+          // Memory stays at queueSize parts in flight plus the one being read.
+          while (inFlight.size >= (this.tuning.queueSize ?? 2)) await Promise.race(inFlight);
+        }
+        await Promise.all(inFlight);
+        if (failed) throw failed;
+        if (sourceError) throw sourceError;
+        checkpoint();
+        const done = await this.client.send(new CompleteMultipartUploadCommand({ ...common, UploadId: upload.id, MultipartUpload: { Parts: parts } }), { abortSignal: signal });
+        upload = undefined;
+        return await this.commit(key, metadata, stored, done.ETag, n, resumed, signal);
       } catch (err) {
+        // The source's own error (e.g. DigestMismatch) explains more than the upload's echo of it;
+        // taken now, before destroying the streams makes the pipeline report a premature close.
+        const cause = sourceError ?? err;
         body.destroy();
         stored.destroy();
-        // The source's own error (e.g. DigestMismatch) explains more than the upload's echo of it.
-        throw sourceError ?? err;
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
+        // Bad bytes, a mismatch on resume or a cancellation: nothing of this upload may stay.
+        // Other failures too, when the store still answers; a worker that dies cannot abort, and
+        // its retry continues or aborts the upload instead.
+        if (upload) await this.client.send(new AbortMultipartUploadCommand({ ...common, UploadId: upload.id })).catch(() => undefined);
+        throw cause;
       }
-      const manifest: Manifest = {
-        format: MANIFEST_FORMAT, key, ...metadata, size: stored.bytes, storedSha256: stored.sha256,
-        ...(etag ? { etag } : {}), uploadedAt: new Date().toISOString(),
-      };
-      await this.writeManifest(manifest, signal);
-      const parts = /-(\d+)"?$/.exec(etag ?? '')?.[1];
-      return { ...manifestToEntry(manifest), storedSha256: stored.sha256, parts: parts ? Number(parts) : 1 };
     });
+  }
+
+  // The upload to continue (its stored parts from ListParts), or a new one.
+  private async openUpload(key: string, metadata: SnapshotMetadata, partSize: number, o: PutOptions, signal?: AbortSignal): Promise<{ id: string; stored: Map<number, { etag: string; size: number }> }> {
+    const r = o.resume;
+    if (r && r.key === key && r.partSize === partSize) {
+      try {
+        const listed = new Map<number, { etag: string; size: number }>();
+        let marker: string | undefined;
+        do {
+          const page = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: r.uploadId, PartNumberMarker: marker }), { abortSignal: signal });
+          for (const p of page.Parts ?? []) if (p.PartNumber && p.ETag) listed.set(p.PartNumber, { etag: p.ETag, size: p.Size ?? -1 });
+          marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+        } while (marker);
+        // Only whole parts from 1 on count: a gap is sent again.
+        const stored = new Map<number, { etag: string; size: number }>();
+        for (let n = 1; listed.get(n)?.size === partSize; n++) stored.set(n, listed.get(n)!);
+        o.onCheckpoint?.({ key, uploadId: r.uploadId, partSize, partsDone: stored.size });
+        return { id: r.uploadId, stored };
+      } catch (err) {
+        // Aborted, completed or expired meanwhile: start a new upload.
+        if ((err as Error).name !== 'NoSuchUpload') throw err;
+      }
+    }
+    const created = await this.client.send(new CreateMultipartUploadCommand({
+      Bucket: this.bucket, Key: key, Metadata: toUserMetadata(metadata), ContentType: 'application/octet-stream',
+    }), { abortSignal: signal });
+    if (!created.UploadId) throw new Error('the server started a multipart upload without an UploadId');
+    o.onCheckpoint?.({ key, uploadId: created.UploadId, partSize, partsDone: 0 });
+    return { id: created.UploadId, stored: new Map() };
+  }
+
+  /** Aborts every unfinished multipart upload of exactly `key` except `keep`. */
+  private async abortOtherUploads(key: string, keep: string | undefined, signal?: AbortSignal): Promise<void> {
+    const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: key }), { abortSignal: signal });
+    for (const u of page.Uploads ?? []) {
+      if (u.Key === key && u.UploadId && u.UploadId !== keep) {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.UploadId }), { abortSignal: signal });
+      }
+    }
+  }
+
+  private async commit(key: string, metadata: SnapshotMetadata, stored: DigestStream, etag: string | undefined, parts: number, resumed: number, signal?: AbortSignal): Promise<PutResult> {
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT, key, ...metadata, size: stored.bytes, storedSha256: stored.sha256,
+      ...(etag ? { etag } : {}), uploadedAt: new Date().toISOString(),
+    };
+    await this.writeManifest(manifest, signal);
+    return { ...manifestToEntry(manifest), storedSha256: stored.sha256, parts, ...(resumed ? { resumedParts: resumed } : {}) };
   }
 
   private async writeManifest(m: Manifest, signal?: AbortSignal): Promise<void> {

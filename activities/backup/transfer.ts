@@ -7,8 +7,8 @@ import { Writable, pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { DigestMismatch, DigestStream } from './digest.js';
-import { SnapshotCryptoError, decryptStream, encryptStream, type KeyResolver } from './encryption.js';
-import type { ObjectStore, PutResult } from './object-store.js';
+import { DEFAULT_CHUNK_SIZE, SnapshotCryptoError, decryptStream, encryptStream, newFileParams, type KeyResolver } from './encryption.js';
+import type { ObjectStore, PutResult, UploadCheckpoint } from './object-store.js';
 import type { SnapshotMetadata, StoredSnapshot } from './snapshot-meta.js';
 
 export interface ShipOptions {
@@ -21,15 +21,46 @@ export interface ShipOptions {
   expectedBytes?: number;
   chunkSize?: number;
   signal?: AbortSignal;
+  /** An interrupted attempt's checkpoint (from its heartbeat): continue its upload. */
+  resume?: ShipCheckpoint;
+  /** Called as the upload moves on; heartbeat it so a retry can resume. */
+  onCheckpoint?: (c: ShipCheckpoint) => void;
 }
 
-/** Encrypts and uploads `source`; commits it only if the plaintext is exactly the checked snapshot. */
+/**
+ * Where an interrupted upload stands, and what reproduces its bytes: the file's public header
+ * parameters (salt and nonce prefix, hex; they are written in clear at the start of the object)
+ * and chunk size. MOORSNAP1 chunks are sealed with nonces from the chunk index, so the same
+ * plaintext under the same parameters gives the same ciphertext, part boundaries included.
+ */
+export interface ShipCheckpoint extends UploadCheckpoint {
+  salt: string;
+  noncePrefix: string;
+  chunkSize: number;
+  /** The plaintext's sha256: a checkpoint is only ever used again for the very same snapshot. */
+  sha256: string;
+}
+
+/**
+ * Encrypts and uploads `source`; commits it only if the plaintext is exactly the checked snapshot.
+ * With `resume`, the source is read and encrypted again from its first byte (both sha256 checks
+ * need every byte, and a hash's state cannot be saved), but the parts already stored are matched
+ * instead of sent: what a retry saves is the upload, usually the slow, off-site half.
+ */
 export async function shipSnapshot(store: ObjectStore, source: Readable, o: ShipOptions): Promise<PutResult> {
   const plain = new DigestStream({ sha256: o.metadata.sha256, ...(o.expectedBytes !== undefined ? { bytes: o.expectedBytes } : {}), what: `snapshot for ${o.key}` });
-  const sealed = encryptStream(o.encryptionKey, o.metadata.keyId, o.chunkSize);
+  const r = o.resume && o.resume.key === o.key && o.resume.sha256 === o.metadata.sha256 ? o.resume : undefined;
+  const chunkSize = r?.chunkSize ?? o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const params = r ? { salt: Buffer.from(r.salt, 'hex'), noncePrefix: Buffer.from(r.noncePrefix, 'hex') } : newFileParams();
+  const sealed = encryptStream(o.encryptionKey, o.metadata.keyId, chunkSize, params);
+  const reproduce = { salt: params.salt.toString('hex'), noncePrefix: params.noncePrefix.toString('hex'), chunkSize, sha256: o.metadata.sha256 };
   // Errors travel downstream by destruction: putSnapshot sees its body fail and aborts the upload.
   pipeline(source, plain, sealed, () => undefined);
-  return store.putSnapshot(sealed, o.key, o.metadata, o.signal);
+  return store.putSnapshot(sealed, o.key, o.metadata, {
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(r ? { resume: r } : {}),
+    onCheckpoint: (c) => o.onCheckpoint?.({ ...c, ...reproduce }),
+  });
 }
 
 /**

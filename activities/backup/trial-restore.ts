@@ -15,6 +15,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cachedEtcdBuilds, findTool } from '../../client/tools.js';
+import { sizedTimeoutMs } from '../heartbeat.js';
 
 const run = promisify(execFile);
 
@@ -75,7 +76,9 @@ export async function checkAndTrialRestore(file: string, scratch: string, signal
     return inconclusive(`this worker cannot run snapshot status: ${(err as Error).message}`);
   }
   const env = { ...process.env, ETCDCTL_API: '3' };
-  const statusMs = timeouts.statusMs ?? 300_000;
+  // Both read the whole database (a restore writes it again): the default timeouts follow its size.
+  const { size } = await stat(file);
+  const statusMs = timeouts.statusMs ?? sizedTimeoutMs(size, 300_000);
   let status: { hash: number; revision: number; totalKey: number };
   try {
     const r = await run(etcdctl, ['snapshot', 'status', file, '-w', 'json'], { env, timeout: statusMs, ...(signal ? { signal } : {}) });
@@ -95,7 +98,7 @@ export async function checkAndTrialRestore(file: string, scratch: string, signal
     if (process.env.MOORING_ETCDUTL_BIN) return inconclusive(`this worker cannot run the trial restore: ${(err as Error).message}`, base);
   }
   const dataDir = join(scratch, 'restored');
-  const restoreMs = timeouts.restoreMs ?? 600_000;
+  const restoreMs = timeouts.restoreMs ?? sizedTimeoutMs(3 * size, 600_000);
   try {
     await run(tool, ['snapshot', 'restore', file, '--data-dir', dataDir, '--name', 'mooring-verify',
       '--initial-cluster', 'mooring-verify=http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380'],

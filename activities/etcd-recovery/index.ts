@@ -2,7 +2,7 @@
 // before it acts, and returns what it found or did for the run's history.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { MemberView } from '../../workflows/etcd-recovery/assessment.js';
-import { heartbeatWhile } from '../heartbeat.js';
+import { heartbeatWhile, lastHeartbeat, reportProgress } from '../heartbeat.js';
 import { withSession, type SshDeps } from '../ssh/access.js';
 import { sh } from '../ssh/quote.js';
 import type { EtcdMemberRef, EtcdTarget } from './context.js';
@@ -13,6 +13,9 @@ import { observeMember } from './observe.js';
 import { renderMemberConfig, type MemberConfigInput } from './member-config.js';
 import { clusterCa, layDownCerts } from './certs.js';
 import { checkSnapshot, listSnapshots, restoreSnapshot, type RestoreSpec, type SnapshotCheck } from './snapshots.js';
+
+/** One host's snapshot files: the checks made, newest first, and how many older files were not checked. */
+export interface SnapshotSearch { host: string; checks: SnapshotCheck[]; notChecked?: number; error?: string }
 
 interface Via { target: EtcdTarget; via: EtcdMemberRef; endpoints: string[] }
 interface On { target: EtcdTarget; host: EtcdMemberRef }
@@ -84,14 +87,31 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
       });
     },
 
-    /** Snapshot files in `dir` on each host, newest first, each integrity-checked. Unreachable hosts are reported, not fatal. */
-    async findEtcdSnapshots(input: { target: EtcdTarget; hosts: EtcdMemberRef[]; dir: string }): Promise<{ host: string; checks: SnapshotCheck[]; error?: string }[]> {
-      return heartbeatWhile(`snapshots in ${input.dir}`, (signal) => Promise.all(input.hosts.map(async (h) => {
+    /**
+     * Snapshot files in `dir` on each host, newest first, integrity-checked until one passes: an
+     * older file on the same host can never be chosen over it, and with retention keeping dozens
+     * of multi-GB files, checking them all would take far longer than the recovery itself. Each
+     * finished check goes into the heartbeat, so a retry (a killed worker) skips the files already
+     * checked, unchanged. Unreachable hosts are reported, not fatal.
+     */
+    async findEtcdSnapshots(input: { target: EtcdTarget; hosts: EtcdMemberRef[]; dir: string }): Promise<SnapshotSearch[]> {
+      const done = new Map<string, SnapshotCheck[]>(Object.entries(lastHeartbeat<{ checked: Record<string, SnapshotCheck[]> }>()?.checked ?? {}));
+      const record = () => reportProgress({ checked: Object.fromEntries(done) }, { now: true });
+      return heartbeatWhile(`snapshots in ${input.dir}`, (signal) => Promise.all(input.hosts.map(async (h): Promise<SnapshotSearch> => {
         try {
           return await withSession(deps, input.target.ssh, h, signal, async (s) => {
             const checks: SnapshotCheck[] = [];
-            for (const c of await listSnapshots(s, input.dir, signal)) checks.push(await checkSnapshot(s, c, signal));
-            return { host: h.name, checks };
+            const listed = await listSnapshots(s, input.dir, signal);
+            const earlier = done.get(h.name) ?? [];
+            for (const c of listed) {
+              const known = earlier.find((e) => e.path === c.path && e.mtime === c.mtime && e.size === c.size);
+              checks.push(known ?? await checkSnapshot(s, c, signal));
+              done.set(h.name, [...checks]);
+              record();
+              if (checks.at(-1)!.ok) break;
+            }
+            const notChecked = listed.length - checks.length;
+            return { host: h.name, checks, ...(notChecked ? { notChecked } : {}) };
           });
         } catch (err) {
           return { host: h.name, checks: [], error: (err as Error).message };

@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { SshSession } from '../ssh/session.js';
 import { sh } from '../ssh/quote.js';
+import { ddBytes, reportProgress, sizedTimeoutMs } from '../heartbeat.js';
 
 export interface SnapshotCandidate {
   path: string;
@@ -34,9 +35,18 @@ export async function listSnapshots(s: SshSession, dir: string, signal: AbortSig
  * the last 32 bytes are the sha256 of everything before them.
  */
 export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal: AbortSignal): Promise<SnapshotCheck> {
-  const hash = await s.exec(sh`f=${c.path}; [ "$(head -c -32 "$f" | sha256sum | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`, { timeoutMs: 300_000, signal });
+  // Both commands read the whole file: their timeouts grow with it (an 8 GB database takes
+  // minutes on a busy disk). dd reports the bytes hashed each second, which go into the heartbeat.
+  c = { ...c, size: c.size > 0 ? c.size : await fileSize(s, c.path, signal) };
+  const size = c.size;
+  reportProgress({ checking: c.path, bytes: 0, of: size });
+  const hash = await s.exec(sh`f=${c.path}; [ "$(head -c -32 "$f" | dd bs=4M status=progress | sha256sum | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`, {
+    timeoutMs: sizedTimeoutMs(size), signal,
+    onOutput: (chunk, stream) => { const n = stream === 'stderr' ? ddBytes(chunk) : undefined; if (n !== undefined) reportProgress({ checking: c.path, bytes: n, of: size }); },
+  });
   if (hash.code !== 0) return { ...c, ok: false, error: 'sha256 appended by snapshot save does not match: truncated or corrupt' };
-  const r = await s.exec(snapshotStatusCommand(c.path), { timeoutMs: 120_000, signal });
+  reportProgress({ checking: c.path, bytes: size, of: size, status: 'snapshot status' });
+  const r = await s.exec(snapshotStatusCommand(c.path), { timeoutMs: sizedTimeoutMs(size), signal });
   if (r.code !== 0) return { ...c, ok: false, error: r.stderr.trim().split('\n').pop() ?? `exit ${r.code}` };
   try {
     const j = JSON.parse(r.stdout) as { hash: number; revision: number; totalKey: number };
@@ -52,6 +62,11 @@ export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal:
  */
 export function snapshotStatusCommand(path: string): string {
   return sh`if command -v etcdutl >/dev/null 2>&1; then etcdutl snapshot status ${path} -w json; else ETCDCTL_API=3 etcdctl snapshot status ${path} -w json; fi`;
+}
+
+async function fileSize(s: SshSession, path: string, signal: AbortSignal): Promise<number> {
+  const out = (await s.exec(sh`stat -c %s ${path}`, { timeoutMs: 15_000, signal })).stdout.trim();
+  return /^\d+$/.test(out) ? Number(out) : 0;
 }
 
 export interface RestoreSpec {
@@ -89,7 +104,10 @@ export async function restoreSnapshot(s: SshSession, spec: RestoreSpec, etcdVers
   const bump = canBump ? ['--bump-revision', '1000000000', '--mark-compacted'] : [];
   if (state === 'dirty') throw ApplicationFailure.nonRetryable(`${spec.dataDir} on ${s.target.name} is not empty and was not restored by this run: refusing to restore over it (move it aside first)`, 'PreconditionFailed');
   // etcd refuses to restore into an existing directory: restore beside it, then move into place.
-  await s.run(`rm -rf ${sh`${staging}`} && ${env}${sh`${tool} snapshot restore ${spec.snapshot} --name ${spec.name} --initial-cluster ${spec.initialCluster} --initial-cluster-token ${spec.clusterToken} --initial-advertise-peer-urls ${spec.peerUrl} --data-dir ${staging} ${bump}`} && touch ${sh`${marker}`} && ${moveIntoPlace}`, { timeoutMs: 300_000, signal });
+  // A restore copies and re-hashes the whole database and writes it into the new data dir.
+  const size = await fileSize(s, spec.snapshot, signal);
+  reportProgress({ restoring: spec.snapshot, of: size });
+  await s.run(`rm -rf ${sh`${staging}`} && ${env}${sh`${tool} snapshot restore ${spec.snapshot} --name ${spec.name} --initial-cluster ${spec.initialCluster} --initial-cluster-token ${spec.clusterToken} --initial-advertise-peer-urls ${spec.peerUrl} --data-dir ${staging} ${bump}`} && touch ${sh`${marker}`} && ${moveIntoPlace}`, { timeoutMs: sizedTimeoutMs(3 * size), signal });
   return {
     tool, alreadyRestored: false, bumpedRevision: canBump,
     note: canBump ? 'revision bumped by 1e9 and marked compacted' : `--bump-revision skipped: the installed ${tool} does not support it (needs etcdctl 3.4.27+ or etcdutl 3.5.10+); watchers may see old revisions and should re-list`,

@@ -11,6 +11,11 @@ import { parse } from 'yaml';
 import { Lab } from '../../lab/lab.js';
 import { SshSession } from '../../activities/ssh/session.js';
 import { checkSnapshot, listSnapshots, restoreSnapshot } from '../../activities/etcd-recovery/snapshots.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities/index.js';
+import type { SnapshotSearch } from '../../activities/etcd-recovery/index.js';
+import { loadInventory } from '../../config/load.js';
+import { etcdTargetOf, memberRefsOf } from '../../workflows/etcd-recovery/target.js';
 import { freeLoopbackPorts } from '../helpers/ports.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { etcdVersionsUnderTest } from '../helpers/etcd-versions.js';
@@ -109,6 +114,38 @@ for (const v of etcdVersionsUnderTest({ '3.4': '127.26.0', '3.6': '127.66.0' }))
       mkdirSync(foreign);
       writeFileSync(join(foreign, 'something'), 'x');
       await assert.rejects(restoreSnapshot(s, { ...spec, dataDir: foreign }, version, ac.signal), /not empty and was not restored by this run/);
+    });
+
+    it('findEtcdSnapshots checks newest first and stops at the first good file; heartbeats carry progress; a retry reuses recorded checks', async () => {
+      // Three files of the first test's good snapshot: the newest truncated, then two good ones.
+      const find = join(dir, 'find');
+      mkdirSync(find);
+      const at = (name: string, agoS: number) => { const d = new Date(Date.now() - agoS * 1000); utimesSync(join(find, name), d, d); };
+      copyFileSync(join(dir, 'snaps', 'good.db'), join(find, 'oldest-good.db'));
+      copyFileSync(join(dir, 'snaps', 'good.db'), join(find, 'middle-good.db'));
+      copyFileSync(join(dir, 'snaps', 'good.db'), join(find, 'newest-truncated.db'));
+      truncateSync(join(find, 'newest-truncated.db'), 8192);
+      at('oldest-good.db', 300); at('middle-good.db', 200); at('newest-truncated.db', 100);
+      const inv = await loadInventory(lab.inventoryFile);
+      const input = { target: etcdTargetOf(inv), hosts: memberRefsOf(inv).slice(0, 1), dir: find };
+
+      const env = new MockActivityEnvironment();
+      const beats: { checking?: string; bytes?: number; checked?: Record<string, { path: string }[]> }[] = [];
+      env.on('heartbeat', (d: (typeof beats)[number]) => beats.push(d));
+      const [first] = (await env.run(createActivities().findEtcdSnapshots, input)) as SnapshotSearch[];
+      assert.deepEqual(first!.checks.map((c) => [c.path.split('/').pop(), c.ok]), [['newest-truncated.db', false], ['middle-good.db', true]]);
+      assert.equal(first!.notChecked, 1, 'the oldest file is not read: an older file on the same host is never chosen');
+      const recorded = beats.at(-1)?.checked?.[input.hosts[0]!.name];
+      assert.deepEqual(recorded?.map((c) => c.path.split('/').pop()), ['newest-truncated.db', 'middle-good.db'], 'each finished check is in the heartbeat');
+
+      // A retry (the worker was killed) starts from the last heartbeat: the truncated file's check is
+      // taken from it, not made again; a recorded check of a file that changed since is ignored.
+      const stale = { ...first!.checks[1]!, mtime: first!.checks[1]!.mtime - 1, ok: false, error: 'recorded for another file' };
+      const earlier = { ...first!.checks[0]!, error: 'recorded by the killed attempt' };
+      const retry = new MockActivityEnvironment({ heartbeatDetails: { checked: { [input.hosts[0]!.name]: [earlier, stale] } } });
+      const [again] = (await retry.run(createActivities().findEtcdSnapshots, input)) as SnapshotSearch[];
+      assert.equal(again!.checks[0]!.error, 'recorded by the killed attempt');
+      assert.equal(again!.checks[1]!.ok, true, 'the changed file was checked again');
     });
   });
 }

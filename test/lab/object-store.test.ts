@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { openObjectStore, type ObjectStore, type ObjectStoreSettings } from '../../activities/backup/object-store.js';
-import { openDecryptedSnapshot, shipSnapshot, verifyRemoteSnapshot } from '../../activities/backup/transfer.js';
+import { openDecryptedSnapshot, shipSnapshot, verifyRemoteSnapshot, type ShipCheckpoint } from '../../activities/backup/transfer.js';
 import { isTrusted, snapshotKey, type SnapshotMetadata } from '../../activities/backup/snapshot-meta.js';
 import { keyFingerprint } from '../../activities/backup/encryption.js';
 import { startS3Server, type S3Server } from '../../lab/s3.js';
@@ -223,6 +223,85 @@ describe('object store on real SeaweedFS S3', () => {
     await store.deleteSnapshot(key);
     assert.ok(!(await store.listSnapshots('etcd/lab/')).some((e) => e.key === key));
     await assert.rejects(store.getSnapshotStream(key), failure('SnapshotNotFound', false, /no such object/));
+  });
+
+  // A worker killed mid-upload: its source stops after `parts` parts and its client is dropped,
+  // so the multipart upload stays open with those parts, as after a SIGKILL.
+  async function killedMidUpload(seed: string, size: number, m: SnapshotMetadata, parts: number): Promise<ShipCheckpoint> {
+    const doomed = await openObjectStore(settings, { partSize: 5 * MIB, queueSize: 2 });
+    let last: ShipCheckpoint | undefined;
+    // Enough plaintext for `parts` parts and a little more, then nothing, ever.
+    const stalling = Readable.from((async function* () {
+      let passed = 0;
+      for await (const c of generated(seed, size) as AsyncIterable<Buffer>) {
+        if (passed > parts * 5 * MIB + MIB) break;
+        passed += c.length;
+        yield c;
+      }
+      await new Promise(() => undefined);
+    })());
+    void shipSnapshot(doomed, stalling, { key: snapshotKey('etcd/', m), metadata: m, encryptionKey, onCheckpoint: (c) => { last = c; } }).catch(() => undefined);
+    await new Promise<void>((resolve, reject) => {
+      const t0 = Date.now();
+      const poll = setInterval(() => {
+        if ((last?.partsDone ?? 0) >= parts) { clearInterval(poll); resolve(); }
+        else if (Date.now() - t0 > 60_000) { clearInterval(poll); reject(new Error(`only ${last?.partsDone} parts stored`)); }
+      }, 20);
+    });
+    doomed.close();
+    return last!;
+  }
+  const pendingUploads = async (key: string) => ((await raw.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).filter((u) => u.Key === key);
+
+  it('a retry after a killed worker continues its multipart upload: stored parts are matched, not sent again', async () => {
+    const size = 30 * MIB + 777;
+    const m = meta({ revision: 7000, takenAt: '2026-11-22T10:00:00.000Z' });
+    const plain = await sha256Of(generated('resume', size));
+    m.sha256 = plain.sha256;
+    const key = snapshotKey('etcd/', m);
+    const cp = await killedMidUpload('resume', size, m, 3);
+    assert.equal(cp.key, key);
+    assert.ok(cp.partsDone >= 3);
+    assert.equal((await pendingUploads(key)).length, 1, 'the killed attempt left its upload open');
+
+    const checkpoints: ShipCheckpoint[] = [];
+    const put = await shipSnapshot(store, generated('resume', size), { key, metadata: m, encryptionKey, expectedBytes: size, resume: cp, onCheckpoint: (c) => checkpoints.push(c) });
+    assert.equal(put.resumedParts, cp.partsDone, `${put.resumedParts} parts taken over from the killed attempt`);
+    assert.equal(checkpoints[0]?.uploadId, cp.uploadId, 'the same multipart upload was continued');
+    assert.equal(put.parts, Math.ceil(put.size / (5 * MIB)));
+    assert.deepEqual(await pendingUploads(key), [], 'no unfinished upload left');
+    // The object is whole: plain download, decrypt, the snapshot's own sha256.
+    const { stream } = await openDecryptedSnapshot(store, key, keys);
+    assert.deepEqual(await sha256Of(stream), plain);
+    const stored = await sha256Of((await raw.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body as Readable);
+    assert.deepEqual(stored, { sha256: put.storedSha256, bytes: put.size });
+  });
+
+  it('a checkpoint whose parts do not match is aborted (no parts left), and the next attempt starts over', async () => {
+    const size = 20 * MIB;
+    const m = meta({ revision: 7100, takenAt: '2026-11-22T11:00:00.000Z' });
+    m.sha256 = (await sha256Of(generated('mismatch', size))).sha256;
+    const key = snapshotKey('etcd/', m);
+    const cp = await killedMidUpload('mismatch', size, m, 2);
+    // Other header parameters produce other bytes: part 1 cannot match.
+    const wrong = { ...cp, salt: randomBytes(32).toString('hex') };
+    await assert.rejects(shipSnapshot(store, generated('mismatch', size), { key, metadata: m, encryptionKey, resume: wrong }),
+      failure('ObjectStoreError', true, /part 1 of the unfinished upload .* differs from the bytes produced again: starting over/));
+    assert.deepEqual(await pendingUploads(key), [], 'the mismatched upload was aborted');
+    const put = await shipSnapshot(store, generated('mismatch', size), { key, metadata: m, encryptionKey, resume: wrong });
+    assert.equal(put.resumedParts, undefined, 'a new upload, nothing taken over');
+    assert.equal((await store.statSnapshot(key))?.complete, true);
+  });
+
+  it('an upload left by a worker killed before its first checkpoint is aborted by the next upload of the key', async () => {
+    const size = 12 * MIB;
+    const m = meta({ revision: 7200, takenAt: '2026-11-22T12:00:00.000Z' });
+    m.sha256 = (await sha256Of(generated('orphan-parts', size))).sha256;
+    const key = snapshotKey('etcd/', m);
+    await killedMidUpload('orphan-parts', size, m, 1);
+    assert.equal((await pendingUploads(key)).length, 1);
+    await shipSnapshot(store, generated('orphan-parts', size), { key, metadata: m, encryptionKey });
+    assert.deepEqual(await pendingUploads(key), [], 'the orphaned parts were aborted');
   });
 
   it('a wrong secret key is refused with a clear, non-retryable error that names the references only', async () => {

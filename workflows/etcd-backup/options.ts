@@ -4,8 +4,10 @@
 import type { ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE } from '../runbook/activity-options.js';
 
+// Sized for an 8 GB database: `snapshot save`, then the appended-hash check, `snapshot status`
+// and a sha256 of the whole file, each reading 8 GB; heartbeats every second carry the bytes done.
 export const SNAPSHOT: ActivityOptions = {
-  startToCloseTimeout: '40 minutes',
+  startToCloseTimeout: '1 hour',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
 };
