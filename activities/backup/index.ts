@@ -5,6 +5,7 @@ import { mkdtemp, rm, statfs } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { heartbeatWhile, lastHeartbeat, reportProgress } from '../heartbeat.js';
@@ -250,9 +251,12 @@ export function createBackupActivities(deps: SshDeps) {
             if (c.ok) return c;
           }
           const { stream } = await openDecryptedSnapshot(store, snap.key, resolve, signal);
-          let got = 0;
-          stream.on('data', (c: Buffer) => { got += c.length; reportProgress({ bytes: got, of: snap.size }); });
-          await s.streamIn(sh`umask 077; cat > ${partial}`, stream, { signal, timeoutMs: 3 * 3600_000 });
+          // Count the bytes on their way through, never with a 'data' listener on the source: that
+          // starts it flowing before streamIn is reading, and what flows meanwhile is lost.
+          const counted = countingStream((bytes) => reportProgress({ bytes, of: snap.size }));
+          stream.on('error', (err) => counted.destroy(err));
+          stream.pipe(counted);
+          await s.streamIn(sh`umask 077; cat > ${partial}`, counted, { signal, timeoutMs: 3 * 3600_000 });
           const c = await checkSnapshot(s, await statOf(s, partial, signal), signal);
           if (!c.ok) {
             await s.exec(sh`rm -f ${partial}`, { timeoutMs: 15_000, signal });
@@ -292,3 +296,15 @@ export function createBackupActivities(deps: SshDeps) {
 }
 
 export type BackupActivities = ReturnType<typeof createBackupActivities>;
+
+/** A pass-through that tells `onBytes` how many bytes went through so far. */
+export function countingStream(onBytes: (total: number) => void): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
+      onBytes(total);
+      done(null, chunk);
+    },
+  });
+}
