@@ -3,6 +3,7 @@
 // unique names, VIP consistency) live in `crossFieldRules` so every problem is reported at once.
 import { z } from 'zod';
 import { isIPv4, ipv4InCidr, isCidr, cidrsOverlap } from './net.js';
+import { BYTE_SIZE, formatBytes, parseByteSize } from './byte-size.js';
 
 // Names end up in shell commands, DNS records, etcd member names and workflow IDs: keep them to
 // RFC 1123 labels so they are safe everywhere without quoting tricks.
@@ -95,6 +96,28 @@ const Ssh = z.strictObject({
   connectTimeoutSeconds: z.number().int().min(1).max(300).default(15),
 });
 
+const GIB = 1024 ** 3;
+/** etcd's suggested maximum quota: "8 GiB is a suggested maximum size for normal environments" (etcd.io/docs/v3.6/dev-guide/limit). */
+export const ETCD_QUOTA_MAX_BYTES = 8 * GIB;
+/** Below etcd's own 2 GiB default is allowed, below 1 GiB is taken for a unit mistake ("8" for 8 GiB). */
+export const ETCD_QUOTA_MIN_BYTES = 1 * GIB;
+const quotaOutOfRange = (input: unknown, bytes: number) => bytes > ETCD_QUOTA_MAX_BYTES
+  ? `${JSON.stringify(input)} (${formatBytes(bytes)}) is above 8 GiB, etcd's suggested maximum (etcd.io/docs dev-guide/limit): set at most 8GiB (8589934592)`
+  : `${JSON.stringify(input)} (${formatBytes(bytes)}) is below 1 GiB: give the size with its unit, e.g. 8GiB, or a byte count between 1073741824 and 8589934592`;
+const etcdQuota = z.union([
+  z.number().int({ error: (iss) => `${JSON.stringify(iss.input)} is not a whole number of bytes: write e.g. 8589934592 or 8GiB` })
+    .min(ETCD_QUOTA_MIN_BYTES, { error: (iss) => quotaOutOfRange(iss.input, Number(iss.input)) })
+    .max(ETCD_QUOTA_MAX_BYTES, { error: (iss) => quotaOutOfRange(iss.input, Number(iss.input)) }),
+  z.string().regex(BYTE_SIZE, { error: (iss) => `${JSON.stringify(iss.input)} is not a size: write a byte count or a size such as 8GiB, 6144MiB or 8GB` }),
+], { error: 'must be a byte count or a size such as 8GiB' }).transform((v, ctx) => {
+  const bytes = typeof v === 'number' ? v : parseByteSize(v);
+  if (bytes === undefined || bytes < ETCD_QUOTA_MIN_BYTES || bytes > ETCD_QUOTA_MAX_BYTES) {
+    ctx.issues.push({ code: 'custom', input: v, message: bytes === undefined ? `${JSON.stringify(v)} is too large a size: write at most 8GiB` : quotaOutOfRange(v, bytes) });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
 const Etcd = z.strictObject({
   version: version,
   /** external: dedicated etcd hosts (seed 001); stacked: etcd on the masters (seeds 002, 003). */
@@ -103,6 +126,14 @@ const Etcd = z.strictObject({
   members: z.array(Node).default([]),
   dataDir: absPath.default('/var/lib/etcd'),
   configPath: absPath.default('/etc/etcd/etcd.conf.yaml'),
+  /**
+   * etcd's `quota-backend-bytes`: the database size at which etcd raises NOSPACE and refuses
+   * writes. A byte count or a size such as "8GiB", between 1 GiB and 8 GiB (etcd's suggested
+   * maximum); unset, etcd keeps its default of 2 GiB. Mooring writes it into every member config it
+   * renders (recoveries included), so set it to what the members run: a member restored with more
+   * data than its quota refuses every write.
+   */
+  quotaBackendBytes: etcdQuota.optional(),
   clientPort: port.default(2379),
   peerPort: port.default(2380),
   tls: z.strictObject({
@@ -134,6 +165,13 @@ const Kubernetes = z.strictObject({
   podSubnet: cidr,
   serviceSubnet: cidr,
   cni: z.enum(['calico', 'flannel', 'canal', 'cilium']),
+  /**
+   * How a control-plane restart knows a master's kube-apiserver is back: `readyz` (the default)
+   * waits until GET https://<master>:6443/readyz answers 200, asked on the master over SSH with the
+   * cluster CA. `none-simulated` only for a lab whose masters run no apiserver (SIMULATED): the
+   * restart then reports that nothing was probed, instead of skipping silently.
+   */
+  apiserverReadiness: z.enum(['readyz', 'none-simulated'], { error: 'must be "readyz" (production) or "none-simulated" (a lab without an apiserver)' }).default('readyz'),
 });
 
 const Backup = z.strictObject({

@@ -42,6 +42,11 @@ export interface LabOptions {
   etcdVersion?: string;
   /** Per member, over etcdVersion, e.g. { 'etcd-3': '3.6' } (members at most one minor apart). */
   etcdVersions?: Record<string, string>;
+  /**
+   * The inventory's etcd.quotaBackendBytes (a byte count or "4GiB"), written into every member's
+   * config: set when the lab is made (kept by later `up`s; a different one needs a destroyed lab).
+   */
+  etcdQuotaBackendBytes?: number | string;
 }
 
 interface LabState {
@@ -51,6 +56,8 @@ interface LabState {
   s3?: { pid: number; ports: S3Ports };
   /** The etcd version each member was brought up with, and the lowest (the inventory's). */
   etcd?: { members: Record<string, string>; version: string };
+  /** etcd.quotaBackendBytes of the lab inventory, as given. */
+  etcdQuotaBackendBytes?: number | string;
 }
 
 export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; etcd?: 'leader' | 'follower' | 'unhealthy' | 'stopped'; etcdVersion?: string; faults: string[] }
@@ -61,10 +68,12 @@ export class Lab {
   readonly sshPort: number;
   readonly withEtcd: boolean;
   private readonly etcdRequest: { all?: string; byMember: Record<string, string> };
+  private readonly quotaRequest: number | string | undefined;
 
   constructor(opts: LabOptions = {}) {
     this.withEtcd = opts.etcd ?? true;
     this.etcdRequest = { ...(opts.etcdVersion ? { all: opts.etcdVersion } : {}), byMember: { ...opts.etcdVersions } };
+    this.quotaRequest = opts.etcdQuotaBackendBytes;
     this.dir = resolve(opts.dir ?? process.env.MOORING_LAB_DIR ?? join(PROJECT_ROOT, '.lab'));
     const saved = this.readState();
     this.subnet = opts.subnet ?? saved?.subnet ?? DEFAULT_SUBNET;
@@ -87,8 +96,10 @@ export class Lab {
 
     const prev = this.readState();
     const builds = this.withEtcd ? this.etcdBuilds(prev) : undefined;
+    const quota = this.etcdQuota(prev);
     const state: LabState = {
       subnet: this.subnet, sshPort: this.sshPort, nodes: [],
+      ...(quota !== undefined ? { etcdQuotaBackendBytes: quota } : {}),
       ...(builds ? { etcd: { members: Object.fromEntries([...builds].map(([n, b]) => [n, b.version])), version: clusterVersion(builds) } } : prev?.etcd ? { etcd: prev.etcd } : {}),
     };
     const hostKeys = new Map<string, string>();
@@ -168,6 +179,18 @@ export class Lab {
       if (existsSync(data)) throw new Error(`${n} in ${this.dir} holds data of etcd ${was}; the lab does not upgrade it to ${b.version}: run \`mooring lab destroy --yes\` first, or bring it up with --etcd ${was.split('.').slice(0, 2).join('.')}`);
     }
     return builds;
+  }
+
+  /**
+   * The quota asked for, else the one the lab was made with. Member configs are written once, at
+   * the first `up`: a different quota over a lab that has them would be silently ignored, so it is refused.
+   */
+  private etcdQuota(prev: LabState | undefined): number | string | undefined {
+    const was = prev?.etcdQuotaBackendBytes;
+    if (this.quotaRequest === undefined || String(this.quotaRequest) === String(was)) return was;
+    const configs = LAB_NODES.filter((n) => n.role === 'etcd' && existsSync(this.viewPath(n.name, '/etc/etcd/etcd.conf.yaml')));
+    if (configs.length) throw new Error(`etcdQuotaBackendBytes: ${this.dir} was made with ${was ?? "etcd's default quota"}; its member configs are written: run \`mooring lab destroy --yes\` first to use ${this.quotaRequest}`);
+    return this.quotaRequest;
   }
 
   /** The etcd version each member was brought up with (empty before the first `up`). */
@@ -406,10 +429,15 @@ export class Lab {
       loadBalancer: { vip, placement: 'gateways', apiPort: 6443 },
       gateways: node('gateway'),
       // The CA key by reference lets recoveries issue certificates for a replaced node.
-      etcd: { version: saved?.etcd?.version ?? '3.4.23', topology: 'external', members: node('etcd'), tls: { caKey: { file: join(this.dir, 'pki', 'ca.key') } } },
+      etcd: {
+        version: saved?.etcd?.version ?? '3.4.23', topology: 'external', members: node('etcd'), tls: { caKey: { file: join(this.dir, 'pki', 'ca.key') } },
+        ...(saved?.etcdQuotaBackendBytes !== undefined ? { quotaBackendBytes: saved.etcdQuotaBackendBytes } : {}),
+      },
       masters: node('master'),
       workers: node('worker'),
-      kubernetes: { version: '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico' },
+      // The lab's masters run no kube-apiserver (SIMULATED crictl, no kubelet): a control-plane
+      // restart says it did not probe /readyz instead of waiting for an apiserver that is not there.
+      kubernetes: { version: '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico', apiserverReadiness: 'none-simulated' },
       ...(s3 ? {
         backup: {
           schedule: { every: '1h' },

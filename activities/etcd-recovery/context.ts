@@ -15,6 +15,8 @@ export interface EtcdSettings {
   serverKey: string;
   peerCert: string;
   peerKey: string;
+  /** etcd's quota-backend-bytes (inventory etcd.quotaBackendBytes); unset keeps etcd's default. */
+  quotaBackendBytes?: number;
   /** The CA key by reference (inventory etcd.tls.caKey), when certificates may be issued. */
   caKey?: SecretRef;
 }

@@ -1,7 +1,8 @@
 // The etcd member config file (/etc/etcd/etcd.conf.yaml), generated from a typed structure so the
 // seed's misspellings (`initial-cluster-state:exisiting`) cannot happen. Keys are etcd's config
 // file keys (etcd --config-file), as in seed 001. Only keys that etcd 3.4, 3.5 and 3.6 all take
-// (3.6 dropped `enable-v2` and renamed the `experimental-*` ones: none is written here).
+// (3.6 dropped `enable-v2` and renamed the `experimental-*` ones: none is written here;
+// `quota-backend-bytes` has kept its name and meaning from 3.4 to 3.6).
 import { stringify } from 'yaml';
 import type { EtcdSettings } from './context.js';
 import { clientUrl, peerUrl } from './etcdctl.js';
@@ -27,6 +28,9 @@ export function renderMemberConfig(etcd: EtcdSettings, m: MemberConfigInput): st
     'initial-cluster': m.initialCluster.map((x) => `${x.name}=${peerUrl(x.ip, etcd.peerPort)}`).join(','),
     'initial-cluster-token': m.clusterToken,
     'initial-cluster-state': m.state,
+    // Every member gets the same quota, a restored or re-added one included: a member whose quota
+    // is below the data it holds raises NOSPACE and the cluster refuses writes.
+    ...(etcd.quotaBackendBytes !== undefined ? { 'quota-backend-bytes': etcd.quotaBackendBytes } : {}),
     'client-transport-security': {
       'cert-file': etcd.serverCert, 'key-file': etcd.serverKey, 'trusted-ca-file': etcd.tls.caCert, 'client-cert-auth': true,
     },

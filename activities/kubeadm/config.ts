@@ -17,7 +17,7 @@ export interface ComponentArg {
 }
 
 export type KubeadmEtcd =
-  | { topology: 'stacked'; dataDir: string }
+  | { topology: 'stacked'; dataDir: string; /** etcd's quota-backend-bytes on every master's etcd. */ quotaBackendBytes?: number }
   | { topology: 'external'; endpoints: string[]; caFile: string; certFile: string; keyFile: string };
 
 /** What kubeadm init needs to know about the cluster and the node it runs on. */
@@ -66,7 +66,7 @@ interface ControlPlaneComponentV1beta3 {
   extraArgs?: Record<string, string>;
 }
 type EtcdSection =
-  | { local: { dataDir: string } }
+  | { local: { dataDir: string; extraArgs?: ComponentArg[] | Record<string, string> } }
   | { external: { endpoints: string[]; caFile: string; certFile: string; keyFile: string } };
 
 interface ClusterConfigurationCommon {
@@ -161,6 +161,9 @@ function check(input: KubeadmInitInput): void {
   for (const [field, path] of [['certificatesDir', input.certificatesDir], ['etcd.dataDir', input.etcd.topology === 'stacked' ? input.etcd.dataDir : undefined]] as const) {
     if (path !== undefined && !SAFE_PATH.test(path)) bad(field, `${q(path)} must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
   }
+  if (input.etcd.topology === 'stacked' && input.etcd.quotaBackendBytes !== undefined && !(Number.isSafeInteger(input.etcd.quotaBackendBytes) && input.etcd.quotaBackendBytes > 0)) {
+    bad('etcd.quotaBackendBytes', `${input.etcd.quotaBackendBytes} is not a byte count: give a whole number of bytes, e.g. 8589934592 for 8 GiB`);
+  }
   if (input.etcd.topology === 'external') {
     const e = input.etcd;
     if (e.endpoints.length === 0) bad('etcd.endpoints', 'external etcd needs at least one endpoint, e.g. https://10.0.1.11:2379');
@@ -201,8 +204,12 @@ export function kubeadmInitDocuments(input: KubeadmInitInput): KubeadmInitDocume
   const apiVersion = kubeadmApiVersionFor(input.kubernetesVersion);
   check(input);
   const kubernetesVersion = input.kubernetesVersion.startsWith('v') ? input.kubernetesVersion : `v${input.kubernetesVersion}`;
+  // Stacked etcd runs from kubeadm's static-pod manifest: the quota goes in as an extra argument
+  // (a list in v1beta4, a map in v1beta3, like the other components' extraArgs).
+  const quota = input.etcd.topology === 'stacked' && input.etcd.quotaBackendBytes !== undefined
+    ? [{ name: 'quota-backend-bytes', value: String(input.etcd.quotaBackendBytes) }] : undefined;
   const etcd: EtcdSection = input.etcd.topology === 'stacked'
-    ? { local: { dataDir: input.etcd.dataDir } }
+    ? { local: { dataDir: input.etcd.dataDir, ...(quota ? { extraArgs: apiVersion === 'kubeadm.k8s.io/v1beta4' ? quota : argsAsMap(quota, 'etcd.quotaBackendBytes')! } : {}) } }
     : { external: { endpoints: [...input.etcd.endpoints], caFile: input.etcd.caFile, certFile: input.etcd.certFile, keyFile: input.etcd.keyFile } };
   const common: ClusterConfigurationCommon = {
     kind: 'ClusterConfiguration',
@@ -276,7 +283,7 @@ export function kubeadmInitInputFromInventory(inv: Inventory, masterName: string
     throw new KubeadmConfigError(`master: ${JSON.stringify(masterName)} is not one of the inventory's masters (${inv.masters.map((m) => m.name).join(', ')})`);
   }
   const etcd: KubeadmEtcd = inv.etcd.topology === 'stacked'
-    ? { topology: 'stacked', dataDir: inv.etcd.dataDir }
+    ? { topology: 'stacked', dataDir: inv.etcd.dataDir, ...(inv.etcd.quotaBackendBytes !== undefined ? { quotaBackendBytes: inv.etcd.quotaBackendBytes } : {}) }
     : {
         topology: 'external',
         endpoints: inv.etcd.members.map((m) => `https://${m.ip}:${inv.etcd.clientPort}`),

@@ -1,13 +1,18 @@
-// A production-sized database on the lab: etcd filled to about 2 GB (MOORING_LARGE_DB_MB, default
-// 1900 MiB: etcd 3.4's default quota is 2 GiB), then a backup (snapshot save, checks, sha256,
-// encrypted multipart upload to the real S3), `backup verify` (download, decrypt, trial restore)
-// and a majority recovery whose backup directory holds the dozens of snapshots retention keeps
-// (MOORING_LARGE_DB_RETAINED hard links of the real snapshot: the same bytes without the disk, each
-// read and hashed in full like a distinct file). With the recovery's old 2-minute start-to-close,
-// checking every retained file took longer than one attempt, each of the five attempts started over,
-// and the recovery failed before restoring anything. Runs alone: `npm run test:large` (about 10 min).
+// A production-sized database on the lab: etcd with the inventory's etcd.quotaBackendBytes
+// (MOORING_LARGE_DB_QUOTA, default 8GiB, the production setting and etcd's suggested maximum;
+// without it etcd's 2 GiB default refuses writes long before), filled to MOORING_LARGE_DB_MB
+// (default 3584 MiB), then a backup (snapshot save, checks, sha256, encrypted multipart upload to
+// the real S3), `backup verify` (download, decrypt, trial restore) and a majority recovery whose
+// backup directory holds the dozens of snapshots retention keeps (MOORING_LARGE_DB_RETAINED hard
+// links of the real snapshot: the same bytes without the disk, each read and hashed in full like a
+// distinct file). With the recovery's old 2-minute start-to-close, checking every retained file took
+// longer than one attempt, each of the five attempts started over, and the recovery failed before
+// restoring anything. The recovered members run on configs the recovery rendered: they must carry
+// the quota too, or the restored database (over 2 GiB) raises NOSPACE and writes are refused.
+// Runs alone: `npm run test:large` (15-30 min, see README).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Lab } from '../../lab/lab.js';
@@ -22,7 +27,8 @@ import { fillEtcd, labSsh } from '../helpers/fill-etcd.js';
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const MIB = 1024 * 1024;
-const DB_MB = Number(process.env.MOORING_LARGE_DB_MB ?? 1900);
+const DB_MB = Number(process.env.MOORING_LARGE_DB_MB ?? 3584);
+const QUOTA = process.env.MOORING_LARGE_DB_QUOTA ?? '8GiB';
 const RETAINED = Number(process.env.MOORING_LARGE_DB_RETAINED ?? 24);
 const log = (line: string) => process.stderr.write(`[large-database] ${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
@@ -36,8 +42,12 @@ describe(`a ${DB_MB} MiB etcd database: backup, verify and majority recovery on 
   const etcdctl = (args: string[]) => hostEtcdctl(lab.etcdSettings, members()[0]!, members().map((m) => clientEndpoint(lab.etcdSettings, m)), args, 10);
 
   before(async () => {
-    stack = await startLabStack('large-db', '127.40.0');
+    stack = await startLabStack('large-db', '127.40.0', { etcdQuotaBackendBytes: QUOTA });
     ({ lab, env } = stack);
+    for (const m of members()) {
+      const config = readFileSync(lab.viewPath(m.name, '/etc/etcd/etcd.conf.yaml'), 'utf8');
+      assert.match(config, /^quota-backend-bytes: \d+$/m, `${m.name}'s member config carries the inventory's quota`);
+    }
     await etcdctl(['put', 'canary-large', 'before-the-fill']);
     const started = Date.now();
     const size = await fillEtcd(lab, members()[0]!, DB_MB, { log });
@@ -117,5 +127,10 @@ describe(`a ${DB_MB} MiB etcd database: backup, verify and majority recovery on 
     assert.equal((await etcdctl(['get', 'canary-large', '--print-value-only'])).trim(), 'before-the-fill');
     const sizes = parseEndpointStatus(await etcdctl(['endpoint', 'status', '-w', 'json'])).map((s) => s.dbSize);
     assert.ok(sizes.length === 3 && sizes.every((n) => n >= DB_MB * MIB * 0.9), `every member holds the whole database again: ${sizes.join(', ')}`);
+    // The configs the recovery wrote carry the quota: a restored member over etcd's 2 GiB default
+    // would raise NOSPACE and refuse this write.
+    await etcdctl(['put', 'canary-after-recovery', 'writable']);
+    assert.equal((await etcdctl(['alarm', 'list'])).trim(), '', 'no NOSPACE alarm after the recovery');
+    log(`database sizes after recovery: ${sizes.map((n) => `${(n / MIB).toFixed(0)} MiB`).join(', ')} (quota ${QUOTA})`);
   });
 });

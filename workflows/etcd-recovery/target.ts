@@ -13,6 +13,7 @@ export function etcdTargetOf(inv: Inventory): EtcdTarget {
       tls: { caCert: t.caCert, clientCert: t.clientCert, clientKey: t.clientKey },
       serverCert: t.serverCert, serverKey: t.serverKey, peerCert: t.peerCert, peerKey: t.peerKey,
       ...(t.caKey ? { caKey: t.caKey } : {}),
+      ...(inv.etcd.quotaBackendBytes !== undefined ? { quotaBackendBytes: inv.etcd.quotaBackendBytes } : {}),
       clientPort: inv.etcd.clientPort, peerPort: inv.etcd.peerPort, dataDir: inv.etcd.dataDir, configPath: inv.etcd.configPath,
     },
   };
