@@ -28,6 +28,11 @@ export interface TakenSnapshot {
   reused: boolean;
 }
 
+/** etcdctl's command timeout for saving a database of `dbSize` bytes (at least the old fixed 30 s). */
+export function snapshotSaveTimeoutSeconds(dbSize: number): number {
+  return Math.max(30, Math.ceil(sizedTimeoutMs(dbSize) / 1000));
+}
+
 export async function saveSnapshot(s: SshSession, t: EtcdTarget, member: EtcdMemberRef, dir: string, name: string, signal: AbortSignal): Promise<TakenSnapshot> {
   if (!LOCAL_NAME.test(name)) throw ApplicationFailure.nonRetryable(`snapshot name ${JSON.stringify(name)} is not one Mooring makes`, 'InvalidInput');
   const path = `${dir}/${name}`;
@@ -48,7 +53,9 @@ export async function saveSnapshot(s: SshSession, t: EtcdTarget, member: EtcdMem
     if (!c.ok) throw ApplicationFailure.nonRetryable(`${path} on ${member.name} was checked when saved but fails now (${c.error}): the disk may be failing; it is left in place for inspection`, 'CorruptSnapshot');
     reused = true;
   } else {
-    const save = await s.exec(`rm -f ${sh`${partial}`} && ${etcdctl(t.etcd.tls, [endpoint], ['snapshot', 'save', partial], { timeoutSeconds: 30 })}`, { timeoutMs: 30 * 60_000, signal });
+    // etcdctl's --command-timeout bounds the whole transfer (3.4 cut a 3.6 GB save off after 30 s
+    // on the lab): sized by the database the member reports, like every other long step.
+    const save = await s.exec(`rm -f ${sh`${partial}`} && ${etcdctl(t.etcd.tls, [endpoint], ['snapshot', 'save', partial], { timeoutSeconds: 30, commandTimeoutSeconds: snapshotSaveTimeoutSeconds(status.dbSize) })}`, { timeoutMs: 30 * 60_000, signal });
     if (save.code !== 0) {
       await s.exec(sh`rm -f ${partial} ${partial}.part`, { timeoutMs: 15_000, signal }).catch(() => undefined);
       throw ApplicationFailure.retryable(`${member.name}: snapshot save failed: ${lastLine(save.stderr)}`, 'SnapshotSaveFailed');

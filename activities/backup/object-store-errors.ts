@@ -5,6 +5,10 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { describeRef, type SecretRef } from '../secrets.js';
 import { DigestMismatch } from './digest.js';
 import { SnapshotCryptoError } from './encryption.js';
+import { retryAfterMs } from '../http/retry-after.js';
+
+// Shared with the apiserver's /readyz probe (activities/control-plane/readyz.ts).
+export { MAX_RETRY_AFTER_MS, retryAfterMs } from '../http/retry-after.js';
 
 export interface StoreContext {
   endpoint: string;
@@ -22,22 +26,6 @@ interface SdkError extends Error {
   $metadata?: { httpStatusCode?: number };
   /** The raw HTTP response (a hidden property the SDK sets on service errors). */
   $response?: { headers?: Record<string, string | undefined> };
-}
-
-/** A server asking for longer than this is waited for this long, then asked again. */
-export const MAX_RETRY_AFTER_MS = 15 * 60_000;
-
-/**
- * The wait a 429/503 (SlowDown) answer asks for in its Retry-After header, in milliseconds
- * (delay-seconds or an HTTP date, RFC 9110), capped at MAX_RETRY_AFTER_MS; undefined when there
- * is none or it cannot be read.
- */
-export function retryAfterMs(headers: Record<string, string | undefined> | undefined, now = Date.now()): number | undefined {
-  const value = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'retry-after')?.[1]?.trim();
-  if (!value) return undefined;
-  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now;
-  if (!Number.isFinite(ms)) return undefined;
-  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }
 
 /** Wraps any error from an object-store operation. `op` says what was attempted, e.g. "upload of lab/x.db.enc". */

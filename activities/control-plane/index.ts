@@ -4,12 +4,15 @@
 // The runbook restarts one master at a time (the others keep the API up) and records each
 // master's container IDs before stopping anything, so a retried restart finishes the job instead
 // of stopping the containers the kubelet has just started.
-// (In the lab, crictl is a SIMULATED stand-in: there is no kubelet.)
+// A master counts as restarted once its new kube-apiserver answers GET /readyz with 200 (readyz.ts),
+// not merely when its container runs.
+// (In the lab, crictl is a SIMULATED stand-in: there is no kubelet, and no apiserver to probe.)
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { heartbeatWhile } from '../heartbeat.js';
 import { withSession, type HostRef, type SshAccess, type SshDeps } from '../ssh/access.js';
 import type { SshSession } from '../ssh/session.js';
 import { sh } from '../ssh/quote.js';
+import { waitForReadyz } from './readyz.js';
 
 export const CONTROL_PLANE = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 
@@ -23,7 +26,17 @@ export interface ControlPlaneRestart {
   alreadyRestarted?: string[];
   /** Why nothing was restarted (no crictl, no control-plane containers). */
   skipped?: string;
+  /** How the new kube-apiserver was found ready ("200 after 12 s (https://…:6443/readyz)"), or why it was not probed. */
+  readyz?: string;
 }
+
+/**
+ * How a restart learns the apiserver is back (inventory kubernetes.apiserverReadiness). Absent
+ * means `readyz`: only a lab that says it has no apiserver skips the probe, never by default.
+ */
+export type ApiserverReadiness = 'readyz' | 'none-simulated';
+
+export const NOT_PROBED_SIMULATED = 'not probed: this master runs no kube-apiserver (SIMULATED lab, kubernetes.apiserverReadiness: none-simulated)';
 
 const NO_CRICTL = 'crictl not found: restart kube-apiserver, kube-controller-manager and kube-scheduler by hand';
 
@@ -47,6 +60,8 @@ const hasCrictl = async (s: SshSession, signal: AbortSignal) => (await s.exec('c
 
 /** How long one attempt waits for the kubelet before failing; the retry goes on waiting, it never stops again. */
 const WAIT_PER_ATTEMPT_MS = 90_000;
+/** How long one attempt waits for /readyz after the container runs (a retry asks again, it stops nothing). */
+const READYZ_PER_ATTEMPT_MS = 120_000;
 
 export function createControlPlaneActivities(deps: SshDeps) {
   return {
@@ -60,18 +75,21 @@ export function createControlPlaneActivities(deps: SshDeps) {
 
     /**
      * Restarts the containers listed in `before` (taken by controlPlaneContainers) on one master and
-     * waits until the kubelet runs a new one for each, the kube-apiserver included. A container whose
+     * waits until the kubelet runs a new one for each, the kube-apiserver included, then until that
+     * apiserver answers GET /readyz with 200 (unless `apiserverReadiness` says the master has none,
+     * SIMULATED; absent means probe). A container whose
      * ID already differs from `before` was restarted by an earlier attempt and is not stopped again.
      * Without `before` (runs started before it existed) the IDs are taken now and kept in the
      * heartbeat, which a retry reads back.
      */
-    async restartControlPlane(input: { ssh: SshAccess; host: HostRef; before?: ControlPlaneContainer[] }): Promise<ControlPlaneRestart> {
+    async restartControlPlane(input: { ssh: SshAccess; host: HostRef; before?: ControlPlaneContainer[]; apiserverReadiness?: ApiserverReadiness; readyzTimeoutSeconds?: number }): Promise<ControlPlaneRestart> {
       const ctx = Context.current();
       const host = input.host.name;
       const signal = ctx.cancellationSignal;
       let before = input.before ?? (ctx.info.heartbeatDetails as { before?: ControlPlaneContainer[] } | undefined)?.before;
+      let readyz: string | undefined;
       // Every heartbeat carries the IDs taken before the stop (details are last-write-wins).
-      const beat = () => ctx.heartbeat({ what: `restart the control plane on ${host}`, ...(before ? { before } : {}) });
+      const beat = () => ctx.heartbeat({ what: `restart the control plane on ${host}`, ...(before ? { before } : {}), ...(readyz ? { readyz } : {}) });
       beat();
       const timer = setInterval(beat, 1000);
       try {
@@ -96,9 +114,21 @@ export function createControlPlaneActivities(deps: SshDeps) {
             }
             await new Promise((r) => setTimeout(r, 1000));
           }
+          let ready: string | undefined;
+          if (before.some((b) => b.name === 'kube-apiserver')) {
+            if (input.apiserverReadiness === 'none-simulated') ready = NOT_PROBED_SIMULATED;
+            else {
+              readyz = 'asking /readyz';
+              const r = await waitForReadyz(s, { host, ip: input.host.ip }, {
+                timeoutMs: (input.readyzTimeoutSeconds ?? READYZ_PER_ATTEMPT_MS / 1000) * 1000, signal, onAnswer: (a) => { readyz = a; },
+              });
+              ready = `200 after ${Math.round(r.waitedMs / 1000)} s (${r.url.replace(/\?verbose$/, '')})`;
+            }
+          }
           return {
             host, stopped: toStop.map((c) => `${c.name} ${c.id}`),
             ...(done.length ? { alreadyRestarted: done.map((c) => `${c.name} ${c.id}`) } : {}),
+            ...(ready ? { readyz: ready } : {}),
           };
         });
       } finally {

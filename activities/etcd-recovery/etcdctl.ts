@@ -38,9 +38,11 @@ export interface EndpointHealth {
 }
 
 /** `ETCDCTL_API=3 etcdctl --endpoints … <args>`, every value quoted. */
-export function etcdctl(tls: EtcdTls, endpoints: readonly string[], args: readonly string[], opts: { timeoutSeconds?: number } = {}): string {
+export function etcdctl(tls: EtcdTls, endpoints: readonly string[], args: readonly string[], opts: { timeoutSeconds?: number; commandTimeoutSeconds?: number } = {}): string {
   const timeout = `${opts.timeoutSeconds ?? 5}s`;
-  return sh`ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} --cacert=${tls.caCert} --cert=${tls.clientCert} --key=${tls.clientKey} --dial-timeout=${timeout} --command-timeout=${timeout} ${args}`;
+  // The command timeout may be longer than the dial timeout: a long transfer (snapshot save) from a member that answers at once.
+  const command = `${opts.commandTimeoutSeconds ?? opts.timeoutSeconds ?? 5}s`;
+  return sh`ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} --cacert=${tls.caCert} --cert=${tls.clientCert} --key=${tls.clientKey} --dial-timeout=${timeout} --command-timeout=${command} ${args}`;
 }
 
 export const clientUrl = (ip: string, port: number) => `https://${ip}:${port}`;

@@ -206,16 +206,17 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   // (guarded: runs recorded before this step existed replay without it).
   let controlPlane: string | undefined;
   if (patched('majority-control-plane-restart')) {
-    const describe = (r: ControlPlaneRestart[]) => r.map((x) => `${x.host}: ${x.skipped ?? `restarted ${[...x.stopped, ...(x.alreadyRestarted ?? [])].map((c) => c.split(' ')[0]).join(', ')}`}`).join('; ');
+    const describe = (r: ControlPlaneRestart[]) => r.map((x) => `${x.host}: ${x.skipped ?? `restarted ${[...x.stopped, ...(x.alreadyRestarted ?? [])].map((c) => c.split(' ')[0]).join(', ')}${x.readyz ? `, /readyz ${x.readyz}` : ''}`}`).join('; ');
     const restarted = await rb.step('control-plane', async () => {
       if (!patched('control-plane-rolling-restart')) return Promise.all(masterRefsOf(inv).map((m) => change.restartControlPlane({ ssh: target.ssh, host: m })));
-      // One master at a time, so the others keep serving the API; the IDs are taken first (and kept
-      // in history) so a retried restart finishes the job instead of stopping the new containers.
+      // One master at a time, so the others keep serving the API: the next one only once this one's
+      // apiserver answers /readyz. The IDs are taken first (and kept in history) so a retried
+      // restart finishes the job instead of stopping the new containers.
       const done: ControlPlaneRestart[] = [];
       for (const m of masterRefsOf(inv)) {
         const seen = await change.controlPlaneContainers({ ssh: target.ssh, host: m });
         done.push(seen.skipped ? { host: m.name, stopped: [], skipped: seen.skipped }
-          : await change.restartControlPlane.executeWithOptions({ summary: `restart the control plane on ${m.name}` }, [{ ssh: target.ssh, host: m, before: seen.containers }]));
+          : await change.restartControlPlane.executeWithOptions({ summary: `restart the control plane on ${m.name}` }, [{ ssh: target.ssh, host: m, before: seen.containers, apiserverReadiness: inv.kubernetes.apiserverReadiness }]));
       }
       return done;
     }, describe);
