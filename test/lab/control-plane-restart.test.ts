@@ -19,7 +19,7 @@ const activity = <A, R>(fn: (a: A) => Promise<R>, a: A) => new MockActivityEnvir
 
 describe('control-plane restart on a lab master (real sshd, SIMULATED crictl)', () => {
   let lab: Lab;
-  let args: { ssh: ReturnType<typeof etcdTargetOf>['ssh']; host: ReturnType<typeof masterRefsOf>[number] };
+  let args: { ssh: ReturnType<typeof etcdTargetOf>['ssh']; host: ReturnType<typeof masterRefsOf>[number]; apiserverReadiness: 'readyz' | 'none-simulated' };
   const acts = createActivities();
   const node = () => lab.nodeDir('master-1');
   const log = (f: string) => (existsSync(join(node(), f)) ? readFileSync(join(node(), f), 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split('\t')) : []);
@@ -34,7 +34,10 @@ describe('control-plane restart on a lab master (real sshd, SIMULATED crictl)', 
     lab = new Lab({ dir: join(scratchDir('cp-restart-'), 'lab'), subnet: '127.47.0', etcd: false });
     await lab.up();
     const inv = await loadInventory(lab.inventoryFile);
-    args = { ssh: etcdTargetOf(inv).ssh, host: masterRefsOf(inv)[0]! };
+    // The lab's masters run no apiserver: its inventory says so (the /readyz probe is proven
+    // against a real apiserver in apiserver-readyz.test.ts).
+    assert.equal(inv.kubernetes.apiserverReadiness, 'none-simulated');
+    args = { ssh: etcdTargetOf(inv).ssh, host: masterRefsOf(inv)[0]!, apiserverReadiness: inv.kubernetes.apiserverReadiness };
   });
   after(async () => { await lab?.down(); });
 
@@ -45,6 +48,7 @@ describe('control-plane restart on a lab master (real sshd, SIMULATED crictl)', 
 
     const first = await activity(acts.restartControlPlane, { ...args, before: seen.containers });
     assert.equal(first.stopped.length, 3);
+    assert.match(first.readyz ?? '', /^not probed: .*SIMULATED lab/);
     const restarts = log('control-plane-restarts.log');
     assert.deepEqual(restarts.map((r) => r[1]).sort(), ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
     // It returned only once the kubelet ran the new kube-apiserver (seen running after its start-up delay).
