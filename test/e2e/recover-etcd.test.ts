@@ -44,7 +44,8 @@ for (const v of etcdVersionsUnderTest({ '3.4': '127.28.0', '3.6': '127.68.0' }))
     }
 
     before(async () => {
-      stack = await startLabStack(`recover-${v.etcd}`, v.subnet, { etcdVersion: v.etcd });
+      // With a quota, so every config the recoveries write is read by real etcd of this version.
+      stack = await startLabStack(`recover-${v.etcd}`, v.subnet, { etcdVersion: v.etcd, etcdQuotaBackendBytes: '4GiB' });
       ({ lab, t, env } = stack);
       await etcdctl(['put', 'canary', 'written-before-any-failure']);
     });
@@ -69,6 +70,10 @@ for (const v of etcdVersionsUnderTest({ '3.4': '127.28.0', '3.6': '127.68.0' }))
       assert.notEqual(newId, oldId, 'etcd-2 re-joined as a new member');
       const aside = (await t.client.workflow.getHandle('ops/lab').result() as { movedAside?: string }).movedAside;
       assert.ok(aside && existsSync(join(nodeRoot(lab.nodeDir('etcd-2')), aside)), `old data kept at ${aside}`);
+      // The config the recovery wrote for the re-added member keeps the inventory's quota.
+      const config = readFileSync(lab.viewPath('etcd-2', '/etc/etcd/etcd.conf.yaml'), 'utf8');
+      assert.match(config, /^initial-cluster-state: existing$/m);
+      assert.match(config, /^quota-backend-bytes: 4294967296$/m);
     });
 
     it('follower: refused on a healthy cluster, before anything is touched', async () => {
