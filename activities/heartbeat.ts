@@ -3,6 +3,7 @@
 // the step's progress (bytes hashed, uploaded, which files are done), so the Web UI shows how far
 // a long step got, and a retry can resume from the last beat's details (`lastHeartbeat`).
 import { Context } from '@temporalio/activity';
+import { cancellation } from './ssh/session.js';
 
 /** What a step has done so far; merged into every heartbeat. Keep it small and free of secrets. */
 export type Progress = Record<string, unknown>;
@@ -30,7 +31,12 @@ export async function heartbeatWhile<T>(what: string, fn: (signal: AbortSignal) 
   beat();
   const timer = setInterval(beat, everyMs);
   try {
-    return await fn(ctx.cancellationSignal);
+    const result = await fn(ctx.cancellationSignal);
+    // Steps that report a host they cannot reach as a result ("unreachable", "not reached") catch
+    // errors around their SSH sessions, a cancelled command's included: once the activity is
+    // cancelled, what they return is no finding about the host. Say it was cancelled.
+    if (ctx.cancellationSignal.aborted) throw cancellation(what, ctx.cancellationSignal);
+    return result;
   } finally {
     clearInterval(timer);
   }
