@@ -1,4 +1,5 @@
-// Terminal rendering of runbook progress and lists. Pure functions of their input.
+// Terminal rendering of runbook progress and lists, and the one JSON/YAML renderer behind every
+// command's -o json|yaml. Pure functions of their input.
 import type { RunbookProgress, StepState } from '../workflows/runbook/definitions.js';
 import { stepDuration } from '../workflows/runbook/markdown.js';
 
@@ -36,4 +37,18 @@ export function renderProgress(p: RunbookProgress, workflowId: string, status: s
   }
   if (p.report) out.push('', p.report);
   return out.join('\n');
+}
+
+export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
+
+/**
+ * `value` as JSON or YAML text. YAML is made from the JSON form, so both carry exactly the same
+ * fields (undefined dropped, dates as ISO strings). The yaml package loads only when asked for:
+ * start-up stays light (client/cli.ts).
+ */
+export async function renderData(value: unknown, format: 'json' | 'yaml'): Promise<string> {
+  const json = JSON.stringify(value, null, 2);
+  if (format === 'json') return `${json}\n`;
+  const { stringify } = await import('yaml');
+  return stringify(json === undefined ? null : JSON.parse(json), { lineWidth: 0 });
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { CliExit } from '../exit-codes.js';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
+import { fail, inventoryOrExit, outputOption, printData, withConnectionOptions } from '../cli-shared.js';
 import type * as StartAndFollowModule from './start-and-follow.js';
 import { table } from '../render.js';
 import type * as ObjectStoreModule from '../../activities/backup/object-store.js';
@@ -34,7 +34,8 @@ export function registerBackupSnapshots(backup: Command): void {
     .option('--dry-run', 'take nothing; print what retention would delete now in the bucket and on each member, and why')
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
-    .addHelpText('after', '\nExit status: 0 backed up off-site, 6 degraded (no off-site copy: the snapshot stays on the member, nothing deleted), 1 failed, 3 cluster busy.\n\nExamples:\n  mooring backup run -c cluster.yaml\n  mooring backup run -c cluster.yaml --dry-run     # retention plan only, nothing deleted')
+    .addOption(outputOption())
+    .addHelpText('after', '\nExit status: 0 backed up off-site, 6 degraded (no off-site copy: the snapshot stays on the member, nothing deleted), 1 failed, 3 cluster busy.\n\nExamples:\n  mooring backup run -c cluster.yaml\n  mooring backup run -c cluster.yaml --dry-run     # retention plan only, nothing deleted\n  mooring backup run -c cluster.yaml --dry-run -o yaml   # the same plan for a script')
     .hook('preAction', loadImplementation)
     .action(async (o: Record<string, string | boolean>) => {
       const inv = await withBackupOrExit(String(o.config));
@@ -45,7 +46,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .description('The remote catalogue: every snapshot of the cluster in the bucket, oldest first, with time, member, revision, size and state')
     .requiredOption('-c, --config <file>', 'inventory file with a backup section (its object store secrets are read here)')
     .addOption(outputOption())
-    .addHelpText('after', '\nState: verified = checked on the node before upload and committed with its manifest;\n       restores = `backup verify` proved the round trip; BAD = a verify found the snapshot bad;\n       incomplete = no manifest (never restored); "last verify inconclusive" = the worker could not check it\n       (no space, tool missing, timeout): not held against the snapshot.\n\nExample:\n  mooring backup list -c cluster.yaml\n  mooring backup verify -c cluster.yaml <ID>')
+    .addHelpText('after', '\nState: verified = checked on the node before upload and committed with its manifest;\n       restores = `backup verify` proved the round trip; BAD = a verify found the snapshot bad;\n       incomplete = no manifest (never restored); "last verify inconclusive" = the worker could not check it\n       (no space, tool missing, timeout): not held against the snapshot.\n\nExample:\n  mooring backup list -c cluster.yaml\n  mooring backup list -c cluster.yaml -o json\n  mooring backup verify -c cluster.yaml <ID>')
     .hook('preAction', loadImplementation)
     .action(async (o: Record<string, string>) => {
       const inv = await withBackupOrExit(String(o.config));
@@ -58,7 +59,7 @@ export function registerBackupSnapshots(backup: Command): void {
         if (err instanceof CliExit) throw err;
         fail((err as Error).message);
       }
-      if (o.output === 'json') return printJson(rows.map((r) => ({ id: idOf(r.key), ...r })));
+      if (await printData(o, rows.map((r) => ({ id: idOf(r.key), ...r })))) return;
       if (rows.length === 0) return void process.stdout.write(`no snapshots of ${inv.cluster.name} in s3://${b.objectStore.bucket}/${remotePrefix(b)}\n`);
       process.stdout.write(`${table(['id', 'taken at', 'member', 'revision', 'size', 'state'], rows.map((r) => [
         idOf(r.key), r.takenAt, r.member, String(r.revision), human(r.size), stateOf(r),
@@ -71,6 +72,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .argument('<id>', 'snapshot id from `mooring backup list` (or its full object key)')
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
+    .addOption(outputOption())
     .addHelpText('after', '\nExit status: 0 good, 1 bad (its bytes failed a check; recorded, retention treats it as unverified),\n7 inconclusive (this worker could not check it: tool missing, no space in MOORING_VERIFY_DIR or the temp dir, timeout;\nrecorded as such, the snapshot keeps its trust).')
     .hook('preAction', loadImplementation)
     .action(async (id: string, o: Record<string, string | boolean>) => {

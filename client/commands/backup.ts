@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CliExit, ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { connectionFlags, fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
+import { connectionFlags, fail, inventoryOrExit, outputOption, printData, withConnectionOptions } from '../cli-shared.js';
 import { table } from '../render.js';
 import { registerBackupSnapshots } from './backup-snapshots.js';
 
@@ -33,7 +33,7 @@ export function registerBackup(program: Command): void {
             started: w.startTime.toISOString(), url: runUrl(mc.namespace, w.workflowId, w.runId) });
           if (runs.length >= limit) break;
         }
-        if (o.output === 'json') return printJson({ schedule: schedules[0], runs });
+        if (await printData(o, { schedule: schedules[0], runs })) return;
         const s = schedules[0];
         process.stdout.write(s ? `schedule ${s.scheduleId}: ${s.spec}, ${s.paused ? 'paused' : 'active'}, next ${s.nextRuns[0] ?? 'none'}, last result ${s.lastResult ?? 'none yet'}\n`
           : `no backup schedule for ${cluster} (create one with \`mooring backup schedule create -c FILE\`)\n`);
@@ -106,7 +106,7 @@ export function registerBackup(program: Command): void {
       const mc = await connectClient(connectionFlags(o));
       try {
         const rows = await listBackupSchedules(mc.client, o.cluster);
-        if (o.output === 'json') return printJson(rows);
+        if (await printData(o, rows)) return;
         if (rows.length === 0) return void process.stdout.write('no backup schedules\n');
         process.stdout.write(`${table(['schedule', 'spec', 'state', 'next run', 'last run', 'last result'], rows.map((r) => [
           r.scheduleId, r.spec, r.paused ? `paused${r.note ? `: ${r.note}` : ''}` : 'active', r.nextRuns[0] ?? '', r.recentRuns.at(-1)?.scheduledAt ?? '', r.lastResult ?? '',

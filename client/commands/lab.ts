@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type * as LabModule from '../../lab/lab.js';
-import { outputOption, printJson } from '../cli-shared.js';
+import { outputOption, printData } from '../cli-shared.js';
 import { table } from '../render.js';
 
 const labOptions = (cmd: Command) => cmd
@@ -57,7 +57,7 @@ export function registerLab(program: Command): void {
     .addOption(outputOption())
     .action(async (o) => {
       const nodes = await labOf(o).status();
-      if (o.output === 'json') return printJson(nodes);
+      if (await printData(o, nodes)) return;
       process.stdout.write(`${table(['node', 'address', 'role', 'sshd', 'etcd', 'faults'], nodes.map((n) => [n.name, n.ip, n.role, n.sshd, n.etcd ? `${n.etcd}${n.etcdVersion ? ` (${n.etcdVersion})` : ''}` : '', n.faults.join(', ')]))}\n`);
     });
   const fault = lab.command('fault').description('Inject a fault into the running lab');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { connectionFlags, fail, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
+import { connectionFlags, fail, outputOption, printData, withConnectionOptions } from '../cli-shared.js';
 import { renderProgress } from '../render.js';
 import { ExitCode } from '../exit-codes.js';
 
@@ -16,10 +16,9 @@ export function registerStatus(program: Command): void {
       try {
         const runId = typeof o.runId === 'string' ? o.runId : undefined;
         const outcome = o.follow
-          ? await follow(mc.client, id, { ...(runId ? { runId } : {}), ...(o.output === 'json' ? { print: () => {} } : {}) })
+          ? await follow(mc.client, id, { ...(runId ? { runId } : {}), ...(o.output !== 'table' ? { print: () => {} } : {}) })
           : await snapshot(mc.client, id, runId);
-        if (o.output === 'json') printJson({ ...outcome, url: runUrl(mc.namespace, id, outcome.runId) });
-        else {
+        if (!(await printData(o, { ...outcome, url: runUrl(mc.namespace, id, outcome.runId) }))) {
           if (!o.follow) process.stdout.write(`${outcome.progress ? renderProgress(outcome.progress, id, outcome.status) : `${id}: ${outcome.status} (no worker answered the progress query)`}\n`);
           if (outcome.failure) process.stdout.write(`\n${outcome.status}: ${outcome.failure.type ? `[${outcome.failure.type}] ` : ''}${outcome.failure.message}\n`);
           process.stdout.write(`\nWeb UI: ${runUrl(mc.namespace, id, outcome.runId)}\n`);
