@@ -2,6 +2,7 @@
 // command's -o json|yaml. Pure functions of their input.
 import type { RunbookProgress, StepState } from '../workflows/runbook/definitions.js';
 import { stepDuration } from '../workflows/runbook/markdown.js';
+import type { ActivityProgress } from './transfers.js';
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -51,4 +52,27 @@ export async function renderData(value: unknown, format: 'json' | 'yaml'): Promi
   if (format === 'json') return `${json}\n`;
   const { stringify } = await import('yaml');
   return stringify(json === undefined ? null : JSON.parse(json), { lineWidth: 0 });
+}
+
+/** "1.5 GiB" */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n, u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u += 1; }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** One line per running step: what, bytes done of total (percent), rate, time left. */
+export function renderActivities(list: ActivityProgress[]): string {
+  if (list.length === 0) return '';
+  const lines = list.map((p) => {
+    const name = p.what ?? p.activityType;
+    const retry = p.attempt > 1 ? dim(` (attempt ${p.attempt})`) : '';
+    if (p.bytes === undefined) return `  ${name}: ${p.state.toLowerCase()}${retry}`;
+    const pct = p.of ? ` (${Math.floor((p.bytes / p.of) * 100)}%)` : '';
+    const rate = p.bytesPerSecond !== undefined ? `, ${humanBytes(p.bytesPerSecond)}/s` : '';
+    const left = p.of && p.bytesPerSecond && p.bytesPerSecond > 0 && p.of > p.bytes ? `, ~${Math.ceil((p.of - p.bytes) / p.bytesPerSecond)} s left` : '';
+    return `  ${name}: ${humanBytes(p.bytes)}${p.of !== undefined ? ` of ${humanBytes(p.of)}` : ''}${pct}${rate}${left}${retry}`;
+  });
+  return ['Running steps', ...lines].join('\n');
 }

@@ -7,7 +7,7 @@ import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
 import { fail, inventoryOrExit, outputOption, printData, withConnectionOptions } from '../cli-shared.js';
 import type * as StartAndFollowModule from './start-and-follow.js';
-import { table } from '../render.js';
+import { humanBytes, table } from '../render.js';
 import type * as ObjectStoreModule from '../../activities/backup/object-store.js';
 import { backupTargetOf } from '../../workflows/etcd-backup/target.js';
 import type * as BackupActivitiesModule from '../../activities/backup/index.js';
@@ -62,7 +62,7 @@ export function registerBackupSnapshots(backup: Command): void {
       if (await printData(o, rows.map((r) => ({ id: idOf(r.key), ...r })))) return;
       if (rows.length === 0) return void process.stdout.write(`no snapshots of ${inv.cluster.name} in s3://${b.objectStore.bucket}/${remotePrefix(b)}\n`);
       process.stdout.write(`${table(['id', 'taken at', 'member', 'revision', 'size', 'state'], rows.map((r) => [
-        idOf(r.key), r.takenAt, r.member, String(r.revision), human(r.size), stateOf(r),
+        idOf(r.key), r.takenAt, r.member, String(r.revision), humanBytes(r.size), stateOf(r),
       ]))}\n`);
     });
 
@@ -99,13 +99,6 @@ export function stateOf(r: StoredSnapshot): string {
   const state = r.roundTrip ? (r.roundTrip.ok ? `restores (${r.roundTrip.at})` : `BAD: ${r.roundTrip.problem ?? 'verify failed'}`) : r.verified ? 'verified' : 'unverified';
   // Not a verdict: the snapshot keeps the state above; the operator learns the verifier needs fixing.
   return r.inconclusive ? `${state}; last verify inconclusive (${r.inconclusive.at}): ${r.inconclusive.problem}` : state;
-}
-
-function human(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = n, u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u += 1; }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 async function withBackupOrExit(file: string): Promise<Inventory> {
