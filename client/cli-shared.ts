@@ -42,6 +42,12 @@ export async function printData(o: { output?: unknown }, value: unknown): Promis
   return true;
 }
 
+/** Adds an "Examples:" section to a command's --help (every command teaches by example; a test checks it). */
+export function withExamples<C extends Command>(cmd: C, ...lines: string[]): C {
+  cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  return cmd;
+}
+
 /** Loads and validates the inventory; on problems prints every one and exits 2 before anything is touched. */
 export async function inventoryOrExit(file: string): Promise<Inventory> {
   // zod and yaml load here rather than at start-up: `mooring --help` needs neither.

@@ -31,7 +31,7 @@ export function buildProgram(): Command {
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .addHelpText('after', `
-Getting started:
+Examples (getting started):
   mooring demo                                   lab + Temporal + worker + a first runbook
   mooring validate -c cluster.yaml               check an inventory
   mooring server & mooring worker &              the embedded Temporal server and a worker

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { CliExit } from '../exit-codes.js';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { fail, inventoryOrExit, outputOption, printData, withConnectionOptions } from '../cli-shared.js';
+import { fail, inventoryOrExit, outputOption, printData, withConnectionOptions, withExamples } from '../cli-shared.js';
 import type * as StartAndFollowModule from './start-and-follow.js';
 import { humanBytes, table } from '../render.js';
 import type * as ObjectStoreModule from '../../activities/backup/object-store.js';
@@ -66,7 +66,7 @@ export function registerBackupSnapshots(backup: Command): void {
       ]))}\n`);
     });
 
-  withConnectionOptions(backup.command('verify'))
+  withExamples(withConnectionOptions(backup.command('verify')), 'mooring backup list -c cluster.yaml              pick an ID', 'mooring backup verify -c cluster.yaml prod-20261206T030000Z-e2')
     .description('Prove a stored snapshot restores: download, decrypt, sha256 against the catalogue, snapshot status, trial restore into a scratch dir (on the worker)')
     .requiredOption('-c, --config <file>', 'inventory file with a backup section')
     .argument('<id>', 'snapshot id from `mooring backup list` (or its full object key)')

@@ -2,16 +2,17 @@ import type { Command } from 'commander';
 import { CliExit, ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { connectionFlags, fail, inventoryOrExit, outputOption, printData, withConnectionOptions } from '../cli-shared.js';
+import { connectionFlags, fail, inventoryOrExit, outputOption, printData, withConnectionOptions, withExamples } from '../cli-shared.js';
 import { table } from '../render.js';
 import { registerBackupSnapshots } from './backup-snapshots.js';
 
 const CLUSTER = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function registerBackup(program: Command): void {
-  const backup = program.command('backup').description('etcd backups: snapshots verified, encrypted and shipped off-site, on a schedule');
+  const backup = withExamples(program.command('backup').description('etcd backups: snapshots verified, encrypted and shipped off-site, on a schedule'),
+    'mooring backup run -c cluster.yaml', 'mooring backup list -c cluster.yaml', 'mooring backup schedule create -c cluster.yaml --every 6h');
   registerBackupSnapshots(backup);
-  withConnectionOptions(backup.command('status'))
+  withExamples(withConnectionOptions(backup.command('status')), 'mooring backup status prod', 'mooring backup status prod --limit 3 -o yaml')
     .description('Recent etcd-backup runs of a cluster (scheduled and from the CLI) and how each ended: ok, SKIPPED (cluster busy), DEGRADED (no off-site copy), FAILED')
     .argument('<cluster>', 'cluster name')
     .option('--limit <n>', 'at most this many runs', '10')
@@ -43,7 +44,8 @@ export function registerBackup(program: Command): void {
       }
     });
 
-  const schedule = backup.command('schedule').description('Temporal Schedules that run etcd-backup (overlap: skip; catch-up window; jitter)');
+  const schedule = withExamples(backup.command('schedule').description('Temporal Schedules that run etcd-backup (overlap: skip; catch-up window; jitter)'),
+    'mooring backup schedule create -c cluster.yaml --every 6h', 'mooring backup schedule list', 'mooring backup schedule pause prod --note "maintenance CHG-9"');
 
   withConnectionOptions(schedule.command('create'))
     .description('Create the backup schedule of the cluster an inventory describes (backup/<cluster>)')
@@ -96,7 +98,7 @@ export function registerBackup(program: Command): void {
       }
     });
 
-  withConnectionOptions(schedule.command('list'))
+  withExamples(withConnectionOptions(schedule.command('list')), 'mooring backup schedule list', 'mooring backup schedule list --cluster prod -o json')
     .description('List backup schedules: spec, paused or not, next and recent runs')
     .option('--cluster <name>', 'only this cluster')
     .addOption(outputOption())
@@ -125,6 +127,7 @@ export function registerBackup(program: Command): void {
       trigger: 'Run a backup now through the schedule (skipped if one is already running)',
     }[verb];
     cmd.description(describe);
+    withExamples(cmd, `mooring backup schedule ${verb} prod${verb === 'pause' ? ' --note "maintenance CHG-9"' : ''}`, 'mooring backup schedule list');
     if (verb === 'pause' || verb === 'resume') cmd.option('--note <text>', 'why (shown by list and in the Web UI)');
     cmd.action(async (cluster: string, o: Record<string, string>) => {
       const [{ ScheduleOverlapPolicy }, { connectClient }, { onSchedule }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../schedules.js')]);

@@ -13,7 +13,8 @@ Install (zsh):
   mooring completion zsh > "\${fpath[1]}/_mooring"      # a directory on $fpath; then a new shell
   # or: echo 'source <(mooring completion zsh)' >> ~/.zshrc   (after compinit)
 
-Then: mooring ba<TAB> → backup;  mooring list -o <TAB> → table json yaml;  -c <TAB> → files.
+Examples:
+  mooring ba<TAB> → backup;  mooring list -o <TAB> → table json yaml;  -c <TAB> → files
 Re-run after upgrading Mooring so new commands complete.`)
     .action(async (shell: 'bash' | 'zsh', _o: unknown, cmd: Command) => {
       const { bashCompletion, zshCompletion } = await import('../completion.js');

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { connectionFlags, fail, outputOption, printData, withConnectionOptions } from '../cli-shared.js';
+import { connectionFlags, fail, outputOption, printData, withConnectionOptions, withExamples } from '../cli-shared.js';
 import { table } from '../render.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function registerList(program: Command): void {
-  withConnectionOptions(program.command('list'))
+  withExamples(withConnectionOptions(program.command('list')), 'mooring list', 'mooring list --cluster prod --runbook etcd-backup --limit 5', 'mooring list -o json | jq -r \'.[].workflowId\'')
     .description('List runbook runs, newest first (from Mooring\'s search attributes)')
     .option('--cluster <name>', 'only this cluster')
     .option('--runbook <name>', 'only this runbook')

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { fail, inventoryOrExit, outputOption, parseDuration, withConnectionOptions } from '../cli-shared.js';
+import { fail, inventoryOrExit, outputOption, parseDuration, withConnectionOptions, withExamples } from '../cli-shared.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../../workflows/etcd-recovery/approval-defaults.js';
 
 const SCENARIOS = {
@@ -11,8 +11,8 @@ const SCENARIOS = {
 } as const;
 
 export function registerRecover(program: Command): void {
-  const recover = program.command('recover').description('Disaster recovery runbooks');
-  const etcd = recover.command('etcd').description('etcd recovery, following etcd\'s disaster-recovery guide');
+  const recover = withExamples(program.command('recover').description('Disaster recovery runbooks'), 'mooring recover etcd follower -c cluster.yaml --plan');
+  const etcd = withExamples(recover.command('etcd').description('etcd recovery, following etcd\'s disaster-recovery guide'), 'mooring recover etcd follower -c cluster.yaml --member etcd-2', 'mooring recover etcd majority -c cluster.yaml --plan')
   for (const [scenario, spec] of Object.entries(SCENARIOS)) {
     withConnectionOptions(etcd.command(scenario))
       .description(spec.text)
