@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import type { Inventory } from '../config/schema.js';
 import type { ConnectionFlags } from '../workers/connection.js';
 import { CliExit, ExitCode } from './exit-codes.js';
+import { OUTPUT_FORMATS, renderData } from './render.js';
 
 export function withConnectionOptions(cmd: Command): Command {
   return cmd
@@ -28,10 +29,23 @@ export function connectionFlags(o: Record<string, unknown>): ConnectionFlags {
   return flags;
 }
 
-export const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
+/** -o/--output of every command that shows data: `table` for people, `json` or `yaml` (the same fields) for scripts. */
+export const outputOption = () => new Option('-o, --output <format>', 'table for people; json or yaml for scripts (same fields)').choices(OUTPUT_FORMATS).default('table');
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/**
+ * Prints `value` as JSON or YAML when the command was asked for one and returns true; returns
+ * false for `table`, so the caller prints its table: `if (await printData(o, rows)) return;`.
+ */
+export async function printData(o: { output?: unknown }, value: unknown): Promise<boolean> {
+  if (o.output !== 'json' && o.output !== 'yaml') return false;
+  process.stdout.write(await renderData(value, o.output));
+  return true;
+}
+
+/** Adds an "Examples:" section to a command's --help (every command teaches by example; a test checks it). */
+export function withExamples<C extends Command>(cmd: C, ...lines: string[]): C {
+  cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  return cmd;
 }
 
 /** Loads and validates the inventory; on problems prints every one and exits 2 before anything is touched. */

@@ -19,6 +19,8 @@ import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBackup } from './commands/backup.js';
 import { registerRecover } from './commands/recover.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerDoctor } from './commands/doctor.js';
 
 export function buildProgram(): Command {
   const program = new Command('mooring')
@@ -29,12 +31,14 @@ export function buildProgram(): Command {
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .addHelpText('after', `
-Getting started:
+Examples (getting started):
   mooring demo                                   lab + Temporal + worker + a first runbook
   mooring validate -c cluster.yaml               check an inventory
   mooring server & mooring worker &              the embedded Temporal server and a worker
   mooring run inventory-check -c cluster.yaml    start a runbook (prints its Web UI link)
   mooring status inventory-check/CLUSTER -f      follow it; approve with mooring approve ID --by NAME
+  mooring doctor -c cluster.yaml                 check this machine's set-up, with the fix for each failure
+  mooring completion bash|zsh                    shell completion (install: mooring completion --help)
 
 Connection: --address/--namespace or TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 TEMPORAL_TLS_* (default 127.0.0.1:7233, namespace default).
@@ -52,6 +56,8 @@ ${EXIT_CODE_HELP}`);
   registerBackup(program);
   registerRecover(program);
   registerDemo(program);
+  registerDoctor(program);
+  registerCompletion(program);
   return program;
 }
 

@@ -2,7 +2,8 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { progressQuery, type RunbookProgress } from '../workflows/runbook/definitions.js';
-import { renderProgress } from './render.js';
+import { renderActivities, renderProgress } from './render.js';
+import { pendingActivities, RateTracker, type ActivityProgress } from './transfers.js';
 import { ExitCode, exitCodeForFailure } from './exit-codes.js';
 
 export interface RunOutcome {
@@ -12,6 +13,8 @@ export interface RunOutcome {
   progress?: RunbookProgress;
   result?: unknown;
   failure?: { type?: string; message: string };
+  /** The steps running now and their last heartbeat's figures (bytes, total, rate): a running run only. */
+  activities?: ActivityProgress[];
 }
 
 export async function snapshot(client: Client, workflowId: string, runId?: string): Promise<RunOutcome> {
@@ -20,6 +23,7 @@ export async function snapshot(client: Client, workflowId: string, runId?: strin
   const out: RunOutcome = { workflowId, runId: d.runId, status: d.status.name };
   // A query needs a worker; a closed run with no worker would hang, so bound it.
   out.progress = await withTimeout(handle.query(progressQuery), 5000).catch(() => undefined);
+  if (d.status.name === 'RUNNING') out.activities = await pendingActivities(client, d);
   if (d.status.name === 'COMPLETED') out.result = await handle.result();
   else if (d.status.name === 'FAILED') {
     try { await handle.result(); } catch (err) { out.failure = failureOf(err); }
@@ -45,15 +49,18 @@ export async function follow(client: Client, workflowId: string, opts: { runId?:
   const print = opts.print ?? ((s: string) => process.stdout.write(`${s}\n`));
   let last = '';
   let warned = false;
+  const rates = new RateTracker();
   for (;;) {
     const snap = await snapshot(client, workflowId, opts.runId);
+    if (snap.activities) snap.activities = rates.update(snap.activities);
     if (!snap.progress && snap.status === 'RUNNING' && !warned) {
       print(`${workflowId} is running but no worker answers its progress query: is \`mooring worker\` running on its task queue?`);
       warned = true;
     }
     if (snap.progress) {
-      const text = renderProgress(snap.progress, workflowId, snap.status);
-      const key = JSON.stringify(snap.progress) + snap.status;
+      const running = renderActivities(snap.activities ?? []);
+      const text = renderProgress(snap.progress, workflowId, snap.status) + (running ? `\n\n${running}` : '');
+      const key = JSON.stringify([snap.progress, snap.activities]) + snap.status;
       if (key !== last) {
         print(`${process.stdout.isTTY && last ? '\x1b[2J\x1b[H' : last ? '\n' : ''}${text}`);
         last = key;

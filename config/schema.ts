@@ -31,69 +31,78 @@ const version = z.string().regex(SEMVER, {
   error: (iss) => `${JSON.stringify(iss.input)} is not a version such as 1.28.4`,
 });
 
+// Every field carries its meaning in `.describe()`: the one place it is written. The generated
+// JSON Schema (config/json-schema.ts) turns it into the hover text editors show, and a unit test
+// fails when a field has none.
+
 /** A secret is never a value in the inventory: only where to find it, resolved inside activities. */
 export const SecretRef = z.union([
-  z.strictObject({ env: z.string().regex(ENV_NAME, { error: 'must be an environment variable name such as PROXMOX_TOKEN_SECRET' }) }),
-  z.strictObject({ file: absPath }),
+  z.strictObject({ env: z.string().regex(ENV_NAME, { error: 'must be an environment variable name such as PROXMOX_TOKEN_SECRET' }).describe('Name of the environment variable that holds the secret, read by the worker (or the CLI for `backup list`)') }),
+  z.strictObject({ file: absPath.describe('Absolute path of a file that holds the secret, read by the worker (or the CLI for `backup list`)') }),
 ], { error: 'must be a reference, { env: NAME } or { file: /abs/path }, never the secret itself' });
 
 const Size = z.strictObject({
-  cpus: z.number().int().min(1),
-  memoryGiB: z.number().positive(),
-  diskGiB: z.number().positive(),
+  cpus: z.number().int().min(1).describe('Virtual CPUs'),
+  memoryGiB: z.number().positive().describe('Memory in GiB'),
+  diskGiB: z.number().positive().describe('Root disk in GiB'),
 });
 
+const hostKey = z.string().regex(SSH_PUBKEY, { error: 'must be one OpenSSH public key line, e.g. "ssh-ed25519 AAAAC3Nz..." (from ssh-keyscan -t ed25519 HOST)' });
+
 export const Node = z.strictObject({
-  name,
-  ip: ipv4,
-  /** SSH port; 22 unless a lab or bastion setup says otherwise. */
-  sshPort: port.default(22),
-  /** Pinned host key ("ssh-ed25519 AAAA..."); a host presenting another key is refused. */
-  hostKey: z.string().regex(SSH_PUBKEY, { error: 'must be one OpenSSH public key line, e.g. "ssh-ed25519 AAAAC3Nz..." (from ssh-keyscan -t ed25519 HOST)' }).optional(),
-  size: Size.optional(),
+  name: name.describe('Host name: an RFC 1123 label (lowercase letters, digits, -), unique across the inventory; used in etcd member names and commands'),
+  ip: ipv4.describe('IPv4 address Mooring reaches the host on; unique (with sshPort) across the inventory'),
+  sshPort: port.default(22).describe('SSH port; 22 unless a lab or bastion set-up says otherwise'),
+  hostKey: hostKey.optional().describe('Pinned host key, one OpenSSH public key line ("ssh-ed25519 AAAA...", from ssh-keyscan -t ed25519 HOST, checked out of band); a host presenting another key is refused'),
+  size: Size.optional().describe('VM size for provisioning: { cpus, memoryGiB, diskGiB }'),
 });
 
 const OpenStack = z.strictObject({
-  /** A cloud name from clouds.yaml; when absent the OS_* environment variables are used. */
-  cloud: z.string().min(1).optional(),
-  region: z.string().min(1),
-  network: z.strictObject({ name, cidr }),
-  floatingNetwork: z.string().min(1),
-  image: z.string().min(1),
+  cloud: z.string().min(1).optional().describe('A cloud name from clouds.yaml (OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack, /etc/openstack); when absent the OS_* environment variables are used'),
+  region: z.string().min(1).describe('OpenStack region name'),
+  network: z.strictObject({
+    name: name.describe('Name of the private network'),
+    cidr: cidr.describe('Its subnet, e.g. 10.0.1.0/24; every host address must be inside it'),
+  }).describe('The private network the hosts are on'),
+  floatingNetwork: z.string().min(1).describe('External network floating IPs come from'),
+  image: z.string().min(1).describe('Image name or ID every VM boots from'),
   flavors: z.strictObject({
-    gateway: z.string().min(1).optional(),
-    etcd: z.string().min(1).optional(),
-    master: z.string().min(1),
-    worker: z.string().min(1),
-  }),
-  keyName: z.string().min(1).optional(),
+    gateway: z.string().min(1).optional().describe('Flavor of the gateways'),
+    etcd: z.string().min(1).optional().describe('Flavor of the external etcd hosts'),
+    master: z.string().min(1).describe('Flavor of the masters'),
+    worker: z.string().min(1).describe('Flavor of the workers'),
+  }).describe('Flavor per role'),
+  keyName: z.string().min(1).optional().describe('Nova key pair injected into new VMs'),
 });
 
 const Proxmox = z.strictObject({
-  apiUrl: z.url({ protocol: /^https?$/, error: 'must be the API URL, e.g. https://pve1:8006/api2/json' }),
-  tokenId: z.string().regex(/^[^@\s]+@[^!\s]+![A-Za-z0-9_-]+$/, { error: 'must be an API token id such as mooring@pve!ops' }),
-  tokenSecret: SecretRef,
-  nodes: z.array(name).min(1),
-  templateVmid: z.number().int().min(100),
-  storage: z.string().min(1),
-  bridge: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a bridge name such as vmbr0' }),
-  /** Skip TLS verification only for a self-signed lab; production pins a CA instead. */
-  caFile: absPath.optional(),
+  apiUrl: z.url({ protocol: /^https?$/, error: 'must be the API URL, e.g. https://pve1:8006/api2/json' }).describe('Proxmox VE API URL, e.g. https://pve1:8006/api2/json'),
+  tokenId: z.string().regex(/^[^@\s]+@[^!\s]+![A-Za-z0-9_-]+$/, { error: 'must be an API token id such as mooring@pve!ops' }).describe('API token id, user@realm!token, e.g. mooring@pve!ops'),
+  tokenSecret: SecretRef.describe('The API token secret, by reference: { env: NAME } or { file: /abs/path }'),
+  nodes: z.array(name).min(1).describe('Proxmox nodes VMs are placed on'),
+  templateVmid: z.number().int().min(100).describe('VMID of the template VMs are cloned from'),
+  storage: z.string().min(1).describe('Storage for VM disks'),
+  bridge: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a bridge name such as vmbr0' }).describe('Network bridge of the VMs, e.g. vmbr0'),
+  caFile: absPath.optional().describe('CA certificate that signed the API\'s certificate (pin it rather than skipping TLS verification)'),
 });
 
+const providerType = 'Where the hosts come from: openstack, proxmox, or static (they exist already: bare metal, the lab)';
 const Provider = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('openstack'), openstack: OpenStack }),
-  z.strictObject({ type: z.literal('proxmox'), proxmox: Proxmox }),
-  /** Hosts already exist (bare metal, the lab): nothing to create. */
-  z.strictObject({ type: z.literal('static') }),
+  z.strictObject({ type: z.literal('openstack').describe(providerType), openstack: OpenStack.describe('OpenStack project the hosts are created in') }),
+  z.strictObject({ type: z.literal('proxmox').describe(providerType), proxmox: Proxmox.describe('Proxmox VE cluster the hosts are cloned on') }),
+  z.strictObject({ type: z.literal('static').describe(providerType) }),
 ], { error: 'must be one of openstack, proxmox, static' });
 
 const Ssh = z.strictObject({
-  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: 'must be a Unix user name such as ubuntu' }),
-  privateKeyPath: absPath,
-  /** Seed 002: the gateways hold the floating IPs and act as jump hosts. */
-  bastion: z.strictObject({ host: ipv4, port: port.default(22), user: z.string().min(1).optional(), hostKey: Node.shape.hostKey }).optional(),
-  connectTimeoutSeconds: z.number().int().min(1).max(300).default(15),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: 'must be a Unix user name such as ubuntu' }).describe('Login user on every host'),
+  privateKeyPath: absPath.describe('Private key for every host, read by the worker inside activities (never sent to Temporal); mode 0600'),
+  bastion: z.strictObject({
+    host: ipv4.describe('Address of the jump host'),
+    port: port.default(22).describe('Its SSH port'),
+    user: z.string().min(1).optional().describe('Its login user (default: ssh.user)'),
+    hostKey: hostKey.optional().describe('Its pinned host key, one OpenSSH public key line'),
+  }).optional().describe('Jump host every connection goes through (seed 002: the gateways hold the floating IPs)'),
+  connectTimeoutSeconds: z.number().int().min(1).max(300).default(15).describe('Seconds to wait for an SSH connection'),
 });
 
 const GIB = 1024 ** 3;
@@ -118,97 +127,81 @@ const etcdQuota = z.union([
   return bytes;
 });
 
+const tlsFile = (what: string, path: string) => absPath.default(path).describe(`${what} on every etcd member`);
 const Etcd = z.strictObject({
-  version: version,
-  /** external: dedicated etcd hosts (seed 001); stacked: etcd on the masters (seeds 002, 003). */
-  topology: z.enum(['external', 'stacked']),
-  /** External topology: the etcd hosts. Stacked: leave empty, the masters are the members. */
-  members: z.array(Node).default([]),
-  dataDir: absPath.default('/var/lib/etcd'),
-  configPath: absPath.default('/etc/etcd/etcd.conf.yaml'),
-  /**
-   * etcd's `quota-backend-bytes`: the database size at which etcd raises NOSPACE and refuses
-   * writes. A byte count or a size such as "8GiB", between 1 GiB and 8 GiB (etcd's suggested
-   * maximum); unset, etcd keeps its default of 2 GiB. Mooring writes it into every member config it
-   * renders (recoveries included), so set it to what the members run: a member restored with more
-   * data than its quota refuses every write.
-   */
-  quotaBackendBytes: etcdQuota.optional(),
-  clientPort: port.default(2379),
-  peerPort: port.default(2380),
+  version: version.describe('etcd version, e.g. 3.4.23 (decides etcdctl or etcdutl for snapshots and restores)'),
+  topology: z.enum(['external', 'stacked']).describe('external: dedicated etcd hosts (seed 001); stacked: etcd on the masters (seeds 002, 003)'),
+  members: z.array(Node).default([]).describe('External topology: the etcd hosts (an odd count). Stacked: leave empty, the masters are the members'),
+  dataDir: absPath.default('/var/lib/etcd').describe('etcd data directory (a recovery moves it aside, never deletes it)'),
+  configPath: absPath.default('/etc/etcd/etcd.conf.yaml').describe('etcd configuration file'),
+  quotaBackendBytes: etcdQuota.optional().describe("etcd's quota-backend-bytes: the database size at which etcd raises NOSPACE and refuses writes. A byte count or a size such as 8GiB, between 1 GiB and 8 GiB (etcd's suggested maximum); unset, etcd keeps its 2 GiB default. Written into every member config Mooring renders (recoveries included): set it to what the members run"),
+  clientPort: port.default(2379).describe('Client port'),
+  peerPort: port.default(2380).describe('Peer port'),
   tls: z.strictObject({
-    caCert: absPath.default('/etc/etcd/ssl/ca.crt'),
-    serverCert: absPath.default('/etc/etcd/ssl/server.crt'),
-    serverKey: absPath.default('/etc/etcd/ssl/server.key'),
-    peerCert: absPath.default('/etc/etcd/ssl/peer.crt'),
-    peerKey: absPath.default('/etc/etcd/ssl/peer.key'),
-    clientCert: absPath.default('/etc/etcd/ssl/client.crt'),
-    clientKey: absPath.default('/etc/etcd/ssl/client.key'),
-    /** The etcd CA's private key, by reference: lets a recovery issue certificates for a replaced node. */
-    caKey: SecretRef.optional(),
-  }).prefault({}),
+    caCert: tlsFile('CA certificate', '/etc/etcd/ssl/ca.crt'),
+    serverCert: tlsFile('Server certificate', '/etc/etcd/ssl/server.crt'),
+    serverKey: tlsFile('Server key', '/etc/etcd/ssl/server.key'),
+    peerCert: tlsFile('Peer certificate', '/etc/etcd/ssl/peer.crt'),
+    peerKey: tlsFile('Peer key', '/etc/etcd/ssl/peer.key'),
+    clientCert: tlsFile('Client certificate (etcdctl)', '/etc/etcd/ssl/client.crt'),
+    clientKey: tlsFile('Client key (etcdctl)', '/etc/etcd/ssl/client.key'),
+    caKey: SecretRef.optional().describe('The etcd CA\'s private key, by reference: lets a follower recovery issue certificates for a replaced node; must match caCert'),
+  }).prefault({}).describe('Paths of the TLS files on the members'),
 });
 
 const LoadBalancer = z.strictObject({
-  vip: ipv4,
-  /** gateways: dedicated gateway hosts hold the VIP (seed 001); masters: HAProxy on the masters (seed 003). */
-  placement: z.enum(['gateways', 'masters']),
-  /** Port HAProxy listens on for the API; must differ from 6443 when HAProxy shares the masters. */
-  apiPort: port.default(6443),
-  virtualRouterId: z.number().int().min(1).max(255).default(51),
+  vip: ipv4.describe('The virtual IP keepalived holds; must not be a host\'s own address'),
+  placement: z.enum(['gateways', 'masters']).describe('Who holds the VIP and runs HAProxy: gateways (dedicated gateway hosts, seeds 001, 002) or masters (seed 003)'),
+  apiPort: port.default(6443).describe('Port HAProxy listens on for the API; must differ from 6443 when HAProxy shares the masters'),
+  virtualRouterId: z.number().int().min(1).max(255).default(51).describe('keepalived VRRP virtual router id, unique on the network'),
 });
 
 const Kubernetes = z.strictObject({
-  version: version,
-  /** host:port the whole cluster uses to reach the API; must be the load balancer's VIP and port. */
-  controlPlaneEndpoint: z.string().regex(/^[^:\s]+:\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 10.0.1.99:6443' }),
-  podSubnet: cidr,
-  serviceSubnet: cidr,
-  cni: z.enum(['calico', 'flannel', 'canal', 'cilium']),
-  /**
-   * How a control-plane restart knows a master's kube-apiserver is back: `readyz` (the default)
-   * waits until GET https://<master>:6443/readyz answers 200, asked on the master over SSH with the
-   * cluster CA. `none-simulated` only for a lab whose masters run no apiserver (SIMULATED): the
-   * restart then reports that nothing was probed, instead of skipping silently.
-   */
-  apiserverReadiness: z.enum(['readyz', 'none-simulated'], { error: 'must be "readyz" (production) or "none-simulated" (a lab without an apiserver)' }).default('readyz'),
+  version: version.describe('Kubernetes version, e.g. 1.36.3'),
+  controlPlaneEndpoint: z.string().regex(/^[^:\s]+:\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 10.0.1.99:6443' }).describe('HOST:PORT the whole cluster uses to reach the API; must be loadBalancer.vip:loadBalancer.apiPort'),
+  podSubnet: cidr.describe('Pod network CIDR; shares no address with serviceSubnet or the node network'),
+  serviceSubnet: cidr.describe('Service network CIDR; shares no address with podSubnet or the node network'),
+  cni: z.enum(['calico', 'flannel', 'canal', 'cilium']).describe('Network plugin'),
+  apiserverReadiness: z.enum(['readyz', 'none-simulated'], { error: 'must be "readyz" (production) or "none-simulated" (a lab without an apiserver)' }).default('readyz')
+    .describe('How a control-plane restart knows a master\'s kube-apiserver is back: readyz (default) waits until GET https://<master>:6443/readyz answers 200, asked on the master over SSH with the cluster CA; none-simulated only for a lab whose masters run no apiserver (SIMULATED), and the restart then says nothing was probed'),
 });
 
+const keep = (what: string, n: number) => z.number().int().min(0).default(n).describe(`How many ${what} snapshots to keep (the newest of each period)`);
 const Backup = z.strictObject({
   schedule: z.union([
-    z.strictObject({ every: z.string().regex(/^\d+[mhd]$/, { error: 'must be an interval such as 30m, 6h or 1d' }) }),
-    z.strictObject({ cron: z.string().min(9) }),
-  ], { error: 'must be { every: 6h } or { cron: "0 */6 * * *" }' }),
+    z.strictObject({ every: z.string().regex(/^\d+[mhd]$/, { error: 'must be an interval such as 30m, 6h or 1d' }).describe('Interval between backups, e.g. 30m, 6h, 1d') }),
+    z.strictObject({ cron: z.string().min(9).describe('Five-field cron expression in UTC, e.g. "0 */6 * * *"') }),
+  ], { error: 'must be { every: 6h } or { cron: "0 */6 * * *" }' }).describe('When the backup schedule runs: { every: 6h } or { cron: "0 */6 * * *" }'),
   retention: z.strictObject({
-    keepLast: z.number().int().min(1).default(3),
-    hourly: z.number().int().min(0).default(24),
-    daily: z.number().int().min(0).default(7),
-    weekly: z.number().int().min(0).default(4),
-    monthly: z.number().int().min(0).default(6),
-  }).prefault({}),
-  localDir: absPath.default('/var/backups/etcd'),
+    keepLast: z.number().int().min(1).default(3).describe('Always keep this many newest verified snapshots'),
+    hourly: keep('hourly', 24),
+    daily: keep('daily', 7),
+    weekly: keep('weekly', 4),
+    monthly: keep('monthly', 6),
+  }).prefault({}).describe('Which snapshots retention keeps, locally and in the bucket'),
+  localDir: absPath.default('/var/backups/etcd').describe('Directory on the members where snapshots are taken and kept'),
   objectStore: z.strictObject({
-    endpoint: z.url({ protocol: /^https?$/, error: 'must be the S3 endpoint URL, e.g. https://s3.example.org' }),
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name (lowercase letters, digits, dots, dashes)' }),
-    region: z.string().min(1).default('us-east-1'),
-    accessKey: SecretRef,
-    secretKey: SecretRef,
-  }),
-  encryptionKey: SecretRef,
+    endpoint: z.url({ protocol: /^https?$/, error: 'must be the S3 endpoint URL, e.g. https://s3.example.org' }).describe('S3 endpoint URL, e.g. https://s3.example.org'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name (lowercase letters, digits, dots, dashes)' }).describe('Bucket the encrypted snapshots go to'),
+    region: z.string().min(1).default('us-east-1').describe('S3 region'),
+    accessKey: SecretRef.describe('S3 access key id, by reference'),
+    secretKey: SecretRef.describe('S3 secret access key, by reference'),
+  }).describe('S3-compatible object storage for off-site copies'),
+  encryptionKey: SecretRef.describe('Client-side encryption key of the snapshots (AES-256-GCM), by reference'),
 });
 
 const InventoryObject = z.strictObject({
-  apiVersion: z.literal('mooring/v1', { error: 'must be "mooring/v1"' }),
-  cluster: z.strictObject({ name }),
-  provider: Provider,
-  ssh: Ssh,
-  loadBalancer: LoadBalancer,
-  gateways: z.array(Node).default([]),
-  masters: z.array(Node).min(1, { error: 'needs at least one master' }),
-  workers: z.array(Node).default([]),
-  etcd: Etcd,
-  kubernetes: Kubernetes,
-  backup: Backup.optional(),
+  apiVersion: z.literal('mooring/v1', { error: 'must be "mooring/v1"' }).describe('Schema version: mooring/v1'),
+  cluster: z.strictObject({ name: name.describe('Cluster name, used in workflow IDs and search attributes') }).describe('The cluster'),
+  provider: Provider.describe('Where the hosts come from'),
+  ssh: Ssh.describe('How Mooring reaches every host'),
+  loadBalancer: LoadBalancer.describe('The API\'s virtual IP: keepalived + HAProxy'),
+  gateways: z.array(Node).default([]).describe('Gateway hosts (two or more when loadBalancer.placement is gateways)'),
+  masters: z.array(Node).min(1, { error: 'needs at least one master' }).describe('Control-plane hosts (at least one; an odd count with stacked etcd)'),
+  workers: z.array(Node).default([]).describe('Worker hosts'),
+  etcd: Etcd.describe('The etcd cluster'),
+  kubernetes: Kubernetes.describe('The Kubernetes cluster'),
+  backup: Backup.optional().describe('etcd backups: schedule, retention, off-site object store, encryption'),
 });
 
 export const Inventory = InventoryObject.superRefine(crossFieldRules);

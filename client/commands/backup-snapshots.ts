@@ -5,9 +5,9 @@ import type { Command } from 'commander';
 import { CliExit } from '../exit-codes.js';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
+import { fail, inventoryOrExit, outputOption, printData, withConnectionOptions, withExamples } from '../cli-shared.js';
 import type * as StartAndFollowModule from './start-and-follow.js';
-import { table } from '../render.js';
+import { humanBytes, table } from '../render.js';
 import type * as ObjectStoreModule from '../../activities/backup/object-store.js';
 import { backupTargetOf } from '../../workflows/etcd-backup/target.js';
 import type * as BackupActivitiesModule from '../../activities/backup/index.js';
@@ -34,7 +34,8 @@ export function registerBackupSnapshots(backup: Command): void {
     .option('--dry-run', 'take nothing; print what retention would delete now in the bucket and on each member, and why')
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
-    .addHelpText('after', '\nExit status: 0 backed up off-site, 6 degraded (no off-site copy: the snapshot stays on the member, nothing deleted), 1 failed, 3 cluster busy.\n\nExamples:\n  mooring backup run -c cluster.yaml\n  mooring backup run -c cluster.yaml --dry-run     # retention plan only, nothing deleted')
+    .addOption(outputOption())
+    .addHelpText('after', '\nExit status: 0 backed up off-site, 6 degraded (no off-site copy: the snapshot stays on the member, nothing deleted), 1 failed, 3 cluster busy.\n\nExamples:\n  mooring backup run -c cluster.yaml\n  mooring backup run -c cluster.yaml --dry-run     # retention plan only, nothing deleted\n  mooring backup run -c cluster.yaml --dry-run -o yaml   # the same plan for a script')
     .hook('preAction', loadImplementation)
     .action(async (o: Record<string, string | boolean>) => {
       const inv = await withBackupOrExit(String(o.config));
@@ -45,7 +46,7 @@ export function registerBackupSnapshots(backup: Command): void {
     .description('The remote catalogue: every snapshot of the cluster in the bucket, oldest first, with time, member, revision, size and state')
     .requiredOption('-c, --config <file>', 'inventory file with a backup section (its object store secrets are read here)')
     .addOption(outputOption())
-    .addHelpText('after', '\nState: verified = checked on the node before upload and committed with its manifest;\n       restores = `backup verify` proved the round trip; BAD = a verify found the snapshot bad;\n       incomplete = no manifest (never restored); "last verify inconclusive" = the worker could not check it\n       (no space, tool missing, timeout): not held against the snapshot.\n\nExample:\n  mooring backup list -c cluster.yaml\n  mooring backup verify -c cluster.yaml <ID>')
+    .addHelpText('after', '\nState: verified = checked on the node before upload and committed with its manifest;\n       restores = `backup verify` proved the round trip; BAD = a verify found the snapshot bad;\n       incomplete = no manifest (never restored); "last verify inconclusive" = the worker could not check it\n       (no space, tool missing, timeout): not held against the snapshot.\n\nExample:\n  mooring backup list -c cluster.yaml\n  mooring backup list -c cluster.yaml -o json\n  mooring backup verify -c cluster.yaml <ID>')
     .hook('preAction', loadImplementation)
     .action(async (o: Record<string, string>) => {
       const inv = await withBackupOrExit(String(o.config));
@@ -58,19 +59,20 @@ export function registerBackupSnapshots(backup: Command): void {
         if (err instanceof CliExit) throw err;
         fail((err as Error).message);
       }
-      if (o.output === 'json') return printJson(rows.map((r) => ({ id: idOf(r.key), ...r })));
+      if (await printData(o, rows.map((r) => ({ id: idOf(r.key), ...r })))) return;
       if (rows.length === 0) return void process.stdout.write(`no snapshots of ${inv.cluster.name} in s3://${b.objectStore.bucket}/${remotePrefix(b)}\n`);
       process.stdout.write(`${table(['id', 'taken at', 'member', 'revision', 'size', 'state'], rows.map((r) => [
-        idOf(r.key), r.takenAt, r.member, String(r.revision), human(r.size), stateOf(r),
+        idOf(r.key), r.takenAt, r.member, String(r.revision), humanBytes(r.size), stateOf(r),
       ]))}\n`);
     });
 
-  withConnectionOptions(backup.command('verify'))
+  withExamples(withConnectionOptions(backup.command('verify')), 'mooring backup list -c cluster.yaml              pick an ID', 'mooring backup verify -c cluster.yaml prod-20261206T030000Z-e2')
     .description('Prove a stored snapshot restores: download, decrypt, sha256 against the catalogue, snapshot status, trial restore into a scratch dir (on the worker)')
     .requiredOption('-c, --config <file>', 'inventory file with a backup section')
     .argument('<id>', 'snapshot id from `mooring backup list` (or its full object key)')
     .option('--no-wait', 'return after starting instead of following the run')
     .addOption(taskQueueOption())
+    .addOption(outputOption())
     .addHelpText('after', '\nExit status: 0 good, 1 bad (its bytes failed a check; recorded, retention treats it as unverified),\n7 inconclusive (this worker could not check it: tool missing, no space in MOORING_VERIFY_DIR or the temp dir, timeout;\nrecorded as such, the snapshot keeps its trust).')
     .hook('preAction', loadImplementation)
     .action(async (id: string, o: Record<string, string | boolean>) => {
@@ -97,13 +99,6 @@ export function stateOf(r: StoredSnapshot): string {
   const state = r.roundTrip ? (r.roundTrip.ok ? `restores (${r.roundTrip.at})` : `BAD: ${r.roundTrip.problem ?? 'verify failed'}`) : r.verified ? 'verified' : 'unverified';
   // Not a verdict: the snapshot keeps the state above; the operator learns the verifier needs fixing.
   return r.inconclusive ? `${state}; last verify inconclusive (${r.inconclusive.at}): ${r.inconclusive.problem}` : state;
-}
-
-function human(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = n, u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u += 1; }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 async function withBackupOrExit(file: string): Promise<Inventory> {

@@ -2,16 +2,17 @@ import type { Command } from 'commander';
 import { CliExit, ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { connectionFlags, fail, inventoryOrExit, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
+import { connectionFlags, fail, inventoryOrExit, outputOption, printData, withConnectionOptions, withExamples } from '../cli-shared.js';
 import { table } from '../render.js';
 import { registerBackupSnapshots } from './backup-snapshots.js';
 
 const CLUSTER = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function registerBackup(program: Command): void {
-  const backup = program.command('backup').description('etcd backups: snapshots verified, encrypted and shipped off-site, on a schedule');
+  const backup = withExamples(program.command('backup').description('etcd backups: snapshots verified, encrypted and shipped off-site, on a schedule'),
+    'mooring backup run -c cluster.yaml', 'mooring backup list -c cluster.yaml', 'mooring backup schedule create -c cluster.yaml --every 6h');
   registerBackupSnapshots(backup);
-  withConnectionOptions(backup.command('status'))
+  withExamples(withConnectionOptions(backup.command('status')), 'mooring backup status prod', 'mooring backup status prod --limit 3 -o yaml')
     .description('Recent etcd-backup runs of a cluster (scheduled and from the CLI) and how each ended: ok, SKIPPED (cluster busy), DEGRADED (no off-site copy), FAILED')
     .argument('<cluster>', 'cluster name')
     .option('--limit <n>', 'at most this many runs', '10')
@@ -33,7 +34,7 @@ export function registerBackup(program: Command): void {
             started: w.startTime.toISOString(), url: runUrl(mc.namespace, w.workflowId, w.runId) });
           if (runs.length >= limit) break;
         }
-        if (o.output === 'json') return printJson({ schedule: schedules[0], runs });
+        if (await printData(o, { schedule: schedules[0], runs })) return;
         const s = schedules[0];
         process.stdout.write(s ? `schedule ${s.scheduleId}: ${s.spec}, ${s.paused ? 'paused' : 'active'}, next ${s.nextRuns[0] ?? 'none'}, last result ${s.lastResult ?? 'none yet'}\n`
           : `no backup schedule for ${cluster} (create one with \`mooring backup schedule create -c FILE\`)\n`);
@@ -43,7 +44,8 @@ export function registerBackup(program: Command): void {
       }
     });
 
-  const schedule = backup.command('schedule').description('Temporal Schedules that run etcd-backup (overlap: skip; catch-up window; jitter)');
+  const schedule = withExamples(backup.command('schedule').description('Temporal Schedules that run etcd-backup (overlap: skip; catch-up window; jitter)'),
+    'mooring backup schedule create -c cluster.yaml --every 6h', 'mooring backup schedule list', 'mooring backup schedule pause prod --note "maintenance CHG-9"');
 
   withConnectionOptions(schedule.command('create'))
     .description('Create the backup schedule of the cluster an inventory describes (backup/<cluster>)')
@@ -96,7 +98,7 @@ export function registerBackup(program: Command): void {
       }
     });
 
-  withConnectionOptions(schedule.command('list'))
+  withExamples(withConnectionOptions(schedule.command('list')), 'mooring backup schedule list', 'mooring backup schedule list --cluster prod -o json')
     .description('List backup schedules: spec, paused or not, next and recent runs')
     .option('--cluster <name>', 'only this cluster')
     .addOption(outputOption())
@@ -106,7 +108,7 @@ export function registerBackup(program: Command): void {
       const mc = await connectClient(connectionFlags(o));
       try {
         const rows = await listBackupSchedules(mc.client, o.cluster);
-        if (o.output === 'json') return printJson(rows);
+        if (await printData(o, rows)) return;
         if (rows.length === 0) return void process.stdout.write('no backup schedules\n');
         process.stdout.write(`${table(['schedule', 'spec', 'state', 'next run', 'last run', 'last result'], rows.map((r) => [
           r.scheduleId, r.spec, r.paused ? `paused${r.note ? `: ${r.note}` : ''}` : 'active', r.nextRuns[0] ?? '', r.recentRuns.at(-1)?.scheduledAt ?? '', r.lastResult ?? '',
@@ -125,6 +127,7 @@ export function registerBackup(program: Command): void {
       trigger: 'Run a backup now through the schedule (skipped if one is already running)',
     }[verb];
     cmd.description(describe);
+    withExamples(cmd, `mooring backup schedule ${verb} prod${verb === 'pause' ? ' --note "maintenance CHG-9"' : ''}`, 'mooring backup schedule list');
     if (verb === 'pause' || verb === 'resume') cmd.option('--note <text>', 'why (shown by list and in the Web UI)');
     cmd.action(async (cluster: string, o: Record<string, string>) => {
       const [{ ScheduleOverlapPolicy }, { connectClient }, { onSchedule }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../schedules.js')]);

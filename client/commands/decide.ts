@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { connectionFlags, fail, withConnectionOptions } from '../cli-shared.js';
+import { connectionFlags, fail, withConnectionOptions, withExamples } from '../cli-shared.js';
 import { CliExit } from '../exit-codes.js';
 
 export function registerDecide(program: Command): void {
   for (const verb of ['approve', 'reject'] as const) {
-    const cmd = withConnectionOptions(program.command(verb))
+    const cmd = withExamples(withConnectionOptions(program.command(verb)), verb === 'approve'
+      ? 'mooring approve ops/prod --by alice --comment "CHG-1234"' : 'mooring reject ops/prod --by alice --comment "wrong member, see INC-77"', 'mooring status ops/prod          what the run waits on')
       .description(verb === 'approve' ? 'Approve the step a run is waiting on; who, when and why are kept in its history' : 'Reject the step a run is waiting on: the run stops safely without doing it')
       .argument('<workflow-id>', 'the run, as `mooring list` shows it')
       .requiredOption('--by <name>', 'who decides (recorded in the run\'s history)')

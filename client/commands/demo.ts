@@ -5,10 +5,10 @@ import type { DevServer } from '../devserver.js';
 import { findRunbook } from '../runbooks.js';
 import type { StartOptions } from '../start.js';
 import type { snapshot } from '../watch.js';
-import { fail } from '../cli-shared.js';
+import { fail, withExamples } from '../cli-shared.js';
 
 export function registerDemo(program: Command): void {
-  program.command('demo')
+  withExamples(program.command('demo'), 'mooring demo', 'mooring lab down              stop the lab afterwards')
     .description('The README\'s main job: bring up the lab, the embedded Temporal server (with Web UI) and a worker, then run inventory-check, etcd-status and etcd-backup on the lab')
     .option('--dir <dir>', 'lab directory (default .lab)')
     .option('--subnet <a.b.c>', 'loopback /24 for the lab nodes', '127.10.0')

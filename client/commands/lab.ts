@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type * as LabModule from '../../lab/lab.js';
-import { outputOption, printJson } from '../cli-shared.js';
+import { outputOption, printData, withExamples } from '../cli-shared.js';
 import { table } from '../render.js';
 
 const labOptions = (cmd: Command) => cmd
@@ -24,21 +24,24 @@ function parseMemberVersions(items: string[]): Record<string, string> {
 }
 
 export function registerLab(program: Command): void {
-  const lab = program.command('lab').hook('preAction', async () => { ({ Lab } = await import('../../lab/lab.js')); }).description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd cluster (3.4, 3.5 or 3.6) with TLS on the etcd nodes, faults on command');
+  const lab = withExamples(program.command('lab'), 'mooring lab up', 'mooring lab status', 'mooring lab fault kill-leader', 'mooring lab down').hook('preAction', async () => { ({ Lab } = await import('../../lab/lab.js')); }).description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd cluster (3.4, 3.5 or 3.6) with TLS on the etcd nodes, faults on command');
   labOptions(lab.command('up'))
     .option('--etcd <version>', 'etcd on every member: 3.4 (Debian\'s package), 3.5 or 3.6 (built by scripts/build-etcd.sh); default: what the lab ran before, else 3.4')
     .option('--etcd-member <member=version>', 'etcd of one member, over --etcd (repeatable; members at most one minor apart), e.g. etcd-3=3.6', (v: string, acc: string[] = []) => [...acc, v])
     .description('Bring the lab up (idempotent: what runs is left alone): nodes, PKI, etcd with TLS; writes the inventory every command takes with -c')
+    .addHelpText('after', '\nExamples:\n  mooring lab up\n  mooring lab up --etcd 3.6 --etcd-member etcd-3=3.5     a mixed-version cluster\n  mooring lab up --dir /tmp/lab2 --subnet 127.72.0         a second lab beside the first')
     .action(async (o) => {
       const file = await labOf(o).up((m) => process.stderr.write(`${m}\n`));
       process.stdout.write(`lab is up; inventory: ${file}\nTry: mooring run inventory-check -c ${file} --wait\n`);
     });
   labOptions(lab.command('down'))
     .description('Stop every lab process, etcd included, and check none is left (the lab directory, keys and data stay for the next `up`)')
+    .addHelpText('after', '\nExamples:\n  mooring lab down\n  mooring lab down --dir /tmp/lab2')
     .action(async (o) => { await labOf(o).down(); process.stdout.write('lab is down\n'); });
   labOptions(lab.command('destroy'))
     .description('Stop the lab, then delete what it made: keys, PKI, every node\'s data (etcd, snapshots, moved-aside dirs) and the object store\'s bucket. Other files in the lab directory stay. The next `up` builds a new lab')
     .option('--yes', 'really delete (without it, only says what would be deleted)')
+    .addHelpText('after', '\nExamples:\n  mooring lab destroy          says what it would delete\n  mooring lab destroy --yes')
     .action(async (o: { yes?: boolean; dir?: string; subnet?: string }) => {
       const l = labOf(o);
       if (!existsSync(l.dir)) {
@@ -52,15 +55,15 @@ export function registerLab(program: Command): void {
       const left = await l.destroy();
       process.stdout.write(`lab destroyed${left.length ? `; kept what the lab did not make: ${left.join(', ')}` : ` (${l.dir} removed)`}\n`);
     });
-  labOptions(lab.command('status'))
+  withExamples(labOptions(lab.command('status')), 'mooring lab status', 'mooring lab status -o json')
     .description('Show each node: address, role, sshd up/down, etcd leader/follower/unhealthy/stopped, and active faults')
     .addOption(outputOption())
     .action(async (o) => {
       const nodes = await labOf(o).status();
-      if (o.output === 'json') return printJson(nodes);
+      if (await printData(o, nodes)) return;
       process.stdout.write(`${table(['node', 'address', 'role', 'sshd', 'etcd', 'faults'], nodes.map((n) => [n.name, n.ip, n.role, n.sshd, n.etcd ? `${n.etcd}${n.etcdVersion ? ` (${n.etcdVersion})` : ''}` : '', n.faults.join(', ')]))}\n`);
     });
-  const fault = lab.command('fault').description('Inject a fault into the running lab');
+  const fault = withExamples(lab.command('fault').description('Inject a fault into the running lab'), 'mooring lab fault kill-etcd etcd-2', 'mooring lab fault clear');
   labOptions(fault.command('slow-ssh'))
     .description('Every SSH command on NODE waits SECONDS before it runs (a slow or hung host)')
     .argument('<node>').argument('<seconds>')
@@ -122,4 +125,9 @@ export function registerLab(program: Command): void {
   labOptions(fault.command('clear'))
     .description('Clear file faults (slow-ssh, cut-ssh, lost disks); killed or powered-off sshd and etcd come back with `mooring lab up`')
     .action((o) => labOf(o).clearFaults());
+  // Each fault's example, from its own arguments.
+  const sample: Record<string, string> = { node: 'etcd-2', seconds: '5', path: '/var/backups/etcd/snap.db' };
+  for (const f of fault.commands) {
+    withExamples(f, `mooring lab fault ${[f.name(), ...f.registeredArguments.map((a) => sample[a.name()] ?? a.name())].join(' ')}`, 'mooring lab status            see it take effect');
+  }
 }

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { connectionFlags, fail, outputOption, printJson, withConnectionOptions } from '../cli-shared.js';
+import { connectionFlags, fail, outputOption, printData, withConnectionOptions, withExamples } from '../cli-shared.js';
 import { table } from '../render.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function registerList(program: Command): void {
-  withConnectionOptions(program.command('list'))
+  withExamples(withConnectionOptions(program.command('list')), 'mooring list', 'mooring list --cluster prod --runbook etcd-backup --limit 5', 'mooring list -o json | jq -r \'.[].workflowId\'')
     .description('List runbook runs, newest first (from Mooring\'s search attributes)')
     .option('--cluster <name>', 'only this cluster')
     .option('--runbook <name>', 'only this runbook')
@@ -31,7 +31,7 @@ export function registerList(program: Command): void {
           });
           if (rows.length >= Number(o.limit)) break;
         }
-        if (o.output === 'json') return printJson(rows);
+        if (await printData(o, rows)) return;
         if (rows.length === 0) return void process.stdout.write('no runs found\n');
         process.stdout.write(`${table(['workflow id', 'runbook', 'cluster', 'status', 'phase', 'started'], rows.map((r) => [r.workflowId, r.runbook ?? '', r.cluster ?? '', r.status, r.phase ?? '', r.started]))}\n`);
       } finally {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { fail, inventoryOrExit, parseDuration, withConnectionOptions } from '../cli-shared.js';
+import { fail, inventoryOrExit, outputOption, parseDuration, withConnectionOptions, withExamples } from '../cli-shared.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../../workflows/etcd-recovery/approval-defaults.js';
 
 const SCENARIOS = {
@@ -11,8 +11,8 @@ const SCENARIOS = {
 } as const;
 
 export function registerRecover(program: Command): void {
-  const recover = program.command('recover').description('Disaster recovery runbooks');
-  const etcd = recover.command('etcd').description('etcd recovery, following etcd\'s disaster-recovery guide');
+  const recover = withExamples(program.command('recover').description('Disaster recovery runbooks'), 'mooring recover etcd follower -c cluster.yaml --plan');
+  const etcd = withExamples(recover.command('etcd').description('etcd recovery, following etcd\'s disaster-recovery guide'), 'mooring recover etcd follower -c cluster.yaml --member etcd-2', 'mooring recover etcd majority -c cluster.yaml --plan')
   for (const [scenario, spec] of Object.entries(SCENARIOS)) {
     withConnectionOptions(etcd.command(scenario))
       .description(spec.text)
@@ -23,7 +23,8 @@ export function registerRecover(program: Command): void {
       .option('--approval-timeout <duration>', `stop safely if nobody approves within this time (default ${DEFAULT_APPROVAL_TIMEOUT_MS[scenario as keyof typeof SCENARIOS] / 60_000}m; e.g. 2h)`)
       .option('--no-wait', 'return after starting instead of following the run')
       .addOption(new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE'))
-      .addHelpText('after', `\nExamples:\n  mooring recover etcd ${scenario} -c cluster.yaml --plan\n  mooring recover etcd ${scenario} -c cluster.yaml --member etcd-2\n  mooring approve ops/CLUSTER --by NAME --comment "ticket"\n\nAfter each approval the runbook looks at the cluster again; if what the plan was built on changed\n(quorum, a member's health, the leader, the snapshot) it changes nothing and asks again with the\nnew plan, or stops when the new state rules the runbook out.`)
+      .addOption(outputOption())
+      .addHelpText('after', `\nExamples:\n  mooring recover etcd ${scenario} -c cluster.yaml --plan\n  mooring recover etcd ${scenario} -c cluster.yaml --plan -o json     # the plan for a script\n  mooring recover etcd ${scenario} -c cluster.yaml --member etcd-2\n  mooring approve ops/CLUSTER --by NAME --comment "ticket"\n\nAfter each approval the runbook looks at the cluster again; if what the plan was built on changed\n(quorum, a member's health, the leader, the snapshot) it changes nothing and asks again with the\nnew plan, or stops when the new state rules the runbook out.`)
       .action(async (o: Record<string, string | boolean>) => {
         const [{ startAndFollow }, { staleScheduleHint }] = await Promise.all([import('./start-and-follow.js'), import('../schedules.js')]);
         const inv = await inventoryOrExit(String(o.config));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { connectionFlags, fail, inventoryOrExit, outputOption, parseDuration, printJson, withConnectionOptions } from '../cli-shared.js';
+import { connectionFlags, fail, inventoryOrExit, outputOption, parseDuration, printData, withConnectionOptions } from '../cli-shared.js';
 import { findRunbook, RUNBOOKS } from '../runbooks.js';
 import { ExitCode } from '../exit-codes.js';
 
@@ -24,11 +24,11 @@ export function registerRun(program: Command): void {
       try {
         const handle = await startRunbook(mc.client, rb, inv, { taskQueue: String(o.taskQueue), ...(approvalTimeoutMs ? { approvalTimeoutMs } : {}) });
         const url = runUrl(mc.namespace, handle.workflowId, handle.firstExecutionRunId);
-        if (o.output === 'json' && !o.wait) return printJson({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, url });
+        if (!o.wait && await printData(o, { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, url })) return;
         process.stderr.write(`started ${rb.name} on ${inv.cluster.name}: ${handle.workflowId}\n  Web UI: ${url}\n  follow: mooring status ${handle.workflowId} --follow\n`);
         if (o.wait) {
-          const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId, ...(o.output === 'json' ? { print: () => {} } : {}) });
-          if (o.output === 'json') printJson(outcome);
+          const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId, ...(o.output !== 'table' ? { print: () => {} } : {}) });
+          await printData(o, outcome);
           const end = endOf(outcome);
           if (end.code !== ExitCode.ok) fail(end.message, end.code);
         }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../tools.js';
+import { withExamples } from '../cli-shared.js';
 
 export function registerServer(program: Command): void {
-  program.command('server')
+  withExamples(program.command('server'), 'mooring server                    Web UI on http://127.0.0.1:8233', 'mooring server --in-memory --port 7300 --ui-port 8300')
     .description('Run the embedded Temporal dev server (real server + Web UI) with persistence and Mooring\'s search attributes')
     .option('--ip <address>', 'address to listen on (keep it on loopback)', '127.0.0.1')
     .option('--port <port>', 'frontend gRPC port', '7233')

@@ -3,11 +3,28 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
 import { mooring } from '../helpers/cli.js';
+import { buildProgram } from '../../client/cli.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
 
 const COMMANDS = ['validate', 'server', 'worker', 'run', 'status', 'approve', 'reject', 'list', 'lab', 'lab up', 'lab down', 'lab status', 'lab fault', 'demo',
-  'backup schedule create', 'backup schedule list', 'backup schedule pause', 'backup schedule trigger', 'recover etcd follower'];
+  'backup schedule create', 'backup schedule list', 'backup schedule pause', 'backup schedule trigger', 'recover etcd follower', 'doctor', 'completion'];
+
+/** Every command of the program, with the text its --help prints (the after-help sections included). */
+function allHelp(): { path: string; help: string }[] {
+  const out: { path: string; help: string }[] = [];
+  const walk = (cmd: Command, path: string) => {
+    let help = '';
+    cmd.configureOutput({ writeOut: (s) => { help += s; } });
+    cmd.outputHelp();
+    out.push({ path, help });
+    for (const c of cmd.commands) walk(c, `${path} ${c.name()}`);
+  };
+  walk(buildProgram(), 'mooring');
+  return out;
+}
 
 describe('mooring CLI', () => {
   for (const cmd of COMMANDS) {
@@ -18,6 +35,31 @@ describe('mooring CLI', () => {
       assert.ok(r.stdout.split('\n').length > 4);
     });
   }
+
+  it('every command\'s --help teaches by example', () => {
+    const all = allHelp();
+    assert.ok(all.length > 40, `only ${all.length} commands found`);
+    const without = all.filter((c) => !/\nExamples?[^\n]*:\n {2}\S/.test(c.help)).map((c) => c.path);
+    assert.deepEqual(without, []);
+  });
+
+  it('every command that shows data offers -o table|json|yaml', () => {
+    const withOutput = allHelp().filter((c) => /-o, --output <format>/.test(c.help));
+    for (const c of withOutput) assert.match(c.help.replace(/\s+/g, ' '), /choices: "table", "json", "yaml"/, c.path);
+    const paths = withOutput.map((c) => c.path.replace(/^mooring /, ''));
+    for (const p of ['list', 'status', 'run', 'validate', 'doctor', 'lab status', 'backup list', 'backup status', 'backup run', 'backup verify', 'backup schedule list', 'recover etcd follower']) assert.ok(paths.includes(p), p);
+  });
+
+  it('-o yaml carries the same data as -o json', async () => {
+    const file = join(PROJECT_ROOT, 'config/examples/seed-001-openstack-external-etcd.yaml');
+    const [json, yaml] = await Promise.all([mooring(['validate', '-c', file, '-o', 'json']), mooring(['validate', '-c', file, '-o', 'yaml'])]);
+    assert.equal(yaml.code, 0, yaml.stderr);
+    assert.doesNotMatch(yaml.stdout, /^\s*[{[]/);
+    assert.deepEqual(parse(yaml.stdout), JSON.parse(json.stdout));
+    const bad = await mooring(['validate', '-c', '/nonexistent/x.yaml', '-o', 'yaml']);
+    assert.equal(bad.code, 2);
+    assert.equal((parse(bad.stdout) as { valid: boolean }).valid, false);
+  });
 
   it('validate reports a valid example with its hosts', async () => {
     const r = await mooring(['validate', '-c', join(PROJECT_ROOT, 'config/examples/seed-002-openstack-stacked-etcd.yaml'), '-o', 'json']);

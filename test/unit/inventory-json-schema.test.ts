@@ -64,6 +64,28 @@ describe('inventory JSON Schema', () => {
     assert.throws(() => parseInventory(badVip), /loadBalancer\.vip: "10\.0\.1" is not an IPv4 address/);
   });
 
+  it('every field of the inventory has a description an editor shows on hover', () => {
+    // Walks the generated schema: each property of each object (through unions, arrays, defaults)
+    // must carry the text its zod field gives with .describe().
+    const missing: string[] = [];
+    let fields = 0;
+    const walk = (node: unknown, path: string): void => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as Record<string, unknown>;
+      for (const [k, v] of Object.entries((n.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+        fields += 1;
+        if (typeof v.description !== 'string' || v.description.trim().length < 5) missing.push(`${path}.${k}`);
+        walk(v, `${path}.${k}`);
+      }
+      for (const key of ['anyOf', 'oneOf', 'allOf'] as const) for (const alt of (n[key] ?? []) as unknown[]) walk(alt, path);
+      if (n.items) walk(n.items, `${path}[]`);
+    };
+    const doc = JSON.parse(readFileSync(INVENTORY_SCHEMA_FILE, 'utf8')) as Record<string, unknown>;
+    walk(doc, '');
+    assert.ok(fields > 80, `only ${fields} fields found: the walk missed part of the schema`);
+    assert.deepEqual(missing, [], `fields without .describe() in config/schema.ts: ${missing.join(', ')}`);
+  });
+
   it('descriptions in the zod schema become descriptions an editor shows', () => {
     const s = jsonSchemaOf(z.strictObject({ vip: z.string().describe('The address the API is reached on') }));
     assert.deepEqual((s.properties as Record<string, { description?: string }>).vip?.description, 'The address the API is reached on');
