@@ -11,6 +11,8 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._\/-]*$/;
 const SEMVER = /^v?\d+\.\d+\.\d+$/;
 const SSH_PUBKEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}$/;
+// A public key line as a .pub file holds it: type, base64, optional comment.
+const SSH_PUBKEY_LINE = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 const name = z.string().regex(DNS_LABEL, {
@@ -65,7 +67,23 @@ const OpenStack = z.strictObject({
     master: z.string().min(1),
     worker: z.string().min(1),
   }),
-  keyName: z.string().min(1).optional(),
+  /** An existing Nova key pair for the admin user; with `publicKey`, the name Mooring imports it under (default "<cluster>-admin"). */
+  keyName: z.string().regex(/^[A-Za-z0-9 _.@-]{1,255}$/, { error: "must be a Nova key pair name (letters, digits, spaces, '_', '-', '.', '@')" }).optional(),
+  /** The admin's SSH public key, imported as key pair `keyName`; omit to use an existing key pair. */
+  publicKey: z.string().regex(SSH_PUBKEY_LINE, { error: 'must be one OpenSSH public key line, e.g. "ssh-ed25519 AAAAC3Nz... admin@example" (the .pub of ssh.privateKeyPath)' }).optional(),
+  /**
+   * Where floating IPs go. gateways (seed 002): one per gateway port, the gateways are the way in.
+   * vip: one on the VIP port (what seed 001 wanted; with ML2/OVN before the "virtual" port type a
+   * floating IP on an address that only allowed_address_pairs hold does not pass traffic, see
+   * docs/openstack.md). none: reached another way (VPN, provider network).
+   */
+  floatingIps: z.enum(['gateways', 'vip', 'none']).default('gateways'),
+  /** Where SSH to the bastions and the API/ingress through the gateways may come from. */
+  adminCidrs: z.array(cidr).min(1, { error: 'list at least one CIDR, e.g. 203.0.113.0/24 (0.0.0.0/0 allows everyone)' }).default(['0.0.0.0/0']),
+  /** DNS servers handed to the hosts by the subnet's DHCP. */
+  dnsNameservers: z.array(ipv4).default([]),
+  /** Nova server group policy per role: anti-affinity refuses to boot a second master on one hypervisor; soft- only prefers not to. */
+  serverGroupPolicy: z.enum(['anti-affinity', 'soft-anti-affinity']).default('anti-affinity'),
 });
 
 const Proxmox = z.strictObject({
@@ -93,6 +111,12 @@ const Ssh = z.strictObject({
   /** Seed 002: the gateways hold the floating IPs and act as jump hosts. */
   bastion: z.strictObject({ host: ipv4, port: port.default(22), user: z.string().min(1).optional(), hostKey: Node.shape.hostKey }).optional(),
   connectTimeoutSeconds: z.number().int().min(1).max(300).default(15),
+  /**
+   * Secret from which Mooring derives the SSH host key of every host it creates (HKDF per host
+   * name), so each key is pinned before the host first boots; by reference, never the value.
+   * Needed when a cloud provider creates the hosts.
+   */
+  hostKeySeed: SecretRef.optional(),
 });
 
 const Etcd = z.strictObject({
@@ -231,7 +255,13 @@ function crossFieldRules(inv: z.output<typeof InventoryObject>, ctx: Ctx): void 
 
   // networks
   if (inv.provider.type === 'openstack') {
-    const net = inv.provider.openstack.network.cidr;
+    const os = inv.provider.openstack;
+    const net = os.network.cidr;
+    if (!inv.ssh.hostKeySeed) issue(['ssh', 'hostKeySeed'], 'Mooring creates the hosts on OpenStack and pins their SSH host keys from the start: give a secret to derive them from, e.g. { file: /etc/mooring/host-key-seed } holding 32 random bytes (openssl rand -base64 32)');
+    if (!os.keyName && !os.publicKey) issue(['provider', 'openstack', 'publicKey'], "give the admin's SSH public key (imported as a key pair) or keyName, the name of an existing key pair");
+    if (os.floatingIps === 'vip' && inv.loadBalancer.placement !== 'gateways') issue(['provider', 'openstack', 'floatingIps'], 'is "vip" but loadBalancer.placement is not "gateways": the VIP port is the gateways\' (use gateways or none)');
+    if (os.floatingIps === 'gateways' && inv.gateways.length === 0) issue(['provider', 'openstack', 'floatingIps'], 'is "gateways" but no gateways are listed: list them, or use vip or none');
+    if (isCidr(net) && isIPv4(inv.loadBalancer.vip) && !ipv4InCidr(inv.loadBalancer.vip, net)) issue(['loadBalancer', 'vip'], `${inv.loadBalancer.vip} is outside provider.openstack.network.cidr ${net}: the VIP is a port on that network`);
     if (isCidr(net)) {
       for (const g of groups) {
         const nodes = g[g.length - 1] as InventoryNode[];

@@ -76,7 +76,7 @@ describe('OpenStack fake (SIMULATED Keystone, Nova, Neutron, Cinder)', () => {
       assert.match(t.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
       assert.ok(Array.isArray(t.roles) && t.roles.length > 0);
       const types = (t.catalog as Catalog).map((c) => c.type).sort();
-      assert.deepEqual(types, ['block-storage', 'compute', 'identity', 'network', 'volumev3']);
+      assert.deepEqual(types, ['block-storage', 'compute', 'identity', 'image', 'network', 'volumev3']);
       for (const svc of t.catalog as Catalog) {
         assert.deepEqual(svc.endpoints.map((e) => e.interface).sort(), ['admin', 'internal', 'public']);
         for (const e of svc.endpoints) assert.equal(e.region_id, 'RegionOne');
