@@ -3,7 +3,7 @@
 // cloud-init user data that pins their SSH host keys, and the wait for BUILD→ACTIVE.
 import { ApplicationFailure } from '@temporalio/common';
 import type { SecretRef } from '../../../../config/schema.js';
-import { resolveSecret } from '../../../secrets.js';
+import { resolveKey256 } from '../../../secrets.js';
 import { heartbeatWhile, lastHeartbeat, reportProgress } from '../../../heartbeat.js';
 import { deriveHostKey } from '../../host-keys.js';
 import { cloudInitUserData } from '../../cloud-init.js';
@@ -79,7 +79,8 @@ export function createComputeActivities(deps: OpenStackDeps) {
       serverGroupId?: string; hostKeySeed: SecretRef;
     }): Promise<ServerResult> {
       return withCloud(`server ${i.host.server}`, i.target, deps, async (c) => {
-        const seed = await resolveSecret(i.hostKeySeed, 'ssh.hostKeySeed');
+        // 32 random bytes (raw, hex or base64), like every other key Mooring takes by reference.
+        const seed = await resolveKey256(i.hostKeySeed, 'ssh.hostKeySeed');
         const key = deriveHostKey(seed, i.cluster, i.host.name);
         const found = await listServersByName(c, i.host.server);
         if (found.length > 1) throw new CloudInventoryError(`${found.length} servers are named ${i.host.server} (${found.map((s) => s.id).join(', ')}): delete the extra one`);
