@@ -85,8 +85,7 @@ export function toFailure(err: unknown, what: string): ApplicationFailure {
   return ApplicationFailure.create({ type: 'OpenStackUnreachable', nonRetryable: false, message: `${what}: ${cause ?? name ?? 'error'}: ${(err as Error | undefined)?.message ?? String(err)}` });
 }
 
-/** Failure types the cloud activities throw that retrying cannot fix (for nonRetryableErrorTypes). */
-export const OPENSTACK_NON_RETRYABLE = ['OpenStackQuotaExceeded', 'OpenStackUnauthorized', 'OpenStackForbidden', 'OpenStackNotFound', 'OpenStackBadRequest', 'OpenStackConfig', 'OpenStackInventoryMismatch', 'OpenStackServerError', 'OpenStackAmbiguous', 'SecretUnavailable'];
+export { OPENSTACK_NON_RETRYABLE } from './plan/failure-types.js';
 
 /** An inventory value the cloud contradicts (a name matching two images, an address outside a subnet). */
 export class CloudInventoryError extends Error {
