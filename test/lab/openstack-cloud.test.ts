@@ -130,6 +130,17 @@ describe('OpenStack cloud phase activities against the fake (SIMULATED OpenStack
     assert.deepEqual(again, first);
   });
 
+  it('floatingIps: vip puts one floating IP on the VIP port (seed 001\'s wish), keyed by the port so a re-run reuses it', async () => {
+    const vipFip = { target: TARGET, tag: plan.tag, name: 'paas-challenge-fip-vip', portId: first.ids.vip!, externalNetworkId: [...fake.state.networks.values()].find((n) => n['router:external'])!.id };
+    const a = await run(acts.ensureFloatingIp, vipFip);
+    const b = await run(acts.ensureFloatingIp, vipFip);
+    assert.equal(a.created, true);
+    assert.deepEqual(b, { ...a, created: false });
+    const fip = [...fake.state.floatingIps.values()].find((f) => f.port_id === first.ids.vip)!;
+    assert.equal(fip.fixed_ip_address, '192.168.0.100');
+    assert.ok(fip.tags.includes(plan.tag));
+  });
+
   it('a create whose answer is lost (the fake made it, the connection died) is found by the retry, not repeated', async () => {
     let lose = true;
     const losing: typeof fetch = async (input, init) => {

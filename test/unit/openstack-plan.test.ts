@@ -85,6 +85,20 @@ describe('cloud plan: names, tags, port table, allocation pool', () => {
     assert.equal(p.subnet.gatewayIp, '192.168.0.1');
   });
 
+  it('floatingIps decides where floating IPs go: gateways (default), the VIP port, or nowhere', async () => {
+    const inv = await seed1();
+    assert.ok(inv.provider.type === 'openstack');
+    const os = inv.provider.openstack;
+    const withFips = (f: 'gateways' | 'vip' | 'none'): ReturnType<typeof planCloud> => planCloud({ ...inv, provider: { type: 'openstack', openstack: { ...os, floatingIps: f } } });
+    assert.deepEqual(withFips('gateways').hosts.filter((h) => h.floatingIp).map((h) => h.floatingIp), ['paas-challenge-fip-gateway-1', 'paas-challenge-fip-gateway-2']);
+    assert.equal(withFips('gateways').vip!.floatingIp, undefined);
+    const vip = withFips('vip');
+    assert.equal(vip.vip!.floatingIp, 'paas-challenge-fip-vip');
+    assert.equal(vip.hosts.filter((h) => h.floatingIp).length, 0);
+    assert.equal(planCounts(vip).floating_ips, 1);
+    assert.equal(planCounts(withFips('none')).floating_ips, 0);
+  });
+
   it('the plan lists every resource and the counts the quota check uses', async () => {
     const p = planCloud(await seed1());
     const lines = planLines(p).join('\n');
