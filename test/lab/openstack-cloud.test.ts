@@ -161,12 +161,20 @@ describe('OpenStack cloud phase activities against the fake (SIMULATED OpenStack
     assert.equal([...fake.state.networks.values()].filter((n) => n.name === 'paas-challenge-extra').length, 1);
     assert.ok(fake.state.networks.get(r.id)!.tags.includes(plan.tag), 'the untagged leftover was tagged by the retry');
 
-    // The same for a server: boot answer lost, retry finds it by its exact name.
+    // The same for a port, a floating IP and a server: the retry finds each (a server by its exact name).
     lose = true;
     const host = { ...plan.hosts[0]!, name: 'extra-1', server: 'paas-challenge-extra-1', port: 'paas-challenge-port-extra-1', ip: '192.168.0.40', ipField: 'workers[1].ip' };
     const refs = await run(flaky.resolveBootRefs, { target: TARGET, plan });
-    lose = false;
-    const port = await run(flaky.ensureHostPort, { target: TARGET, tag: plan.tag, host, networkId: first.ids.network!, subnetId: first.ids.subnet!, securityGroupId: first.ids['sg-worker']! });
+    // A port and its floating IP: both made by the lost attempt, both found by the retry.
+    const portInput = { target: TARGET, tag: plan.tag, host, networkId: first.ids.network!, subnetId: first.ids.subnet!, securityGroupId: first.ids['sg-worker']! };
+    assert.equal((await failureOf(run(flaky.ensureHostPort, portInput))).type, 'OpenStackUnreachable');
+    const port = await run(flaky.ensureHostPort, portInput);
+    assert.equal([...fake.state.ports.values()].filter((p) => p.name === host.port).length, 1);
+    lose = true;
+    const fipInput = { target: TARGET, tag: plan.tag, name: 'paas-challenge-fip-extra-1', portId: port.id, externalNetworkId: [...fake.state.networks.values()].find((n) => n['router:external'])!.id };
+    assert.equal((await failureOf(run(flaky.ensureFloatingIp, fipInput))).type, 'OpenStackUnreachable');
+    assert.equal((await run(flaky.ensureFloatingIp, fipInput)).created, false);
+    assert.equal([...fake.state.floatingIps.values()].filter((f) => f.port_id === port.id).length, 1);
     lose = true;
     const input = { target: TARGET, tag: plan.tag, cluster: plan.cluster, host, imageId: refs.imageId, flavorId: refs.flavorIds[host.flavor]!, portId: port.id, keyName: plan.keypair.name, hostKeySeed: { env: SEED_ENV } };
     assert.equal((await failureOf(run(flaky.ensureServer, input))).type, 'OpenStackUnreachable');
