@@ -12,6 +12,8 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._\/-]*$/;
 const SEMVER = /^v?\d+\.\d+\.\d+$/;
 const SSH_PUBKEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}$/;
+// A public key line as a .pub file holds it: type, base64, optional comment.
+const SSH_PUBKEY_LINE = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 const name = z.string().regex(DNS_LABEL, {
@@ -72,7 +74,17 @@ const OpenStack = z.strictObject({
     master: z.string().min(1).describe('Flavor of the masters'),
     worker: z.string().min(1).describe('Flavor of the workers'),
   }).describe('Flavor per role'),
-  keyName: z.string().min(1).optional().describe('Nova key pair injected into new VMs'),
+  keyName: z.string().regex(/^[A-Za-z0-9 _.@-]{1,255}$/, { error: "must be a Nova key pair name (letters, digits, spaces, '_', '-', '.', '@')" }).optional()
+    .describe('An existing Nova key pair for the admin user; with publicKey, the name Mooring imports it under (default "<cluster>-admin")'),
+  publicKey: z.string().regex(SSH_PUBKEY_LINE, { error: 'must be one OpenSSH public key line, e.g. "ssh-ed25519 AAAAC3Nz... admin@example" (the .pub of ssh.privateKeyPath)' }).optional()
+    .describe('The admin\'s SSH public key, imported as key pair keyName; omit to use an existing key pair'),
+  floatingIps: z.enum(['gateways', 'vip', 'none']).default('gateways')
+    .describe('Where floating IPs go. gateways (seed 002): one per gateway port. vip: one on the VIP port (seed 001; with ML2/OVN before the "virtual" port type such an address does not pass traffic, see docs/openstack.md). none: reached another way (VPN, provider network)'),
+  adminCidrs: z.array(cidr).min(1, { error: 'list at least one CIDR, e.g. 203.0.113.0/24 (0.0.0.0/0 allows everyone)' }).default(['0.0.0.0/0'])
+    .describe('Where SSH to the bastions and the API/ingress through the gateways may come from'),
+  dnsNameservers: z.array(ipv4).default([]).describe('DNS servers handed to the hosts by the subnet\'s DHCP'),
+  serverGroupPolicy: z.enum(['anti-affinity', 'soft-anti-affinity']).default('anti-affinity')
+    .describe('Nova server group policy per role: anti-affinity refuses to boot a second master on one hypervisor; soft-anti-affinity only prefers not to'),
 });
 
 const Proxmox = z.strictObject({
@@ -103,6 +115,8 @@ const Ssh = z.strictObject({
     hostKey: hostKey.optional().describe('Its pinned host key, one OpenSSH public key line'),
   }).optional().describe('Jump host every connection goes through (seed 002: the gateways hold the floating IPs)'),
   connectTimeoutSeconds: z.number().int().min(1).max(300).default(15).describe('Seconds to wait for an SSH connection'),
+  hostKeySeed: SecretRef.optional()
+    .describe('Secret (by reference, never the value) from which Mooring derives the SSH host key of every host it creates (HKDF per host name), so each key is pinned before the host first boots; needed when a cloud provider creates the hosts'),
 });
 
 const GIB = 1024 ** 3;
@@ -262,7 +276,13 @@ function crossFieldRules(inv: z.output<typeof InventoryObject>, ctx: Ctx): void 
 
   // networks
   if (inv.provider.type === 'openstack') {
-    const net = inv.provider.openstack.network.cidr;
+    const os = inv.provider.openstack;
+    const net = os.network.cidr;
+    if (!inv.ssh.hostKeySeed) issue(['ssh', 'hostKeySeed'], 'Mooring creates the hosts on OpenStack and pins their SSH host keys from the start: give a secret to derive them from, e.g. { file: /etc/mooring/host-key-seed } holding 32 random bytes (openssl rand -base64 32)');
+    if (!os.keyName && !os.publicKey) issue(['provider', 'openstack', 'publicKey'], "give the admin's SSH public key (imported as a key pair) or keyName, the name of an existing key pair");
+    if (os.floatingIps === 'vip' && inv.loadBalancer.placement !== 'gateways') issue(['provider', 'openstack', 'floatingIps'], 'is "vip" but loadBalancer.placement is not "gateways": the VIP port is the gateways\' (use gateways or none)');
+    if (os.floatingIps === 'gateways' && inv.gateways.length === 0) issue(['provider', 'openstack', 'floatingIps'], 'is "gateways" but no gateways are listed: list them, or use vip or none');
+    if (isCidr(net) && isIPv4(inv.loadBalancer.vip) && !ipv4InCidr(inv.loadBalancer.vip, net)) issue(['loadBalancer', 'vip'], `${inv.loadBalancer.vip} is outside provider.openstack.network.cidr ${net}: the VIP is a port on that network`);
     if (isCidr(net)) {
       for (const g of groups) {
         const nodes = g[g.length - 1] as InventoryNode[];

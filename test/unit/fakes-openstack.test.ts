@@ -76,7 +76,7 @@ describe('OpenStack fake (SIMULATED Keystone, Nova, Neutron, Cinder)', () => {
       assert.match(t.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
       assert.ok(Array.isArray(t.roles) && t.roles.length > 0);
       const types = (t.catalog as Catalog).map((c) => c.type).sort();
-      assert.deepEqual(types, ['block-storage', 'compute', 'identity', 'network', 'volumev3']);
+      assert.deepEqual(types, ['block-storage', 'compute', 'identity', 'image', 'network', 'volumev3']);
       for (const svc of t.catalog as Catalog) {
         assert.deepEqual(svc.endpoints.map((e) => e.interface).sort(), ['admin', 'internal', 'public']);
         for (const e of svc.endpoints) assert.equal(e.region_id, 'RegionOne');
@@ -541,4 +541,72 @@ describe('OpenStack fake (SIMULATED Keystone, Nova, Neutron, Cinder)', () => {
     assert.ok(n);
     return n.id;
   }
+});
+
+describe('OpenStack fake additions for the cloud phase (SIMULATED Glance, Nova server groups and tags, Neutron tags)', () => {
+  let fake: OpenStackFake;
+  let token: string;
+  let catalog: Catalog;
+  const dupA = '11111111-1111-4111-8111-111111111111';
+  const dupB = '22222222-2222-4222-8222-222222222222';
+
+  before(async () => {
+    fake = await startOpenStackFake({ host: '127.0.0.1', port: 0, images: [{ id: dupA, name: 'dup' }, { id: dupB, name: 'dup' }, { id: '33333333-3333-4333-8333-333333333333', name: 'old', status: 'deactivated' }], timing: { serverBuild: { afterPolls: 1 } } });
+    const r = await call('POST', `${fake.authUrl}/auth/tokens`, { body: passwordAuth(fake) });
+    token = r.headers.get('x-subject-token') as string;
+    catalog = r.body.token.catalog;
+  });
+  after(async () => { await fake.close(); });
+
+  it('Glance lists images by name and status (names need not be unique) and shows one by id', async () => {
+    const glance = endpoint(catalog, 'image');
+    assert.equal(glance, `${fake.url}/image`);
+    const dups = await call('GET', `${glance}/v2/images?name=dup`, { token });
+    assert.equal(dups.status, 200);
+    assert.deepEqual(dups.body.images.map((i: { id: string }) => i.id).sort(), [dupA, dupB]);
+    assert.equal(dups.body.images[0].status, 'active');
+    assert.deepEqual((await call('GET', `${glance}/v2/images?name=old&status=active`, { token })).body.images, []);
+    assert.equal((await call('GET', `${glance}/v2/images/${dupA}`, { token })).body.name, 'dup');
+    assert.equal((await call('GET', `${glance}/v2/images/nope`, { token })).status, 404);
+    assert.equal((await call('GET', `${glance}/v2/images?bogus=1`, { token })).status, 400);
+    assert.equal((await call('GET', `${glance}/v2/images`)).status, 401);
+  });
+
+  it('Nova server groups: policy at 2.64, policies before; the scheduler hint makes a member; an unknown group is refused', async () => {
+    const nova = endpoint(catalog, 'compute');
+    const v264 = { 'openstack-api-version': 'compute 2.64' };
+    const g = await call('POST', `${nova}/os-server-groups`, { token, headers: v264, body: { server_group: { name: 'c-group-master', policy: 'anti-affinity' } } });
+    assert.equal(g.status, 200);
+    assert.equal(g.body.server_group.policy, 'anti-affinity');
+    assert.equal((await call('POST', `${nova}/os-server-groups`, { token, headers: v264, body: { server_group: { name: 'x', policies: ['anti-affinity'] } } })).status, 400);
+    const old = await call('POST', `${nova}/os-server-groups`, { token, body: { server_group: { name: 'old', policies: ['affinity'] } } });
+    assert.deepEqual(old.body.server_group.policies, ['affinity']);
+    const image = fake.state.images[0]!.id;
+    const boot = await call('POST', `${nova}/servers`, { token, headers: v264, body: { server: { name: 'c-m1', imageRef: image, flavorRef: '2', networks: 'none', tags: ['mooring-cluster=c'] }, 'os:scheduler_hints': { group: g.body.server_group.id } } });
+    assert.equal(boot.status, 202);
+    const shown = await call('GET', `${nova}/os-server-groups/${g.body.server_group.id}`, { token, headers: v264 });
+    assert.deepEqual(shown.body.server_group.members, [boot.body.server.id]);
+    const tagged = await call('GET', `${nova}/servers/detail?tags=mooring-cluster=c`, { token, headers: v264 });
+    assert.deepEqual(tagged.body.servers.map((s: { id: string; tags: string[] }) => [s.id, s.tags]), [[boot.body.server.id, ['mooring-cluster=c']]]);
+    const badGroup = await call('POST', `${nova}/servers`, { token, headers: v264, body: { server: { name: 'c-m2', imageRef: image, flavorRef: '2', networks: 'none' }, 'os:scheduler_hints': { group: 'nope' } } });
+    assert.equal(badGroup.status, 400);
+    const oldTags = await call('POST', `${nova}/servers`, { token, headers: { 'openstack-api-version': 'compute 2.51' }, body: { server: { name: 'c-m3', imageRef: image, flavorRef: '2', networks: 'none', tags: ['a'] } } });
+    assert.equal(oldTags.status, 400, 'tags at create need 2.52');
+  });
+
+  it('Neutron tags: replace with PUT …/tags, add one, filter lists with tags and tags-any', async () => {
+    const neutron = `${endpoint(catalog, 'network')}/v2.0`;
+    const a = (await call('POST', `${neutron}/networks`, { token, body: { network: { name: 'a' } } })).body.network;
+    const b = (await call('POST', `${neutron}/networks`, { token, body: { network: { name: 'b' } } })).body.network;
+    const put = await call('PUT', `${neutron}/networks/${a.id}/tags`, { token, body: { tags: ['mooring-cluster=c', 'x'] } });
+    assert.deepEqual(put.body.tags, ['mooring-cluster=c', 'x']);
+    assert.equal((await call('PUT', `${neutron}/networks/${b.id}/tags/x`, { token })).status, 201);
+    const names = async (q: string) => (await call('GET', `${neutron}/networks?${q}`, { token })).body.networks.map((n: { name: string }) => n.name).sort();
+    assert.deepEqual(await names('tags=mooring-cluster%3Dc,x'), ['a']);
+    assert.deepEqual(await names('tags=x'), ['a', 'b']);
+    assert.deepEqual(await names('tags-any=mooring-cluster%3Dc,y'), ['a']);
+    assert.equal((await call('GET', `${neutron}/networks/${b.id}/tags/nope`, { token })).status, 404);
+    assert.equal((await call('PUT', `${neutron}/networks/${a.id}/tags`, { token, body: { tags: ['bad,tag'] } })).status, 400);
+    assert.equal((await call('PUT', `${neutron}/widgets/${a.id}/tags`, { token, body: { tags: [] } })).status, 404);
+  });
 });

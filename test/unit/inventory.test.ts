@@ -20,7 +20,7 @@ function base(): Loose {
     apiVersion: 'mooring/v1',
     cluster: { name: 'c1' },
     provider: { type: 'static' },
-    ssh: { user: 'ubuntu', privateKeyPath: '/home/ubuntu/.ssh/id_ed25519' },
+    ssh: { user: 'ubuntu', privateKeyPath: '/home/ubuntu/.ssh/id_ed25519', hostKeySeed: { env: 'MOORING_HOST_KEY_SEED' } },
     loadBalancer: { vip: '192.168.0.100', placement: 'gateways' },
     gateways: [{ name: 'gw-1', ip: '192.168.0.2' }, { name: 'gw-2', ip: '192.168.0.3' }],
     etcd: { version: '3.4.7', topology: 'external', members: [{ name: 'etcd-1', ip: '192.168.0.10' }, { name: 'etcd-2', ip: '192.168.0.11' }, { name: 'etcd-3', ip: '192.168.0.12' }] },
@@ -30,7 +30,7 @@ function base(): Loose {
   };
 }
 
-const openstack = (cidr: string): Loose => ({ type: 'openstack', openstack: { region: 'R', network: { name: 'n', cidr }, floatingNetwork: 'public', image: 'u', flavors: { master: 'm', worker: 'w' } } });
+const openstack = (cidr: string): Loose => ({ type: 'openstack', openstack: { region: 'R', network: { name: 'n', cidr }, floatingNetwork: 'public', image: 'u', flavors: { master: 'm', worker: 'w' }, keyName: 'k' } });
 
 function problems(mutate: (inv: Loose) => void): InventoryProblem[] {
   const inv = base();

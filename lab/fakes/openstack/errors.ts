@@ -4,7 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import { HttpError, type FakeResponse } from '../http.js';
 
-export type Service = 'identity' | 'compute' | 'network' | 'volume';
+export type Service = 'identity' | 'compute' | 'network' | 'volume' | 'image';
 
 // Nova's wsgi fault names (Cinder uses the same table); anything else is a computeFault.
 const FAULT_NAMES: Record<number, string> = {
@@ -20,6 +20,7 @@ function neutronType(status: number): string {
 export function errorBody(service: Service, status: number, message: string, type?: string): unknown {
   switch (service) {
     case 'identity':
+    case 'image': // Glance's own errors are webob pages; its 401 (keystonemiddleware) is Keystone's shape
       return { error: { code: status, message, title: STATUS_CODES[status] ?? 'Error' } };
     case 'network':
       return { NeutronError: { type: type ?? neutronType(status), message, detail: '' } };
@@ -33,6 +34,7 @@ export function serviceOfPath(path: string): Service {
   if (path.startsWith('/compute')) return 'compute';
   if (path.startsWith('/network')) return 'network';
   if (path.startsWith('/volume')) return 'volume';
+  if (path.startsWith('/image')) return 'image';
   return 'identity';
 }
 

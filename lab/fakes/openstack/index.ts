@@ -1,16 +1,19 @@
-// SIMULATED: stand-in for an OpenStack cloud (Keystone, Nova, Neutron, Cinder) on one loopback
-// HTTP port, laid out like DevStack: /identity, /compute/v2.1, /network/v2.0, /volume/v3/{project}.
+// SIMULATED: stand-in for an OpenStack cloud (Keystone, Nova, Neutron, Cinder, Glance) on one loopback
+// HTTP port, laid out like DevStack: /identity, /compute/v2.1, /network/v2.0, /volume/v3/{project}, /image/v2.
 // The service catalog in every token points at these paths, so a client that discovers endpoints
 // from the catalog (as it must against a real cloud) needs no fake-specific configuration.
 import { randomUUID } from 'node:crypto';
 import { Router, startFakeServer, type RunningFake } from '../http.js';
 import { cinderRoutes } from './cinder.js';
 import { errorResponse } from './errors.js';
+import { glanceRoutes } from './glance.js';
 import { keystoneRoutes } from './keystone.js';
 import { neutronNetworkRoutes, seedExternalNetwork } from './neutron.js';
 import { neutronPortRoutes } from './neutron-ports.js';
+import { neutronTagRoutes } from './neutron-tags.js';
 import { neutronSecurityRoutes, seedDefaultSecurityGroup } from './neutron-security.js';
 import { novaResourceRoutes } from './nova-resources.js';
+import { novaServerGroupRoutes } from './nova-server-groups.js';
 import { novaServerRoutes } from './nova.js';
 import { OpenStackState, type OpenStackFakeOptions } from './state.js';
 
@@ -30,10 +33,13 @@ export async function startOpenStackFake(opts: OpenStackFakeOptions = {}): Promi
   const router = new Router()
     .mount(keystoneRoutes(state))
     .mount(novaResourceRoutes(state))
+    .mount(novaServerGroupRoutes(state))
     .mount(novaServerRoutes(state))
     .mount(neutronNetworkRoutes(state))
     .mount(neutronSecurityRoutes(state))
     .mount(neutronPortRoutes(state))
+    .mount(neutronTagRoutes(state))
+    .mount(glanceRoutes(state))
     .mount(cinderRoutes(state));
   // Faults that are not HTTP errors (a build that ends in ERROR) for a process other than the test's.
   const control = new Router()
@@ -51,7 +57,7 @@ export async function startOpenStackFake(opts: OpenStackFakeOptions = {}): Promi
           servers: [...state.servers.values()].map((s) => ({ id: s.id, name: s.name, status: s.status, deleting: Boolean(s.deleting) })),
           volumes: [...state.volumes.values()].map((v) => ({ id: v.id, name: v.name, status: v.status })),
           networks: state.networks.size, subnets: state.subnets.size, routers: state.routers.size, ports: state.ports.size,
-          securityGroups: state.securityGroups.size, floatingIps: state.floatingIps.size, tokens: state.tokens.size,
+          securityGroups: state.securityGroups.size, serverGroups: state.serverGroups.size, floatingIps: state.floatingIps.size, tokens: state.tokens.size,
         },
       };
     });

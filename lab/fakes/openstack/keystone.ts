@@ -61,6 +61,7 @@ export function catalog(state: OpenStackState, ids: Map<string, string>): unknow
     ['identity', 'keystone', `${state.baseUrl}/identity`],
     ['compute', 'nova', `${state.baseUrl}/compute/v2.1`],
     ['network', 'neutron', `${state.baseUrl}/network`],
+    ['image', 'glance', `${state.baseUrl}/image`],
     ['volumev3', 'cinderv3', `${state.baseUrl}/volume/v3/${state.project.id}`],
     ['block-storage', 'cinder', `${state.baseUrl}/volume/v3/${state.project.id}`],
   ];

@@ -56,6 +56,15 @@ export function filterList<T extends object>(items: T[], query: URLSearchParams,
   let out = items;
   for (const key of new Set(query.keys())) {
     if (PAGING.has(key)) continue;
+    // Tag filters (tag extension): `tags=a,b` all of them, `tags-any=a,b` at least one.
+    if (key === 'tags' || key === 'tags-any') {
+      const wanted = query.getAll(key).flatMap((v) => v.split(','));
+      out = out.filter((it) => {
+        const have = ((it as { tags?: string[] }).tags ?? []);
+        return key === 'tags' ? wanted.every((w) => have.includes(w)) : wanted.some((w) => have.includes(w));
+      });
+      continue;
+    }
     if (!filterable.includes(key)) throw nErr(400, 'HTTPBadRequest', `[${key}] is invalid attribute for filtering`);
     const wanted = query.getAll(key).map((v) => v.toLowerCase());
     out = out.filter((it) => {

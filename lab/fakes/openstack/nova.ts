@@ -11,7 +11,7 @@ import { isIPv4 } from '../ipam.js';
 import { requireToken } from './keystone.js';
 import { createPort, deletePort } from './neutron-ports.js';
 import { COMPUTE, microversion, mv, versionHeaders } from './nova-resources.js';
-import { isoNow, type OpenStackState, type Server } from './state.js';
+import { isoNow, type OpenStackState, type Server, type ServerGroup } from './state.js';
 
 const SERVER_KEYS = ['name', 'imageRef', 'flavorRef', 'adminPass', 'metadata', 'networks', 'security_groups', 'key_name', 'user_data', 'availability_zone',
   'block_device_mapping_v2', 'config_drive', 'min_count', 'max_count', 'accessIPv4', 'accessIPv6', 'OS-DCF:diskConfig', 'description', 'tags', 'hostname'];
@@ -99,6 +99,8 @@ function createServer(state: OpenStackState, req: FakeRequest, v: number): FakeR
   const t = requireToken(state, req, 'compute');
   const body = req.body as Record<string, unknown> | undefined;
   const a = body?.server as Record<string, unknown> | undefined;
+  const extraTop = Object.keys(body ?? {}).filter((k) => k !== 'server' && k !== 'os:scheduler_hints');
+  if (extraTop.length) throw bad(`Additional properties are not allowed (${extraTop.map((e) => `'${e}'`).join(', ')} was unexpected)`);
   if (typeof a !== 'object' || a === null || Array.isArray(a)) throw bad("Invalid input for field/attribute server. Value: None. 'server' is a required property");
   const extra = Object.keys(a).filter((k) => !SERVER_KEYS.includes(k));
   if (extra.length) throw invalid('server', '{...}', `Additional properties are not allowed (${extra.map((e) => `'${e}'`).join(', ')} was unexpected)`);
@@ -123,23 +125,46 @@ function createServer(state: OpenStackState, req: FakeRequest, v: number): FakeR
   for (const n of sgNames) {
     if (![...state.securityGroups.values()].some((g) => g.project_id === t.projectId && (g.name === n || g.id === n))) throw bad(`Security group ${n} not found for project ${t.projectId}.`);
   }
+  const tags = serverTags(a.tags, v);
+  const group = schedulerGroup(state, body?.['os:scheduler_hints'], t.projectId);
   const now = isoNow();
   const base = {
     id: randomUUID(), name: a.name, projectId: t.projectId, userId: t.userId, flavorId: flavor.id, imageId: image?.id ?? '', keyName: (a.key_name as string | undefined) ?? null,
     metadata: meta as Record<string, string>, securityGroups: sgNames, adminPass: typeof a.adminPass === 'string' ? a.adminPass : randomBytes(9).toString('base64url'),
     userData: (a.user_data as string | undefined) ?? null, hostId: randomBytes(28).toString('hex'), created: now, updated: now, launchedAt: null, status: 'BUILD' as const,
-    build: new Progression(state.timing.serverBuild), volumeIds: [],
+    build: new Progression(state.timing.serverBuild), volumeIds: [], tags, ...(group ? { groupId: group.id } : {}),
   };
   const { portIds, owned } = withRollback(state, () => ports(state, t.projectId, base, a.networks, v, sgNames), base.id);
   const failure = state.buildFailures.shift();
   const server: Server = { ...base, portIds, ownedPortIds: owned, ...(failure ? { buildFailure: failure } : {}) };
   state.servers.set(server.id, server);
+  // SIMULATED: one hypervisor, so (anti-)affinity is recorded, never enforced by placement.
+  group?.members.push(server.id);
   const self = `${state.baseUrl}${COMPUTE}/servers/${server.id}`;
   return {
     status: 202,
     headers: { location: self },
     body: { server: { id: server.id, links: [{ rel: 'self', href: self }, { rel: 'bookmark', href: self.replace('/v2.1/', '/') }], 'OS-DCF:diskConfig': 'MANUAL', security_groups: sgNames.map((name) => ({ name })), adminPass: server.adminPass } },
   };
+}
+
+/** Tags at create: microversion 2.52+, at most 50, each 1-60 characters without ',' or '/'. */
+function serverTags(value: unknown, v: number): string[] {
+  if (value === undefined) return [];
+  if (v < mv(2, 52)) throw bad("Invalid input for field/attribute server. Value: {...}. Additional properties are not allowed ('tags' was unexpected)");
+  if (!Array.isArray(value) || value.length > 50 || !value.every((x) => typeof x === 'string' && x.length >= 1 && x.length <= 60 && !/[,/]/.test(x))) {
+    throw invalid('tags', value, 'tags must be at most 50 strings of 1-60 characters without "," or "/"');
+  }
+  return [...new Set(value as string[])];
+}
+
+function schedulerGroup(state: OpenStackState, hints: unknown, projectId: string): ServerGroup | undefined {
+  if (hints === undefined) return undefined;
+  const group = (hints as { group?: unknown } | null)?.group;
+  if (group === undefined) return undefined;
+  const g = typeof group === 'string' ? state.serverGroups.get(group) : undefined;
+  if (!g || g.projectId !== projectId) throw bad(`Invalid input for field/attribute group. Value: ${JSON.stringify(group)}. Group not found.`);
+  return g;
 }
 
 function finishBuild(state: OpenStackState, s: Server): void {
@@ -163,6 +188,7 @@ function finishDelete(state: OpenStackState, s: Server): void {
   }
   for (const vid of s.volumeIds) { const vol = state.volumes.get(vid); if (vol) { delete vol.attachment; vol.status = 'available'; delete vol.pending; } }
   state.servers.delete(s.id);
+  for (const g of state.serverGroups.values()) g.members = g.members.filter((m) => m !== s.id);
 }
 
 function settle(state: OpenStackState, s: Server, observed: boolean): void {
@@ -198,7 +224,7 @@ function render(state: OpenStackState, s: Server, v: number): unknown {
     'OS-SRV-USG:launched_at': s.launchedAt, 'OS-SRV-USG:terminated_at': null, 'OS-EXT-STS:task_state': s.deleting ? 'deleting' : s.status === 'BUILD' ? 'spawning' : null,
     'OS-EXT-STS:vm_state': vmState, 'OS-EXT-STS:power_state': power, 'os-extended-volumes:volumes_attached': s.volumeIds.map((id) => ({ id, delete_on_termination: false })),
     security_groups: s.securityGroups.map((name) => ({ name })), ...(s.fault ? { fault: s.fault } : {}),
-    ...(v >= mv(2, 9) ? { locked: false } : {}), ...(v >= mv(2, 19) ? { description: null } : {}), ...(v >= mv(2, 26) ? { tags: [] } : {}),
+    ...(v >= mv(2, 9) ? { locked: false } : {}), ...(v >= mv(2, 19) ? { description: null } : {}), ...(v >= mv(2, 26) ? { tags: s.tags } : {}),
   };
 }
 
@@ -241,6 +267,9 @@ export function novaServerRoutes(state: OpenStackState): Router {
     // Nova matches `name` as a regular expression, not literally.
     const name = req.query.get('name');
     if (name !== null) { let re: RegExp; try { re = new RegExp(name); } catch { throw bad(`Invalid filter name: ${name}`); } out = out.filter((s) => re.test(s.name)); }
+    // `tags=a,b`: servers carrying every one of them (2.26+).
+    const tags = req.query.get('tags');
+    if (tags !== null) { const want = tags.split(','); out = out.filter((s) => want.every((x) => s.tags.includes(x))); }
     const status = req.query.get('status');
     if (status !== null) out = out.filter((s) => s.status === status.toUpperCase());
     return out;

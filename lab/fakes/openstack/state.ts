@@ -23,7 +23,7 @@ export interface OpenStackFakeOptions {
 }
 
 export interface Flavor { id: string; name: string; vcpus: number; ram: number; disk: number }
-export interface Image { id: string; name: string }
+export interface Image { id: string; name: string; status?: 'active' | 'queued' | 'deactivated'; visibility?: 'public' | 'private' | 'shared' | 'community' }
 
 export interface Token {
   id: string;
@@ -56,7 +56,13 @@ export interface Server {
   fault?: { code: number; message: string; created: string };
   deleting?: Progression;
   volumeIds: string[];
+  /** Server tags (microversion 2.52+ at create), listed from 2.26. */
+  tags: string[];
+  /** The server group the scheduler hint named, if any. */
+  groupId?: string;
 }
+
+export interface ServerGroup { id: string; name: string; policy: 'affinity' | 'anti-affinity' | 'soft-affinity' | 'soft-anti-affinity'; rules: Record<string, number>; members: string[]; projectId: string; userId: string }
 
 export type VolumeStatus = 'creating' | 'available' | 'attaching' | 'in-use' | 'detaching' | 'deleting' | 'error';
 
@@ -120,6 +126,7 @@ export class OpenStackState {
   readonly tokens = new Map<string, Token>();
   readonly keypairs = new Map<string, Keypair>();
   readonly servers = new Map<string, Server>();
+  readonly serverGroups = new Map<string, ServerGroup>();
   readonly volumes = new Map<string, Volume>();
   readonly networks = new Map<string, Network>();
   readonly subnets = new Map<string, Subnet>();
