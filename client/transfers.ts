@@ -46,7 +46,7 @@ export async function pendingActivities(client: Client, d: WorkflowExecutionDesc
     const of = num('of');
     const elapsedMs = num('elapsedMs');
     if (bytes !== undefined) p.bytes = bytes;
-    if (of !== undefined) p.of = of;
+    if (of !== undefined && of > 0) p.of = of; // 0: the size is not known yet
     if (heartbeatMs !== undefined) p.heartbeatAt = new Date(heartbeatMs).toISOString();
     if (bytes !== undefined && elapsedMs) p.bytesPerSecond = (bytes * 1000) / elapsedMs;
     out.push(p);
