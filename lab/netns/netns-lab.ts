@@ -22,7 +22,7 @@ import { apiEntry, BRIDGE_OCTET, bridgeName, checkLayout, DEFAULT_LAYOUT, gatewa
 
 export const NETNS_STATE = 'netns-state.json';
 /** What `up` creates at the top of the lab directory (see destroy). */
-const DIR_ENTRIES = new Set([NETNS_STATE, 'inventory.yaml', 'id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'bin', 'nodes', 'kubernetes']);
+const DIR_ENTRIES = new Set([NETNS_STATE, 'kubernetes-state.json', 'inventory.yaml', 'id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'bin', 'nodes', 'kubernetes']);
 const DEFAULT_KUBERNETES = '1.35.4';
 
 export interface NetnsLabOptions {
