@@ -22,7 +22,7 @@ import { apiEntry, BRIDGE_OCTET, bridgeName, checkLayout, DEFAULT_LAYOUT, gatewa
 
 export const NETNS_STATE = 'netns-state.json';
 /** What `up` creates at the top of the lab directory (see destroy). */
-const DIR_ENTRIES = new Set([NETNS_STATE, 'kubernetes-state.json', 'inventory.yaml', 'id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'bin', 'nodes', 'kubernetes']);
+const DIR_ENTRIES = new Set([NETNS_STATE, 'kubernetes-state.json', 'inventory.yaml', 'id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'bin', 'nodes', 'kubernetes', 'forwards']);
 const DEFAULT_KUBERNETES = '1.35.4';
 
 export interface NetnsLabOptions {
@@ -220,15 +220,20 @@ export class NetnsLab {
 
   private get forwardScript(): string { return join(this.dir, 'bin', 'forward.py'); }
 
+  private forwardLog(name: string): string {
+    mkdirSync(join(this.dir, 'forwards'), { recursive: true });
+    return join(this.dir, 'forwards', `${name}.log`);
+  }
+
   private async ensureForward(state: NetnsState, f: Omit<Forward, 'pid'>, ns: string, toHost: string, toPort: number, log: (m: string) => void): Promise<void> {
     const known = state.forwards.find((x) => x.name === f.name);
     if (known && runningAs(known.pid, this.forwardScript)) return;
     if (await portOpen(f.listen, f.port)) throw new Error(`${f.listen}:${f.port} is taken by a process the lab did not start: stop it, or give the lab another loopback (127.60.0 … 127.63.0)`);
-    const pid = startDetached('python3', [this.forwardScript, f.listen, String(f.port), nsPath(ns), toHost, String(toPort)], join(this.dir, `forward-${f.name}.log`));
+    const pid = startDetached('python3', [this.forwardScript, f.listen, String(f.port), nsPath(ns), toHost, String(toPort)], this.forwardLog(f.name));
     state.forwards = [...state.forwards.filter((x) => x.name !== f.name), { ...f, pid }];
     this.writeState(state);
-    await waitFor(`the forwarder ${f.listen}:${f.port} → ${toHost}:${toPort} (see ${join(this.dir, `forward-${f.name}.log`)})`, async () => {
-      if (!runningAs(pid, this.forwardScript)) throw new Error(`the forwarder ${f.name} exited: ${readFileSync(join(this.dir, `forward-${f.name}.log`), 'utf8').trim().split('\n').pop() ?? ''}`);
+    await waitFor(`the forwarder ${f.listen}:${f.port} → ${toHost}:${toPort} (see ${this.forwardLog(f.name)})`, async () => {
+      if (!runningAs(pid, this.forwardScript)) throw new Error(`the forwarder ${f.name} exited: ${readFileSync(this.forwardLog(f.name), 'utf8').trim().split('\n').pop() ?? ''}`);
       return portOpen(f.listen, f.port);
     }, 10_000, 100);
     log(`forward ${f.listen}:${f.port} → ${toHost}:${toPort} in ${ns} (pid ${pid})`);
