@@ -16,6 +16,7 @@ import type { Inventory } from '../config/schema.js';
 import { withSession, type SshAccess } from '../activities/ssh/access.js';
 import { shellQuote } from '../activities/ssh/quote.js';
 import { kubeadmInitInputFromInventory, renderKubeadmInitConfig } from '../activities/kubeadm/config.js';
+import { renderKubeadmJoinConfig } from '../activities/kubeadm/join-config.js';
 import { nodeRoot } from './node-view.js';
 import { execFileP, runningAs, waitFor } from './processes.js';
 import { findTool } from '../client/tools.js';
@@ -24,6 +25,7 @@ import { resolveKubernetes, type KubernetesBuild } from './kubernetes-versions.j
 
 const KUBELET_MAIN = fileURLToPath(new URL('./kubelet/main.js', import.meta.url));
 const KUBEADM_CONFIG = '/etc/kubernetes/kubeadm-init.yaml';
+const KUBEADM_JOIN_CONFIG = '/etc/kubernetes/kubeadm-join.yaml';
 /** Lab state of the Kubernetes layer, next to the netns lab's. */
 const STATE = 'kubernetes-state.json';
 
@@ -108,11 +110,15 @@ export class KubernetesLab {
       for (const n of pending) {
         const controlPlane = inv.masters.some((x) => x.name === n.name);
         log(`${n.name}: kubeadm join${controlPlane ? ' --control-plane' : ''}`);
-        await this.ssh(inv, n.name, (run) => run(logged('join', [
-          'kubeadm join', shellQuote(inv.kubernetes.controlPlaneEndpoint), '--token', shellQuote(token!), '--discovery-token-ca-cert-hash', shellQuote(caHash!),
-          '--node-name', shellQuote(n.name), '--skip-phases', 'preflight',
-          ...(controlPlane ? ['--control-plane', '--certificate-key', shellQuote(this.certificateKey()), '--apiserver-advertise-address', shellQuote(n.ip)] : []),
-        ].join(' ')), 900_000));
+        const config = renderKubeadmJoinConfig({
+          kubernetesVersion: this.build.version, apiServerEndpoint: inv.kubernetes.controlPlaneEndpoint, token: token!, caCertHashes: [caHash!],
+          node: { name: n.name }, skipPhases: ['preflight'],
+          ...(controlPlane ? { controlPlane: { advertiseAddress: n.ip, certificateKey: this.certificateKey() } } : {}),
+        });
+        await this.ssh(inv, n.name, async (run, upload) => {
+          await upload(KUBEADM_JOIN_CONFIG, config);
+          await run(logged('join', `kubeadm join --config ${shellQuote(KUBEADM_JOIN_CONFIG)}`), 900_000);
+        });
       }
     }
     this.writeKubeconfig(inv);
