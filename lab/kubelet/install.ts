@@ -16,13 +16,25 @@ export function kubeletShim(kubeletVersion: string): string {
   return `#!/bin/sh\n# SIMULATED kubelet ${kubeletVersion} (Mooring lab): see docs/kubelet-standin.md\nexec ${shellQuote(process.execPath)} ${shellQuote(kubeletMain())} --kubelet-version ${kubeletVersion} "$@"\n`;
 }
 
-/** Writes `<root>/usr/local/sbin/kubelet` (root: the node's filesystem view, lab/node-view.ts). */
+/** The crictl that answers from this kubelet's records (lab/kubelet/crictl.ts). */
+export const crictlShim = () =>
+  `#!/bin/sh\n# SIMULATED crictl backed by the SIMULATED kubelet (Mooring lab): see docs/kubelet-standin.md\nexec ${shellQuote(process.execPath)} ${shellQuote(fileURLToPath(new URL('./crictl.js', import.meta.url)))} "$@"\n`;
+
+function writeExecutable(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  chmodSync(`${file}.tmp`, 0o755);
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * Writes `<root>/usr/local/sbin/kubelet` and `<root>/usr/local/sbin/crictl` (root: the node's
+ * filesystem view, lab/node-view.ts); the crictl replaces lab/crictl-standin.sh on this node.
+ */
 export function installKubelet(root: string, kubeletVersion: string): string {
   const dir = join(root, '/usr/local/sbin');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'kubelet');
-  writeFileSync(`${file}.tmp`, kubeletShim(kubeletVersion));
-  chmodSync(`${file}.tmp`, 0o755);
-  renameSync(`${file}.tmp`, file);
+  writeExecutable(file, kubeletShim(kubeletVersion));
+  writeExecutable(join(dir, 'crictl'), crictlShim());
   return file;
 }

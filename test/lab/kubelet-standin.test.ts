@@ -306,6 +306,34 @@ describe(`SIMULATED kubelet with real kubeadm ${FROM}`, () => {
     for (const c of ['etcd', 'kube-apiserver']) assert.ok(runningAndReady(await mirrorPod(c)), c);
   });
 
+  test('crictl on the node lists the processes behind the mirror pods; `crictl stop` of the apiserver brings a new one that serves', async () => {
+    needCluster();
+    const crictl = async (...args: string[]) => {
+      const r = await runInNode(['/usr/local/sbin/crictl', ...args]);
+      assert.equal(r.code, 0, `crictl ${args.join(' ')}: ${r.out}`);
+      return r.out;
+    };
+    const listed = () => crictl('ps', '-o', 'json').then((o) => (JSON.parse(o) as { containers: { id: string; metadata: { name: string }; state: string }[] }).containers);
+    const before = await listed();
+    for (const c of CONTROL_PLANE) {
+      const pod = (await mirrorPod(c))!;
+      const id = pod.status.containerStatuses![0]!.containerID!.replace(/^[a-z-]+:\/\//, '');
+      assert.ok(before.some((x) => x.metadata.name === c && x.id === id && x.state === 'CONTAINER_RUNNING'), `crictl lists ${c} as ${id}: ${JSON.stringify(before)}`);
+    }
+    const old = before.find((x) => x.metadata.name === 'kube-apiserver')!;
+    const oldPid = containers().find((x) => x.id === old.id)!.pid;
+    await crictl('stop', old.id);
+    assert.ok(!alive(oldPid), `crictl stop ended pid ${oldPid}`);
+    const fresh = await waitFor('a new kube-apiserver container, its mirror pod Ready', async () => {
+      const now = (await listed()).find((x) => x.metadata.name === 'kube-apiserver');
+      const pod = await mirrorPod('kube-apiserver');
+      return now && now.id !== old.id && runningAndReady(pod) && pod!.status.containerStatuses?.[0]?.containerID?.endsWith(now.id) ? now : undefined;
+    }, 180_000);
+    assert.notEqual(fresh.id, old.id);
+    const readyz = await kubectl('get', '--raw', '/readyz');
+    assert.equal(readyz.out.trim(), 'ok');
+  });
+
   test(`kubeadm upgrade apply v${TO} on this node with the SIMULATED kubelet`, { skip: haveTo ? false : `Kubernetes ${TO} is not built (scripts/build-kubernetes.sh ${TO})` }, async () => {
     needCluster();
     const hashes = new Map<string, string>();
@@ -336,17 +364,18 @@ describe(`SIMULATED kubelet with real kubeadm ${FROM}`, () => {
     }, 120_000);
   });
 
-  test('teardown: the kubelet stops every process it started, by pid', async () => {
+  test('teardown: the kubelet stops every process it started, by pid', async (t) => {
     const recorded = containers();
     assert.ok(recorded.length >= 4, `the kubelet recorded its processes: ${JSON.stringify(recorded)}`);
     await stopKubelet();
+    t.diagnostic(kubeletTail().split('\n').filter((l) => /stopping|SIGTERM|shutting/.test(l)).join(' | '));
     const left = recorded.filter((c) => alive(c.pid) && cmdline(c.pid).join(' ').includes(c.argv[0]!));
     assert.deepEqual(left.map((c) => `${c.pod} pid ${c.pid}`), []);
     assert.ok(existsSync(join(root(), '/var/lib/kubelet/pods')));
   });
 });
 
-/** SIGTERM without --stop-pods-on-exit would leave the pods; this kubelet has it, so restart by SIGKILL (pods survive, as with a real kubelet crash or restart). */
+/** Kills the kubelet but not its pods (SIGKILL skips --stop-pods-on-exit), as a kubelet restart leaves the containers running. */
 async function stopKubeletKeepingPods(): Promise<void> {
   const k = kubelet;
   kubelet = undefined;
