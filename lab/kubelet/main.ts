@@ -13,6 +13,19 @@ import { startApiSync } from './api-sync.js';
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} kubelet: ${msg}\n`);
 
 async function main(): Promise<void> {
+  // `kubelet --version`, which kubeadm's KubeletVersion preflight check runs: the version this
+  // node's kubelet was "installed" at (the shim in /usr/local/sbin passes --kubelet-version).
+  if (process.argv.includes('--version')) {
+    const i = process.argv.indexOf('--kubelet-version');
+    const v = i > 0 ? process.argv[i + 1] : undefined;
+    if (!v) {
+      process.stderr.write('kubelet: --version needs --kubelet-version vX.Y.Z (see lab/kubelet/install.ts)\n');
+      process.exitCode = 2;
+      return;
+    }
+    process.stdout.write(`Kubernetes ${v}\n`);
+    return;
+  }
   let args;
   try {
     args = parseKubeletArgs(process.argv.slice(2));

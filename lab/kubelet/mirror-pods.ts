@@ -98,14 +98,23 @@ export class MirrorPods {
 
   async sync(api: ApiClient, pods: RunningPod[], nodeUid: string, nodeIp: string, prober: Prober): Promise<void> {
     const wanted = new Set(pods.map((p) => `${p.pod.namespace}/${p.pod.fullName}`));
-    for (const p of pods) {
-      const key = `${p.pod.namespace}/${p.pod.fullName}`;
-      let k = this.known.get(key);
-      // Re-read the API's copy every 10 s (someone may have deleted it) and whenever the hash moved.
-      if (!k || k.hash !== p.pod.hash || Date.now() - k.checked > 10_000) {
-        k = await this.ensure(api, p, nodeUid, k?.startTime);
-        this.known.set(key, k);
+    // Re-read the API's copies every 10 s (someone may have deleted one) and whenever a hash moved.
+    // As the kubelet does, by listing the pods bound to this node: the Node authorizer refuses a
+    // node a GET of a pod that is not (yet) related to it.
+    const stale = pods.some((p) => {
+      const k = this.known.get(`${p.pod.namespace}/${p.pod.fullName}`);
+      return !k || k.hash !== p.pod.hash || Date.now() - k.checked > 10_000;
+    });
+    if (stale) {
+      const list = await api.get<{ items: PodObject[] }>(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${this.nodeName}`)}`);
+      const onNode = new Map(list.items.map((x) => [`${x.metadata.namespace}/${x.metadata.name}`, x]));
+      for (const p of pods) {
+        const key = `${p.pod.namespace}/${p.pod.fullName}`;
+        this.known.set(key, await this.ensure(api, p, nodeUid, onNode.get(key), this.known.get(key)));
       }
+    }
+    for (const p of pods) {
+      const k = this.known.get(`${p.pod.namespace}/${p.pod.fullName}`)!;
       const status = mirrorPodStatus(p, prober, nodeIp, k.startTime);
       const text = JSON.stringify(status);
       if (text !== k.lastStatus) {
@@ -116,19 +125,12 @@ export class MirrorPods {
     for (const key of this.known.keys()) if (!wanted.has(key)) await this.remove(api, key);
   }
 
-  private async ensure(api: ApiClient, p: RunningPod, nodeUid: string, startTime?: string) {
+  private async ensure(api: ApiClient, p: RunningPod, nodeUid: string, existing: PodObject | undefined, before?: { startTime: string; lastStatus: string }) {
     const path = podPath(p.pod.namespace, p.pod.fullName);
-    let existing: PodObject | undefined;
-    try {
-      existing = await api.get<PodObject>(path);
-    } catch (e) {
-      // The Node authorizer answers 403, not 404, for a pod with no relationship to this node yet
-      // (one that does not exist): found on a real kubeadm cluster in the netns lab. Create it then.
-      if (!isStatus(e, 404) && !isStatus(e, 403)) throw e;
-    }
     const hash = p.pod.hash;
-    if (existing && existing.metadata.annotations?.[MIRROR] === hash && existing.spec.nodeName === this.nodeName) {
-      return { uid: existing.metadata.uid, hash, lastStatus: '', checked: Date.now(), startTime: existing.status?.startTime ?? startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    if (existing && existing.metadata.annotations?.[MIRROR] === hash) {
+      return { uid: existing.metadata.uid, hash, lastStatus: before?.lastStatus ?? '', checked: Date.now(), startTime: existing.status?.startTime ?? before?.startTime ?? now() };
     }
     if (existing) {
       this.log(`mirror pod ${p.pod.namespace}/${p.pod.fullName}: hash ${existing.metadata.annotations?.[HASH] ?? '(none)'} → ${hash}: deleting it to create it anew`);
@@ -136,7 +138,7 @@ export class MirrorPods {
     }
     const created = await api.post<PodObject>(`/api/v1/namespaces/${encodeURIComponent(p.pod.namespace)}/pods`, mirrorPodBody(p, this.nodeName, nodeUid));
     this.log(`mirror pod ${p.pod.namespace}/${p.pod.fullName} created (config.hash ${hash})`);
-    return { uid: created.metadata.uid, hash, lastStatus: '', checked: Date.now(), startTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    return { uid: created.metadata.uid, hash, lastStatus: '', checked: Date.now(), startTime: now() };
   }
 
   private async deleteUid(api: ApiClient, path: string, uid: string): Promise<void> {

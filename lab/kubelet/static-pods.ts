@@ -132,7 +132,7 @@ export class StaticPods {
 
   /** Stops every pod (the kubelet's --stop-pods-on-exit). */
   async stopAll(): Promise<void> {
-    for (const entry of this.pods.values()) await this.stopPod(entry);
+    await Promise.all([...this.pods.values()].map((entry) => this.stopPod(entry)));
     this.pods.clear();
     this.writeRecords();
   }
