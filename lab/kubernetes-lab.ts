@@ -9,7 +9,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { parseInventory } from '../config/load.js';
 import type { Inventory } from '../config/schema.js';
@@ -22,8 +21,8 @@ import { execFileP, runningAs, waitFor } from './processes.js';
 import { findTool } from '../client/tools.js';
 import { NetnsLab, type NetnsLabOptions } from './netns/netns-lab.js';
 import { resolveKubernetes, type KubernetesBuild } from './kubernetes-versions.js';
+import { installKubelet } from './kubelet/install.js';
 
-const KUBELET_MAIN = fileURLToPath(new URL('./kubelet/main.js', import.meta.url));
 const KUBEADM_CONFIG = '/etc/kubernetes/kubeadm-init.yaml';
 const KUBEADM_JOIN_CONFIG = '/etc/kubernetes/kubeadm-join.yaml';
 /** Lab state of the Kubernetes layer, next to the netns lab's. */
@@ -79,7 +78,7 @@ export class KubernetesLab {
       this.installBinaries(n.name);
       if (!runningAs(state.kubelets[n.name], `--node-name=${n.name}`)) {
         // Enabled as under systemd: it waits for kubeadm to write its kubeconfig and manifests.
-        state.kubelets[n.name] = this.net.startInNode(n.name, [process.execPath, KUBELET_MAIN, `--node-name=${n.name}`, `--kubelet-version=v${this.build.version}`,
+        state.kubelets[n.name] = this.net.startInNode(n.name, ['/usr/local/sbin/kubelet', `--node-name=${n.name}`,
           '--manifests=/etc/kubernetes/manifests', '--kubeconfig=/etc/kubernetes/kubelet.conf', '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf',
           '--state-dir=/var/lib/kubelet', `--binaries=${this.build.binDir}`, `--node-ip=${n.ip}`], 'kubelet.log');
         log(`${n.name}: SIMULATED kubelet v${this.build.version} (pid ${state.kubelets[n.name]})`);
@@ -147,8 +146,12 @@ export class KubernetesLab {
     return this.net.destroy();
   }
 
-  /** kubeadm into the node's /usr/local/sbin (a link into the cache, as a package would install it). */
+  /**
+   * kubeadm into the node's /usr/local/sbin (a link into the cache, as a package would install
+   * it), and the SIMULATED kubelet "installed" at the release (its shim, and the crictl backed by it).
+   */
   private installBinaries(node: string): void {
+    installKubelet(nodeRoot(this.net.nodeDir(node)), `v${this.build.version}`);
     const sbin = join(nodeRoot(this.net.nodeDir(node)), '/usr/local/sbin');
     mkdirSync(sbin, { recursive: true });
     const link = join(sbin, 'kubeadm');
