@@ -42,7 +42,7 @@ const KUBERNETES_LAB_FLAG = '--kubernetes';
 const kubernetesLabHelp = 'the Kubernetes lab (`lab up --kubernetes`; default dir .lab-kubernetes) instead of the loopback etcd lab';
 
 export function registerLab(program: Command): void {
-  const lab = program.command('lab').hook('preAction', async () => { ({ Lab } = await import('../../lab/lab.js')); }).description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd cluster (3.4, 3.5 or 3.6) with TLS on the etcd nodes, faults on command. With : the Kubernetes lab, nodes in network namespaces behind a keepalived VIP and HAProxy, a real kubeadm control plane (docs/kubernetes-lab.md)');
+  const lab = program.command('lab').hook('preAction', async () => { ({ Lab } = await import('../../lab/lab.js')); }).description('The SIMULATED lab: a real sshd per node on its own loopback address and filesystem view, a real etcd cluster (3.4, 3.5 or 3.6) with TLS on the etcd nodes, faults on command. With `up --kubernetes 1.N`: the Kubernetes lab, nodes in network namespaces behind a keepalived VIP and HAProxy, a real kubeadm control plane (docs/kubernetes-lab.md)');
   labOptions(lab.command('up'))
     .option('--etcd <version>', 'etcd on every member: 3.4 (Debian\'s package), 3.5 or 3.6 (built by scripts/build-etcd.sh); default: what the lab ran before, else 3.4')
     .option('--etcd-member <member=version>', 'etcd of one member, over --etcd (repeatable; members at most one minor apart), e.g. etcd-3=3.6', (v: string, acc: string[] = []) => [...acc, v])
