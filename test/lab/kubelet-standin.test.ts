@@ -13,7 +13,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -332,6 +333,53 @@ describe(`SIMULATED kubelet with real kubeadm ${FROM}`, () => {
     assert.notEqual(fresh.id, old.id);
     const readyz = await kubectl('get', '--raw', '/readyz');
     assert.equal(readyz.out.trim(), 'ok');
+  });
+
+  test('TLS bootstrap: a kubelet with only a bootstrap token gets its CSR approved by kube-controller-manager and registers its node', async () => {
+    needCluster();
+    const token = await runInNode([bin(FROM, 'kubeadm'), 'token', 'create', '--kubeconfig', '/etc/kubernetes/admin.conf']);
+    assert.equal(token.code, 0, token.out);
+    const ca = readFileSync(join(root(), '/etc/kubernetes/pki/ca.crt')).toString('base64');
+    writeFileSync(join(root(), '/etc/kubernetes/worker-bootstrap.conf'), stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'bootstrap',
+      clusters: [{ name: 'lab', cluster: { server: `https://${NODE_IP}:6443`, 'certificate-authority-data': ca } }],
+      contexts: [{ name: 'bootstrap', context: { cluster: 'lab', user: 'tls-bootstrap-token-user' } }],
+      users: [{ name: 'tls-bootstrap-token-user', user: { token: /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/.exec(token.out)?.[0] } }],
+    }));
+    // A second kubelet in the same namespace (its own healthz port, state dir and kubeconfig):
+    // the join path without a second node.
+    const c = inNode(['/usr/local/sbin/kubelet', '--node-name', 'worker-1', '--manifests', '/etc/kubernetes/worker-manifests',
+      '--kubeconfig', '/etc/kubernetes/worker-kubelet.conf', '--bootstrap-kubeconfig', '/etc/kubernetes/worker-bootstrap.conf',
+      '--state-dir', '/var/lib/worker-kubelet', '--binaries', join(CACHE, 'kubernetes', FROM), '--healthz-port', '10249', '--stop-pods-on-exit']);
+    const worker = spawn(c.cmd, c.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log: string[] = [];
+    worker.stderr.on('data', (b: Buffer) => log.push(b.toString()));
+    try {
+      await waitFor('node worker-1 Ready', async () => {
+        if (worker.exitCode !== null) assert.fail(`worker kubelet exited: ${log.join('')}`);
+        const r = await kubectl('get', 'node', 'worker-1', '-o', 'jsonpath={.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}');
+        return r.out === `v${FROM} True` ? true : undefined;
+      }, 120_000).catch((e: Error) => assert.fail(`${e.message}\n--- worker kubelet\n${log.join('').slice(-3000)}`));
+      const csrs = JSON.parse((await kubectl('get', 'csr', '-o', 'json')).out) as { items: { spec: { username: string; signerName: string }; status: { conditions?: { type: string }[] } }[] };
+      const mine = csrs.items.find((x) => x.spec.username.startsWith('system:bootstrap:'));
+      assert.ok(mine, 'a CSR made with the bootstrap token');
+      assert.equal(mine.spec.signerName, 'kubernetes.io/kube-apiserver-client-kubelet');
+      assert.ok(mine.status.conditions?.some((x) => x.type === 'Approved'), 'approved by kube-controller-manager');
+      // An absolute symlink, as the kubelet makes it: resolved inside the node's view.
+      const link = readlinkSync(join(root(), '/var/lib/worker-kubelet/pki/kubelet-client-current.pem'));
+      assert.match(link, /^\/var\/lib\/worker-kubelet\/pki\/kubelet-client-\d{8}-\d{6}\.pem$/);
+      const pem = readFileSync(join(root(), link), 'utf8');
+      const cert = new X509Certificate(pem);
+      assert.match(cert.subject, /CN=system:node:worker-1/);
+      assert.match(cert.subject, /O=system:nodes/);
+      assert.ok(cert.checkIssued(new X509Certificate(readFileSync(join(root(), '/etc/kubernetes/pki/ca.crt')))), 'signed by the cluster CA');
+      assert.match(readFileSync(join(root(), '/etc/kubernetes/worker-kubelet.conf'), 'utf8'), /client-certificate: "\/var\/lib\/worker-kubelet\/pki\/kubelet-client-current.pem"/);
+    } finally {
+      const gone = new Promise((r) => worker.once('exit', r));
+      if (worker.exitCode === null) worker.kill('SIGTERM');
+      await gone;
+      await kubectl('delete', 'node', 'worker-1', '--wait=false');
+    }
   });
 
   test(`kubeadm upgrade apply v${TO} on this node with the SIMULATED kubelet`, { skip: haveTo ? false : `Kubernetes ${TO} is not built (scripts/build-kubernetes.sh ${TO})` }, async () => {
