@@ -90,9 +90,16 @@ export function registerLab(program: Command): void {
       process.stdout.write(`lab destroyed${left.length ? `; kept what the lab did not make: ${left.join(', ')}` : ` (${l.dir} removed)`}\n`);
     });
   labOptions(lab.command('status'))
-    .description('Show each node: address, role, sshd up/down, etcd leader/follower/unhealthy/stopped, and active faults')
+    .description('Show each node: address, role, sshd up/down, etcd leader/follower/unhealthy/stopped, and active faults. With --kubernetes: the Kubernetes lab\'s nodes, processes in each namespace and which gateway holds the VIP')
+    .option(KUBERNETES_LAB_FLAG, kubernetesLabHelp)
     .addOption(outputOption())
-    .action(async (o) => {
+    .action(async (o: { dir?: string; subnet?: string; kubernetes?: boolean; output?: string }) => {
+      if (await isKubernetesLab(o)) {
+        const nodes = await (await netnsLabOf(o)).status();
+        if (o.output === 'json') return printJson(nodes);
+        process.stdout.write(`${table(['node', 'address', 'role', 'sshd', 'processes', 'VIP'], nodes.map((n) => [n.name, n.ip, n.role, n.sshd, String(n.processes), n.vip ? 'holds it' : '']))}\n`);
+        return;
+      }
       const nodes = await labOf(o).status();
       if (o.output === 'json') return printJson(nodes);
       process.stdout.write(`${table(['node', 'address', 'role', 'sshd', 'etcd', 'faults'], nodes.map((n) => [n.name, n.ip, n.role, n.sshd, n.etcd ? `${n.etcd}${n.etcdVersion ? ` (${n.etcdVersion})` : ''}` : '', n.faults.join(', ')]))}\n`);

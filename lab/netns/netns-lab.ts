@@ -139,6 +139,21 @@ export class NetnsLab {
     return undefined;
   }
 
+  /** Each node: address, role, whether its sshd runs, how many processes its namespace holds, whether it holds the VIP. */
+  async status(): Promise<{ name: string; role: string; ip: string; sshd: 'up' | 'down'; processes: number; vip: boolean }[]> {
+    const state = this.readState();
+    const holder = await this.vipHolder();
+    return Promise.all(NETNS_NODES.map(async (n) => {
+      const pid = state?.nodes.find((x) => x.name === n.name)?.sshdPid;
+      return {
+        name: n.name, role: n.role, ip: this.address(n.name),
+        sshd: runningAs(pid, join(this.nodeDir(n.name), 'sshd_config')) ? 'up' as const : 'down' as const,
+        processes: (await nsPids(this.ns(n.name))).filter((p) => !runningAs(p, this.forwardScript)).length,
+        vip: holder === n.name,
+      };
+    }));
+  }
+
   /** Fault: NODE loses power: every process in its network namespace is SIGKILLed at once. */
   async powerOff(node: string): Promise<number> {
     this.requireNode(node);
