@@ -23,7 +23,14 @@ else
   temporal operator namespace create --address "$TEMPORAL_ADDRESS" --namespace "$ns" --retention "${TEMPORAL_RETENTION:-30d}"
   echo "setup-namespace: namespace $ns created"
 fi
-existing=$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$ns")
+# A namespace just created reaches every frontend's registry within seconds ("Namespace default
+# is not found" meanwhile): retry for up to a minute.
+i=0
+until existing=$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$ns" 2>&1); do
+  i=$((i + 1))
+  [ $i -lt 30 ] || { echo "setup-namespace: cannot list search attributes of $ns: $existing" >&2; exit 1; }
+  sleep 2
+done
 for name in MooringCluster MooringRunbook MooringPhase; do
   if printf '%s\n' "$existing" | grep -qw "$name"; then
     echo "setup-namespace: search attribute $name exists"

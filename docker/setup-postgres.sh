@@ -16,8 +16,8 @@ tool() { temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "${DB_P
 
 for db in temporal temporal_visibility; do
   case $db in temporal) schema=postgresql/v12/temporal ;; *) schema=postgresql/v12/visibility ;; esac
-  # create fails when the database exists (a second run); a real fault (auth, network) makes the
-  # next step fail with its own message.
+  # On a second run the database exists; whatever create-database says then, a real fault (auth,
+  # network) makes the next step fail with its own message.
   tool --db "$db" create-database 2>/dev/null || echo "setup-postgres: database $db not created (it exists, or the next step says why)"
   tool --db "$db" setup-schema -v 0.0
   tool --db "$db" update-schema --schema-name "$schema"
