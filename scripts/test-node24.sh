@@ -14,4 +14,5 @@ if [ "${suite_node%%.*}" = 24 ]; then
   exit 0
 fi
 say "unit, workflow and replay tests on Node $("$node24" --version) (the suite ran on Node $suite_node)"
+npm run build --silent
 exec "$node24" --test --test-concurrency=1 $(find dist/test/unit dist/test/workflow dist/test/replay -name '*.test.js' | sort)
