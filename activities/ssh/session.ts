@@ -114,6 +114,8 @@ export class SshSession {
           reject(new SshCommandError(`${this.target.name}: command timed out after ${opts.timeoutMs}ms`));
         }), opts.timeoutMs) : undefined;
         opts.signal?.addEventListener('abort', onAbort, { once: true });
+        // Aborted while the channel was opening: the 'abort' event has already fired.
+        if (opts.signal?.aborted) onAbort();
         stream.on('data', (d: Buffer) => { const s = d.toString('utf8'); stdout += s; opts.onOutput?.(s, 'stdout'); });
         stream.stderr.on('data', (d: Buffer) => { const s = d.toString('utf8'); stderr += s; opts.onOutput?.(s, 'stderr'); });
         stream.on('close', (code: number | null, signal?: string) => finish(() => {
@@ -145,6 +147,7 @@ export class SshSession {
           out.destroy(cancellation(`${this.target.name}: command`, opts.signal));
         };
         opts.signal?.addEventListener('abort', onAbort, { once: true });
+        if (opts.signal?.aborted) onAbort(); // aborted while the channel was opening
         channel.on('data', (d: Buffer) => { if (!out.write(d)) channel.pause(); });
         out.on('drain', () => channel.resume());
         // The reader gave up (e.g. a digest check failed): stop the remote command too.
@@ -182,6 +185,7 @@ export class SshSession {
         };
         const onAbort = () => fail(cancellation(`${this.target.name}: command`, opts.signal));
         opts.signal?.addEventListener('abort', onAbort, { once: true });
+        if (opts.signal?.aborted) onAbort(); // aborted while the channel was opening
         const timer = opts.timeoutMs ? setTimeout(() => fail(new SshCommandError(`${this.target.name}: command timed out after ${opts.timeoutMs}ms`)), opts.timeoutMs) : undefined;
         source.once('error', (e: Error) => fail(e));
         channel.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });

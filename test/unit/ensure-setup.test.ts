@@ -25,6 +25,8 @@ function project(): string {
   copyFileSync(join(PROJECT_ROOT, 'scripts/ensure-setup.sh'), join(dir, 'scripts/ensure-setup.sh'));
   writeFileSync(join(dir, 'scripts/setup.sh'), STANDIN_SETUP);
   writeFileSync(join(dir, 'package-lock.json'), '{"lockfileVersion": 3}\n');
+  mkdirSync(join(dir, 'docker'));
+  writeFileSync(join(dir, 'docker/versions.env'), 'NODE_VERSION=24.0.0\n');
   return dir;
 }
 
@@ -57,7 +59,11 @@ describe('ensure-setup', () => {
     appendFileSync(join(dir, 'scripts/setup.sh'), '# a new step\n');
     const r = ensure(dir);
     assert.equal(r.runs, 3);
-    assert.match(r.out, /package-lock\.json, scripts\/setup\.sh or Node\.js changed/);
+    assert.match(r.out, /package-lock\.json, scripts\/setup\.sh, docker\/versions\.env or Node\.js changed/);
+    // A new pinned version (the Node 24 or Temporal server set-up installs) redoes set-up too.
+    appendFileSync(join(dir, 'docker/versions.env'), 'TEMPORAL_VERSION=1.0.0\n');
+    assert.equal(ensure(dir).runs, 4);
+    assert.equal(ensure(dir).runs, 4);
   });
 
   it('runs set-up again when a tool it installed or node_modules is gone', () => {
