@@ -242,7 +242,3 @@ export async function crashRecoveryAt(e: CrashEnv, scenario: CrashScenario, boun
   assert.deepEqual(got, expected, `each destructive command ran exactly once (crash at ${scenario} boundary ${boundary})`);
   return outcome;
 }
-
-export async function crashFollowerRecoveryAt(e: CrashEnv, boundary: number): Promise<void> {
-  await crashRecoveryAt(e, 'follower', boundary);
-}
