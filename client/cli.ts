@@ -19,6 +19,7 @@ import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBackup } from './commands/backup.js';
 import { registerRecover } from './commands/recover.js';
+import { registerCodecServer } from './commands/codec-server.js';
 
 export function buildProgram(): Command {
   const program = new Command('mooring')
@@ -52,6 +53,7 @@ ${EXIT_CODE_HELP}`);
   registerBackup(program);
   registerRecover(program);
   registerDemo(program);
+  registerCodecServer(program);
   return program;
 }
 
