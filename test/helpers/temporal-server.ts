@@ -32,9 +32,13 @@ export interface TlsFiles { caCert: string; serverCert: string; serverKey: strin
 
 export interface TemporalServer { address: string; process: ChildProcess; logFile: string; stop(): Promise<void> }
 
-/** Starts temporal-server with TLS on the frontend (`mutual`: client certificates required). */
-export async function startTlsTemporalServer(dir: string, tls: TlsFiles, opts: { mutual: boolean; serverName: string }): Promise<TemporalServer> {
-  const [frontend, frontendHttp, history, matching, worker, ...membership] = await freeLoopbackPorts(9) as number[];
+/**
+ * Starts temporal-server with TLS on the frontend (`mutual`: client certificates required).
+ * `jwksUrl`: the server also wants a bearer token (an API key): a JWT signed by a key of that JWKS,
+ * checked by Temporal's default claim mapper and authorizer ("<namespace>:<role>" permissions).
+ */
+export async function startTlsTemporalServer(dir: string, tls: TlsFiles, opts: { mutual: boolean; serverName: string; jwksUrl?: string }): Promise<TemporalServer> {
+  const [frontend, frontendHttp, history, matching, worker, internal, ...membership] = await freeLoopbackPorts(12) as number[];
   const svc = (grpcPort: number, membershipPort: number, extra = '') => `    rpc:\n      grpcPort: ${grpcPort}\n      membershipPort: ${membershipPort}\n      bindOnIP: ${TLS_LAB_IP}\n${extra}`;
   const sqlite = `      sql:\n        pluginName: sqlite\n        databaseName: default\n        connectAddr: localhost\n        connectProtocol: tcp\n        connectAttributes:\n          mode: memory\n          cache: private\n        maxConns: 1\n        maxIdleConns: 1\n        maxConnLifetime: 1h\n`;
   const client = `      client:\n        serverName: ${opts.serverName}\n        rootCaFiles: [${tls.caCert}]\n`;
@@ -54,7 +58,7 @@ ${sqlite}global:
     broadcastAddress: ${TLS_LAB_IP}
   pprof:
     port: 0
-  tls:
+${opts.jwksUrl ? `  authorization:\n    jwtKeyProvider:\n      keySourceURIs: [${opts.jwksUrl}]\n      refreshInterval: 1m\n    permissionsClaimName: permissions\n    authorizer: default\n    claimMapper: default\n` : ''}  tls:
     frontend:
       server:
         certFile: ${tls.serverCert}
@@ -69,7 +73,7 @@ ${client}services:
 ${svc(frontend!, membership[0]!, `      httpPort: ${frontendHttp}\n`)}  history:
 ${svc(history!, membership[1]!)}  matching:
 ${svc(matching!, membership[2]!)}  worker:
-${svc(worker!, membership[3]!)}clusterMetadata:
+${svc(worker!, membership[3]!)}${opts.jwksUrl ? `  internal-frontend:\n${svc(internal!, membership[4]!, `      httpPort: ${membership[5]}\n`)}` : ''}clusterMetadata:
   enableGlobalNamespace: false
   failoverVersionIncrement: 10
   masterClusterName: active
@@ -87,7 +91,10 @@ dcRedirectionPolicy:
   writeFileSync(configFile, config);
   const logFile = join(dir, 'temporal-server.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(temporalServerBinary(), ['--config-file', configFile, '--allow-no-auth', 'start'], { stdio: ['ignore', out, out] });
+  // With an authorizer, the server's own system workers (which have no token) go through the
+  // internal frontend, which skips authorization, as Temporal advises for JWT set-ups.
+  const services = opts.jwksUrl ? ['frontend', 'internal-frontend', 'history', 'matching', 'worker'].flatMap((s) => ['--service', s]) : [];
+  const child = spawn(temporalServerBinary(), ['--config-file', configFile, '--allow-no-auth', 'start', ...services], { stdio: ['ignore', out, out] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const deadline = Date.now() + 90_000;
   while (!(await portOpen(TLS_LAB_IP, frontend!))) {

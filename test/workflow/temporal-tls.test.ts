@@ -61,7 +61,8 @@ describe('TLS and mTLS to the real Temporal server', () => {
       const [name, type] = sa.split('=') as [string, string];
       await eventually(`search attribute ${name}`, async () => {
         const r = await run(temporal, ['operator', 'search-attribute', 'create', '--namespace', 'default', '--name', name, '--type', type, ...tlsFlags]);
-        return r.code === 0 || /already exists/i.test(r.out);
+        if (r.code !== 0 && !/already exists/i.test(r.out)) throw new Error(r.out.trim());
+        return true;
       }, 60_000, 1000);
     }
   });
