@@ -38,7 +38,8 @@ Getting started:
   mooring status inventory-check/CLUSTER -f      follow it; approve with mooring approve ID --by NAME
 
 Connection: --address/--namespace or TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
-TEMPORAL_TLS_* (default 127.0.0.1:7233, namespace default).
+TEMPORAL_TLS_* (default 127.0.0.1:7233, namespace default). Payload encryption: MOORING_CODEC_KEYS
+(README, "Security"); \`mooring codec-server\` serves it to the Web UI.
 
 ${EXIT_CODE_HELP}`);
 
