@@ -21,6 +21,7 @@ import { registerBackup } from './commands/backup.js';
 import { registerRecover } from './commands/recover.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerCodecServer } from './commands/codec-server.js';
 
 export function buildProgram(): Command {
   const program = new Command('mooring')
@@ -41,7 +42,8 @@ Examples (getting started):
   mooring completion bash|zsh                    shell completion (install: mooring completion --help)
 
 Connection: --address/--namespace or TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
-TEMPORAL_TLS_* (default 127.0.0.1:7233, namespace default).
+TEMPORAL_TLS_* (default 127.0.0.1:7233, namespace default). Payload encryption: MOORING_CODEC_KEYS
+(README, "Security"); \`mooring codec-server\` serves it to the Web UI.
 
 ${EXIT_CODE_HELP}`);
 
@@ -58,6 +60,7 @@ ${EXIT_CODE_HELP}`);
   registerDemo(program);
   registerDoctor(program);
   registerCompletion(program);
+  registerCodecServer(program);
   return program;
 }
 

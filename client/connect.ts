@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { userInfo, hostname } from 'node:os';
 import { resolveConnection, withConnectRetry, type ConnectionFlags } from '../workers/connection.js';
+import { codecFromEnv, encryptingDataConverter } from '../workers/codec/config.js';
 
 export interface MooringClient {
   client: Client;
@@ -18,6 +19,9 @@ export function cliIdentity(): string {
 
 export async function connectClient(flags: ConnectionFlags = {}, opts: { attempts?: number } = {}): Promise<MooringClient> {
   const { connectionOptions, namespace } = resolveConnection(flags);
+  // The same codec as the worker (MOORING_CODEC_KEYS): inputs the CLI sends are encrypted, and
+  // results, progress and failures it reads are decrypted.
+  const codec = await codecFromEnv('the CLI');
   const { address, tls, apiKey, metadata } = connectionOptions;
   const connection = await withConnectRetry(String(address), () => Connection.connect({
     address: String(address),
@@ -25,7 +29,7 @@ export async function connectClient(flags: ConnectionFlags = {}, opts: { attempt
     ...(typeof apiKey === 'string' ? { apiKey } : {}),
     ...(metadata ? { metadata } : {}),
   }), { attempts: opts.attempts ?? 3 });
-  const client = new Client({ connection, namespace, identity: cliIdentity() });
+  const client = new Client({ connection, namespace, identity: cliIdentity(), ...(codec ? { dataConverter: encryptingDataConverter(codec) } : {}) });
   openConnections += 1;
   let closed = false;
   return {

@@ -22,19 +22,51 @@ export interface ResolvedConnection {
   namespace: string;
 }
 
-export function resolveConnection(flags: ConnectionFlags = {}): ResolvedConnection {
-  const env = loadClientConnectConfig();
-  const options: NativeConnectionOptions = { ...env.connectionOptions };
+/**
+ * `env` replaces process.env (tests). TLS: envconfig reads TEMPORAL_TLS_* (and TEMPORAL_API_KEY,
+ * which turns TLS on by itself, as Temporal Cloud wants); the --tls-* flags override single parts
+ * (e.g. another CA) and keep the rest, such as TEMPORAL_TLS_SERVER_NAME.
+ */
+export function resolveConnection(flags: ConnectionFlags = {}, env: NodeJS.ProcessEnv = process.env): ResolvedConnection {
+  checkTlsEnv(env);
+  let loaded: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    loaded = loadClientConnectConfig({ overrideEnvVars: definedOnly(env) });
+  } catch (err) {
+    // e.g. a TEMPORAL_TLS_*_PATH naming a missing file: envconfig's message is a bare ENOENT.
+    throw new Error(`Temporal connection settings (TEMPORAL_* variables or the temporal config profile): ${(err as Error).message}`);
+  }
+  const options: NativeConnectionOptions = { ...loaded.connectionOptions };
   options.address = flags.address ?? options.address ?? DEFAULT_ADDRESS;
-  if (flags.apiKey) options.apiKey = flags.apiKey;
+  if (flags.apiKey) {
+    options.apiKey = flags.apiKey;
+    options.tls ??= true;
+  }
   if (flags.tlsCert || flags.tlsKey || flags.tlsCa) {
     if (!!flags.tlsCert !== !!flags.tlsKey) throw new Error('--tls-cert and --tls-key go together: give both for mTLS');
+    if (options.tls === false) throw new Error('--tls-* flags given but TEMPORAL_TLS=false turns TLS off: unset TEMPORAL_TLS or drop the flags');
     options.tls = {
+      ...(typeof options.tls === 'object' ? options.tls : {}),
       ...(flags.tlsCa ? { serverRootCACertificate: readPem(flags.tlsCa, '--tls-ca') } : {}),
       ...(flags.tlsCert && flags.tlsKey ? { clientCertPair: { crt: readPem(flags.tlsCert, '--tls-cert'), key: readPem(flags.tlsKey, '--tls-key') } } : {}),
     };
   }
-  return { connectionOptions: options, namespace: flags.namespace ?? env.namespace ?? DEFAULT_NAMESPACE };
+  return { connectionOptions: options, namespace: flags.namespace ?? loaded.namespace ?? DEFAULT_NAMESPACE };
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** What envconfig would silently drop: half a client certificate pair, a setting this SDK lacks. */
+function checkTlsEnv(env: NodeJS.ProcessEnv): void {
+  const has = (k: string) => !!env[`TEMPORAL_TLS_CLIENT_${k}_PATH`] || !!env[`TEMPORAL_TLS_CLIENT_${k}_DATA`];
+  if (has('CERT') !== has('KEY')) {
+    throw new Error(`TEMPORAL_TLS_CLIENT_${has('CERT') ? 'CERT' : 'KEY'}_* is set without TEMPORAL_TLS_CLIENT_${has('CERT') ? 'KEY' : 'CERT'}_*: mTLS needs the certificate and its key (set both, _PATH or _DATA)`);
+  }
+  if (/^(1|true|yes)$/i.test(env.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION ?? '')) {
+    throw new Error('TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported by the TypeScript SDK (it would be ignored): set TEMPORAL_TLS_SERVER_NAME to a name in the server certificate instead');
+  }
 }
 
 function readPem(path: string, flag: string): Buffer {

@@ -1,7 +1,8 @@
 // A worker for tests: production bundle and options, activities supplied by the test
 // (real ones, or fakes that are named as such in the test).
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { workflowBundle } from '../../workers/worker.js';
+import { codecWorkerOptions } from '../../workers/worker.js';
+import type { AesGcmPayloadCodec } from '../../workers/codec/aes-gcm.js';
 import { createActivities, type MooringActivities } from '../../activities/index.js';
 
 export interface TestWorker {
@@ -9,9 +10,10 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-export async function startTestWorker(address: string, taskQueue: string, activities: Partial<MooringActivities> = createActivities()): Promise<TestWorker> {
+/** `codec`: the payload codec, wired as production wires it (data converter and bundle). */
+export async function startTestWorker(address: string, taskQueue: string, activities: Partial<MooringActivities> = createActivities(), opts: { codec?: AesGcmPayloadCodec } = {}): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities, shutdownGraceTime: '2s' });
+  const worker = await Worker.create({ connection, taskQueue, ...(await codecWorkerOptions(opts.codec)), activities, shutdownGraceTime: '2s' });
   const running = worker.run();
   return {
     worker,

@@ -7,7 +7,10 @@ import { join, relative } from 'node:path';
 import { Worker, Runtime, DefaultLogger } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
-import { workflowBundle } from '../../workers/worker.js';
+import { randomBytes } from 'node:crypto';
+import { codecWorkerOptions, workflowBundle } from '../../workers/worker.js';
+import { AesGcmPayloadCodec } from '../../workers/codec/aes-gcm.js';
+import { codecFromEnv } from '../../workers/codec/config.js';
 import * as registeredWorkflows from '../../workflows/index.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -86,6 +89,10 @@ function patchShapeProblems(list: string[]): string[] {
   return problems;
 }
 
+// The replay worker is wired as the production worker: with MOORING_CODEC_KEYS set, through the
+// payload codec and the failure converter that encodes messages.
+const replayOptions = async () => codecWorkerOptions(await codecFromEnv('the replay test'));
+
 describe('replay of recorded histories', () => {
   it('has histories to replay', () => {
     assert.ok(files.length >= 2, `recorded histories in ${DIR}: ${files.join(', ')}`);
@@ -94,9 +101,17 @@ describe('replay of recorded histories', () => {
   for (const file of files) {
     it(`replays ${file}`, async () => {
       const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
+      await Worker.runReplayHistory(await replayOptions(), history, file);
     });
   }
+
+  it('every history recorded in clear replays with the payload codec on (turning encryption on keeps running workflows replaying)', async () => {
+    const codec = new AesGcmPayloadCodec({ current: 'replay', keys: new Map([['replay', randomBytes(32)]]) });
+    for (const file of files) {
+      const history = historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8')));
+      await Worker.runReplayHistory(await codecWorkerOptions(codec), history, file);
+    }
+  });
 
   it('has a recorded history for every workflow the worker registers (workflows/index.ts)', () => {
     assert.ok(Object.keys(registeredWorkflows).length > 0, 'workflows/index.ts exports workflows');
