@@ -26,6 +26,11 @@ const absPath = z.string().regex(SAFE_PATH, {
   error: (iss) => `${JSON.stringify(iss.input)} must be an absolute path of letters, digits, '.', '_', '-' and '/'`,
 });
 const port = z.number().int().min(1).max(65535);
+// A directory per release on the hosts, `{version}` standing for the release (e.g. 3.5.35).
+const RELEASE_DIR = /^\/[A-Za-z0-9._\/-]*\{version\}[A-Za-z0-9._\/-]*$/;
+const releaseDir = (holds: string) => z.string().regex(RELEASE_DIR, {
+  error: (iss) => `${JSON.stringify(iss.input)} must be an absolute path with {version} where the release goes, e.g. /opt/${holds}/{version} (letters, digits, '.', '_', '-', '/')`,
+});
 const version = z.string().regex(SEMVER, {
   error: (iss) => `${JSON.stringify(iss.input)} is not a version such as 1.28.4`,
 });
@@ -116,6 +121,19 @@ const Etcd = z.strictObject({
     /** The etcd CA's private key, by reference: lets a recovery issue certificates for a replaced node. */
     caKey: SecretRef.optional(),
   }).prefault({}),
+  /**
+   * For `mooring upgrade`: where each etcd release's binaries are on the member hosts, and where
+   * the etcd unit runs them from. etcd ships release tarballs, not a package per minor, so
+   * production stages them (config management, an image, a read-only mount) as one directory per
+   * release holding etcd, etcdctl (and etcdutl from 3.5); the upgrade copies them into installDir.
+   */
+  binaries: z.strictObject({
+    source: releaseDir('etcd'),
+    /** The directory the etcd unit's ExecStart names (and etcdctl/etcdutl on PATH). */
+    installDir: absPath.default('/usr/local/bin'),
+    /** Where the replaced binaries are kept, per version (the way back for a member that fails). */
+    keepDir: absPath.default('/var/backups/etcd-binaries'),
+  }).optional(),
 });
 
 const LoadBalancer = z.strictObject({
@@ -134,6 +152,12 @@ const Kubernetes = z.strictObject({
   podSubnet: cidr,
   serviceSubnet: cidr,
   cni: z.enum(['calico', 'flannel', 'canal', 'cilium']),
+  /**
+   * For `mooring upgrade`: the Kubernetes releases available to the nodes, one directory per
+   * release holding kubeadm (the lab's builds; in production e.g. staged release binaries). The
+   * releases found there are the only targets the upgrade accepts.
+   */
+  binaries: z.strictObject({ source: releaseDir('kubernetes') }).optional(),
 });
 
 const Backup = z.strictObject({

@@ -6,20 +6,9 @@ import {
   compareVersions, etcdForKubernetes, ETCD_ENTRY_FLOOR, formatVersion, highest, lowest, minorOf, mustParse, newestOfMinor, parseVersion, type Version,
 } from './versions.js';
 import { kubeletMaxLag, skewProblems, SKEW_RULES } from './skew.js';
+import type { NodeVersions } from '../../activities/kubernetes-versions/observe.js';
 
-/** What the observation saw on one Kubernetes node; an absent field is "not installed there". */
-export interface NodeVersions {
-  name: string;
-  role: 'master' | 'worker';
-  reachable: boolean;
-  kubelet?: string;
-  kubeadm?: string;
-  kubectl?: string;
-  /** Control-plane components (masters), as their static-pod manifests run them. */
-  apiserver?: string;
-  controllerManager?: string;
-  scheduler?: string;
-}
+export type { NodeVersions };
 
 export interface ObservedCluster {
   nodes: NodeVersions[];

@@ -1,6 +1,6 @@
 // Kubernetes' version-skew policy (kubernetes.io/releases/version-skew-policy), as the upgrade
 // plan checks it on the cluster before it plans anything. Pure.
-import type { NodeVersions } from './plan.js';
+import type { NodeVersions } from '../../activities/kubernetes-versions/observe.js';
 import { highest, lowest, mustParse, formatVersion, type Version } from './versions.js';
 
 export const SKEW_RULES: readonly string[] = [
