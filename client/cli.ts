@@ -19,6 +19,7 @@ import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBackup } from './commands/backup.js';
 import { registerRecover } from './commands/recover.js';
+import { registerUpgrade } from './commands/upgrade.js';
 
 export function buildProgram(): Command {
   const program = new Command('mooring')
@@ -51,6 +52,7 @@ ${EXIT_CODE_HELP}`);
   registerLab(program);
   registerBackup(program);
   registerRecover(program);
+  registerUpgrade(program);
   registerDemo(program);
   return program;
 }

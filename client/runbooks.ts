@@ -24,9 +24,6 @@ export interface RunbookOptions {
   trigger?: string;
   /** upgrade: the Kubernetes release to reach. */
   to?: string;
-  /** upgrade: release lists given instead of read from the binary sources (tests). */
-  kubernetesReleases?: string[];
-  etcdReleases?: string[];
 }
 
 const recoveryArgs = (inventory: Inventory, o: RunbookOptions) => [{
@@ -103,8 +100,6 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
         ...(o.approvalTimeoutMs ? { approvalTimeoutMs: o.approvalTimeoutMs } : {}),
         ...(o.planOnly ? { planOnly: true } : {}),
         ...(o.canary ? { canary: o.canary } : {}),
-        ...(o.kubernetesReleases ? { kubernetesReleases: o.kubernetesReleases } : {}),
-        ...(o.etcdReleases ? { etcdReleases: o.etcdReleases } : {}),
       }];
     },
   },

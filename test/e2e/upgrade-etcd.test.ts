@@ -23,19 +23,33 @@ import type { UpgradeResult } from '../../workflows/upgrade/upgrade.js';
 import { eventually, type TestTemporal } from '../helpers/temporal.js';
 import { startLabStack, type LabStack } from '../helpers/lab-stack.js';
 import { scratchDir } from '../helpers/scratch.js';
+import { mooring } from '../helpers/cli.js';
+import { stringify } from 'yaml';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-// The lab's Kubernetes builds take half an hour of set-up and no node runs Kubernetes in this
-// lab, so the Kubernetes release list is given (the same listing code reads etcd's releases from
-// etcd.binaries.source here, for real). With no control plane found, the plan is etcd-only.
+// No node runs Kubernetes in this lab, and its Kubernetes builds take half an hour of set-up: the
+// Kubernetes release source is a SIMULATED one, a directory per release holding an executable
+// named kubeadm (only the listing reads it; nothing runs it). etcd's releases are the real builds
+// in etcd.binaries.source. With no control plane found, the plan is etcd-only.
 const K8S_RELEASES = ['1.33.7', '1.35.4', '1.36.3', '1.37.2'];
+
+function simulatedKubernetesReleases(): string {
+  const dir = scratchDir('mooring-upgrade-k8s-releases-');
+  for (const v of K8S_RELEASES) {
+    mkdirSync(join(dir, v));
+    writeFileSync(join(dir, v, 'kubeadm'), '#!/bin/sh\necho "SIMULATED release directory: this kubeadm is never run" >&2\nexit 1\n', { mode: 0o755 });
+  }
+  return join(dir, '{version}');
+}
 
 describe('upgrade on the lab: external etcd 3.4 → 3.5 → 3.6 member by member (real etcd, sshd, S3, Temporal)', () => {
   let stack: LabStack | undefined;
   let t: TestTemporal;
   let lab: Lab;
   let inv: Inventory;
+  let invFile: string;
+  let env: NodeJS.ProcessEnv;
 
   const members = () => lab.etcdMembers();
   const etcdctl = (args: string[], via = 'etcd-1') => hostEtcdctl(lab.etcdSettings, members().find((m) => m.name === via)!, members().map((m) => clientEndpoint(lab.etcdSettings, m)), args, 5);
@@ -45,7 +59,7 @@ describe('upgrade on the lab: external etcd 3.4 → 3.5 → 3.6 member by member
   })));
 
   async function run(inventory: Inventory, to: string, approve = true): Promise<{ result?: UpgradeResult; error?: WorkflowFailedError; handle: ReturnType<TestTemporal['client']['workflow']['getHandle']> }> {
-    const handle = await startRunbook(t.client, findRunbook('upgrade'), inventory, { to, kubernetesReleases: K8S_RELEASES, canary: { key: 'canary', value: 'before-the-upgrade' }, taskQueue: stack!.taskQueue });
+    const handle = await startRunbook(t.client, findRunbook('upgrade'), inventory, { to, canary: { key: 'canary', value: 'before-the-upgrade' }, taskQueue: stack!.taskQueue });
     if (approve) {
       const gate = await eventually('the upgrade approval gate', async () => {
         const p = await handle.query(progressQuery);
@@ -65,8 +79,11 @@ describe('upgrade on the lab: external etcd 3.4 → 3.5 → 3.6 member by member
 
   before(async () => {
     stack = await startLabStack('upgrade', '127.74.0', { etcdVersion: '3.4' });
-    ({ lab, t } = stack);
-    inv = await loadInventory(lab.inventoryFile);
+    ({ lab, t, env } = stack);
+    const labInv = await loadInventory(lab.inventoryFile);
+    inv = { ...labInv, kubernetes: { ...labInv.kubernetes, binaries: { source: simulatedKubernetesReleases() } } };
+    invFile = join(scratchDir('mooring-upgrade-inv-'), 'inventory.yaml');
+    writeFileSync(invFile, stringify(inv));
     await etcdctl(['put', 'canary', 'before-the-upgrade']);
   });
   after(async () => { await stack?.stop(); });
@@ -106,8 +123,20 @@ describe('upgrade on the lab: external etcd 3.4 → 3.5 → 3.6 member by member
   it('3.4 → 3.5 → 3.6: snapshot first, followers then the leader, agreement after each member, canary readable, every member on 3.6', async () => {
     const before = await versions();
     assert.ok(Object.values(before).every((v) => v?.startsWith('3.4.')), JSON.stringify(before));
-    const { result, error, handle } = await run(inv, '1.37.2');
-    assert.ok(result, error?.cause?.message ?? String(error));
+    const plan = await mooring(['upgrade', '-c', invFile, '--to', '1.37.2', '--plan'], env);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /1\. etcd 3\.4\.23 → 3\.5\.35/);
+    assert.deepEqual(await versions(), before, 'plan mode changed nothing');
+
+    // Through the CLI, approved through the CLI, as an operator would.
+    const running = mooring(['upgrade', '-c', invFile, '--to', '1.37.2', '--canary', 'canary=before-the-upgrade'], env, 900_000);
+    await eventually('the upgrade approval gate', async () => (await t.client.workflow.getHandle('ops/lab').query(progressQuery).catch(() => undefined))?.pendingApproval, 90_000, 300);
+    const ok = await mooring(['approve', 'ops/lab', '--by', 'oncall', '--comment', 'upgrade etcd'], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    const r = await running;
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const handle = t.client.workflow.getHandle('ops/lab');
+    const result = await handle.result() as UpgradeResult;
     assert.match(result.plan, /1\. etcd 3\.4\.23 → 3\.5\.35.*\n2\. etcd 3\.5\.35 → 3\.6\.16/);
     assert.match(result.plan, /No node runs a Kubernetes control plane/);
     assert.ok(result.snapshot?.key && result.snapshot.workflowId.startsWith('ops/lab/etcd-backup-'), JSON.stringify(result.snapshot));
@@ -124,6 +153,8 @@ describe('upgrade on the lab: external etcd 3.4 → 3.5 → 3.6 member by member
 
     // Order: the member that led at the start of each hop went last, after leadership moved away.
     const p = await handle.query(progressQuery);
+    // Time per step in the test's output (what a hop costs on the lab; bench:upgrade is not built).
+    for (const s of p.steps) process.stderr.write(`  ${s.id}: ${s.endedAt && s.startedAt ? `${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s` : '-'} ${s.detail ?? ''}\n`);
     for (const hop of ['etcd-1', 'etcd-2']) {
       const order = p.steps.find((s) => s.id === `${hop}:order`)!;
       const leader = /(etcd-\d) [\d.]+, leader/.exec(order.detail ?? '')?.[1];
@@ -145,5 +176,11 @@ describe('upgrade on the lab: external etcd 3.4 → 3.5 → 3.6 member by member
     assert.ok(result);
     assert.match(result.plan, /Nothing to do/);
     assert.equal(result.snapshot, undefined);
+    const refused = await mooring(['upgrade', '-c', invFile, '--to', '1.36.9', '--plan'], env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /1\.36\.9 is not a Kubernetes release the binary source offers \(1\.33\.7, 1\.35\.4, 1\.36\.3, 1\.37\.2\)/);
+    const down = await mooring(['upgrade', '-c', invFile, '--to', '1.33.7', '--plan'], env);
+    assert.equal(down.code, 0, 'no control plane: 1.33 needs etcd 3.5, which 3.6 satisfies');
+    assert.deepEqual(await versions(), { 'etcd-1': '3.6.16', 'etcd-2': '3.6.16', 'etcd-3': '3.6.16' });
   });
 });
