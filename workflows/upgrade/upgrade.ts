@@ -128,7 +128,9 @@ export async function upgradeCluster(input: UpgradeInput): Promise<UpgradeResult
   result.plan = approved.plan;
 
   const info = workflowInfo();
-  const backupId = `${info.workflowId}/etcd-backup-${info.runId}`;
+  // From the cluster and this run, not the workflow ID (which is ops/<cluster> anyway): a replay
+  // runs under another ID, and the child's ID must come out the same.
+  const backupId = `ops/${inv.cluster.name}/etcd-backup-${info.runId}`;
   const backup = await rb.step('snapshot', async () => {
     const r = await executeChild<(i: { inventory: Inventory; trigger: string }) => Promise<EtcdBackupResult>>('etcdBackup', {
       workflowId: backupId, args: [{ inventory: inv, trigger: `upgrade ${info.workflowId}` }],
