@@ -143,7 +143,9 @@ function etcdSteps(at: Version, wantMinor: string, minExternal: Version, release
   const want = mustParse(`${wantMinor}.0`, 'etcd minor');
   const out: { to: Version; why: string }[] = [];
   let cur = at;
-  const none = (minor: string, floor?: Version): never => refuse(`Kubernetes ${forK8s} needs etcd ${wantMinor}${floor ? ` (${formatVersion(floor)} or later)` : ''} and the etcd binary source offers no ${minor} release${floor ? ` at or above ${formatVersion(floor)}` : ''} (${describe(releases)}): add that release (see etcd.binaries.source)`);
+  const none = (minor: string, floor?: Version): never => refuse(releases.length
+    ? `Kubernetes ${forK8s} needs etcd ${wantMinor}${floor ? ` (${formatVersion(floor)} or later)` : ''} and the etcd binary source offers no ${minor} release${floor ? ` at or above ${formatVersion(floor)}` : ''} (${describe(releases)}): add that release (see etcd.binaries.source)`
+    : `Kubernetes ${forK8s} needs etcd ${wantMinor} and no etcd release is known: set etcd.binaries.source in the inventory (a directory per release on every member) and put the ${minor} release there`);
   while (cur.minor < want.minor) {
     const next = `${cur.major}.${cur.minor + 1}`;
     const floorText = ETCD_ENTRY_FLOOR[next];
