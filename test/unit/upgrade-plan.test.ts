@@ -134,6 +134,14 @@ describe('upgrade plan: refusals', () => {
     assert.match(refusal(input(c, '1.37.2')), /m1 scheduler 1\.36\.3 is newer than every kube-apiserver/);
   });
 
+  it('kubectl out of skew is a note (a client; each hop installs its kubectl), not a refusal', () => {
+    const c = cluster('1.35.4', ['3.6.16']);
+    c.nodes[0] = master('m1', '1.35.4', { kubectl: '1.32.4' });
+    const v = planUpgrade(input(c, '1.36.3'));
+    assert.ok(v.ok);
+    assert.match(v.plan.notes.join('\n'), /m1: kubectl 1\.32\.4 is more than one minor from kube-apiserver/);
+  });
+
   it('a half-done hop (one master upgraded, the others not) is within policy, so a resumed run can plan', () => {
     const c = cluster('1.35.4', ['3.6.16']);
     c.nodes[0] = master('m1', '1.36.3', { kubelet: '1.35.4' });
@@ -171,5 +179,24 @@ describe('upgrade plan: refusals', () => {
     assert.match(refusal(input(cluster('1.33.7', ['3.4.30']), '1.34.3', { etcdReleases: ['3.4.30', '3.5.35'] })), /needs etcd 3\.6.*offers no 3\.6 release/);
     // 1.35's kubeadm accepts external etcd 3.5.24+ only; the hop to 3.5 then has to land there (here it goes on to 3.6 anyway).
     assert.match(refusal(input({ nodes: [], etcd: etcd(['3.4.30']) }, '1.35.4', { etcdReleases: ['3.5.21', '3.6.16'] })), /3\.5\.26 or later|at or above 3\.5\.26/);
+  });
+});
+
+describe('upgrade: reading versions on a node', () => {
+  it('takes the version out of what each tool prints; a tool that printed nothing is absent', async () => {
+    const { parseVersionsOutput, VERSIONS_COMMAND } = await import('../../activities/kubernetes-versions/observe.js');
+    const out = [
+      'kubelet=Kubernetes v1.35.4',
+      'kubeadm=v1.35.4',
+      'kubectl="gitVersion": "v1.34.2"',
+      'kube-apiserver=image: registry.k8s.io/kube-apiserver:v1.35.4',
+      'kube-controller-manager=image: registry.k8s.io/kube-controller-manager:v1.35.4',
+      'kube-scheduler=image: registry.k8s.io/kube-scheduler:v1.34.9',
+    ].join('\n');
+    assert.deepEqual(parseVersionsOutput(out), { kubelet: '1.35.4', kubeadm: '1.35.4', kubectl: '1.34.2', apiserver: '1.35.4', controllerManager: '1.35.4', scheduler: '1.34.9' });
+    assert.deepEqual(parseVersionsOutput('kubelet=\nkubeadm=\nkubectl=\n'), {}, 'a worker without Kubernetes');
+    // The manifests are read where kubeadm writes them; each component's own image line only.
+    assert.match(VERSIONS_COMMAND, /\/etc\/kubernetes\/manifests\/kube-apiserver\.yaml/);
+    assert.match(VERSIONS_COMMAND, /kube-scheduler:\[\^ \]\*/);
   });
 });

@@ -5,7 +5,7 @@
 import {
   compareVersions, etcdForKubernetes, ETCD_ENTRY_FLOOR, formatVersion, highest, lowest, minorOf, mustParse, newestOfMinor, parseVersion, type Version,
 } from './versions.js';
-import { kubeletMaxLag, skewProblems, SKEW_RULES } from './skew.js';
+import { kubectlNotes, kubeletMaxLag, skewProblems, SKEW_RULES } from './skew.js';
 import type { NodeVersions } from '../../activities/kubernetes-versions/observe.js';
 
 export type { NodeVersions };
@@ -66,7 +66,7 @@ function build(input: PlanInput): UpgradePlan {
   const obs = input.observed;
   const unreachable = [...obs.nodes.filter((n) => !n.reachable).map((n) => n.name)];
   if (unreachable.length) refuse(`cannot read the versions on ${unreachable.join(', ')} (SSH failed): bring the node back before planning an upgrade`);
-  const notes: string[] = [];
+  const notes: string[] = kubectlNotes(obs.nodes);
 
   const skew = skewProblems(obs.nodes);
   if (skew.length) refuse(`the cluster is already skewed beyond the version-skew policy: ${skew.join('; ')}. Bring those components in line by hand (or with a run to their current release) first`);

@@ -16,7 +16,7 @@ export const SKEW_RULES: readonly string[] = [
 /** How many minors a kubelet may lag the apiserver (1.28 widened it from two to three). */
 export const kubeletMaxLag = (apiserver: Version) => (apiserver.minor >= 28 ? 3 : 2);
 
-/** What breaks the policy now, one sentence each; kubectl is reported too (it is upgraded with the hop). */
+/** What breaks the policy now, one sentence each (kubectl: see kubectlNotes). */
 export function skewProblems(nodes: readonly NodeVersions[]): string[] {
   const v = (n: NodeVersions, c: keyof NodeVersions) => mustParse(n[c] as string, `${n.name} ${c}`);
   const apis = nodes.filter((n) => n.apiserver).map((n) => ({ n, v: v(n, 'apiserver') }));
@@ -44,10 +44,23 @@ export function skewProblems(nodes: readonly NodeVersions[]): string[] {
       if (k.minor > apiLow.minor) out.push(`${n.name} kubelet ${formatVersion(k)} is newer than kube-apiserver ${formatVersion(apiLow)}`);
       else if (apiHigh.minor - k.minor > kubeletMaxLag(apiHigh)) out.push(`${n.name} kubelet ${formatVersion(k)} is ${apiHigh.minor - k.minor} minors older than kube-apiserver ${formatVersion(apiHigh)} (at most ${kubeletMaxLag(apiHigh)})`);
     }
-    if (n.kubectl) {
-      const k = v(n, 'kubectl');
-      if (Math.abs(k.minor - apiLow.minor) > 1 || Math.abs(k.minor - apiHigh.minor) > 1) out.push(`${n.name} kubectl ${formatVersion(k)} is more than one minor from kube-apiserver`);
-    }
   }
   return out;
+}
+
+/**
+ * kubectl outside its skew: a note, not a refusal. It is a client (a node's kubectl does not
+ * affect the cluster), and every hop installs the hop's kubectl on each node anyway.
+ */
+export function kubectlNotes(nodes: readonly NodeVersions[]): string[] {
+  const apis = nodes.flatMap((n) => (n.apiserver ? [mustParse(n.apiserver, `${n.name} apiserver`)] : []));
+  const low = lowest(apis);
+  const high = highest(apis);
+  if (!low || !high) return [];
+  return nodes.flatMap((n) => {
+    if (!n.kubectl) return [];
+    const k = mustParse(n.kubectl, `${n.name} kubectl`);
+    return Math.abs(k.minor - low.minor) > 1 || Math.abs(k.minor - high.minor) > 1
+      ? [`${n.name}: kubectl ${formatVersion(k)} is more than one minor from kube-apiserver; each hop installs the hop's kubectl`] : [];
+  });
 }
