@@ -4,6 +4,7 @@ import { createEtcdRecoveryActivities } from './etcd-recovery/index.js';
 import { createEtcdStatusActivities } from './etcd/status.js';
 import { createBackupActivities } from './backup/index.js';
 import { createControlPlaneActivities } from './control-plane/index.js';
+import { createEtcdUpgradeActivities } from './etcd-upgrade/index.js';
 import type { SshDeps } from './ssh/access.js';
 
 export type ActivityDeps = SshDeps;
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createEtcdStatusActivities(deps),
     ...createBackupActivities(deps),
     ...createControlPlaneActivities(deps),
+    ...createEtcdUpgradeActivities(deps),
   };
 }
 

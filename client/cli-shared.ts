@@ -74,6 +74,14 @@ export function parseDuration(value: string): number {
  * exiting, so every `finally` on the way out runs and closes its Temporal connection; the
  * entry point prints the message and sets the exit code.
  */
+/** `--canary KEY=VALUE`: a key that must read back after a runbook. */
+export function parseCanary(value: unknown): { key: string; value: string } | undefined {
+  if (typeof value !== 'string') return undefined;
+  const at = value.indexOf('=');
+  if (at <= 0) fail(`--canary "${value}" must be KEY=VALUE`, ExitCode.invalidInput);
+  return { key: value.slice(0, at), value: value.slice(at + 1) };
+}
+
 export function fail(message: string, code: number = ExitCode.failed): never {
   throw new CliExit(message, code);
 }

@@ -22,6 +22,7 @@ import { registerRecover } from './commands/recover.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerCodecServer } from './commands/codec-server.js';
+import { registerUpgrade } from './commands/upgrade.js';
 
 export function buildProgram(): Command {
   const program = new Command('mooring')
@@ -57,6 +58,7 @@ ${EXIT_CODE_HELP}`);
   registerLab(program);
   registerBackup(program);
   registerRecover(program);
+  registerUpgrade(program);
   registerDemo(program);
   registerDoctor(program);
   registerCompletion(program);

@@ -18,6 +18,8 @@ export const ExitCode = {
   degraded: 6,
   /** `backup verify` could not check the snapshot on the worker (not a verdict on the snapshot). */
   inconclusive: 7,
+  /** `upgrade` did what Mooring runs (etcd hops) and stopped before the Kubernetes hops, which are not built yet. */
+  notBuilt: 8,
 } as const;
 
 export const EXIT_CODE_HELP = `Exit codes:
@@ -25,7 +27,8 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  invalid input (nothing was started)
   3  the cluster is busy with another run (or the backup schedule exists already)
   4  the approval was rejected          5  the approval timed out (the run stopped safely)
-  6  backup degraded: no off-site copy  7  backup verify inconclusive: the worker could not check it`;
+  6  backup degraded: no off-site copy  7  backup verify inconclusive: the worker could not check it
+  8  upgrade stopped before the Kubernetes hops (not built yet; etcd hops, if any, are done)`;
 
 // Failure types of the scheduled wrapper and verify (workflows/etcd-backup): kept as strings so
 // the client does not import workflow modules for them.
@@ -36,6 +39,7 @@ const BY_FAILURE_TYPE: Record<string, number> = {
   BackupDegraded: ExitCode.degraded,
   BackupSkippedBusy: ExitCode.busy,
   VerificationInconclusive: ExitCode.inconclusive,
+  KubernetesHopsNotBuilt: ExitCode.notBuilt,
 };
 
 /** The exit code for a run that ended with a failure of this type. */

@@ -22,6 +22,8 @@ export interface RunbookOptions {
   snapshotKey?: string;
   /** Who started it, for reports. */
   trigger?: string;
+  /** upgrade: the Kubernetes release to reach. */
+  to?: string;
 }
 
 const recoveryArgs = (inventory: Inventory, o: RunbookOptions) => [{
@@ -84,6 +86,21 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
     args: (inventory, o) => {
       if (!o.snapshotKey) throw new Error('etcd-backup-verify needs the snapshot: use `mooring backup verify -c FILE ID`');
       return [{ inventory, key: o.snapshotKey }];
+    },
+  },
+  {
+    name: 'upgrade',
+    workflowType: 'upgradeCluster',
+    mutating: true,
+    summary: 'plan the hops to a Kubernetes release from the versions the nodes run (one minor at a time, etcd minors first where needed), approve, snapshot through etcd-backup, upgrade external etcd member by member; stops before the Kubernetes hops (not built yet)',
+    args: (inventory, o) => {
+      if (!o.to) throw new Error('upgrade needs the target release: use `mooring upgrade -c FILE --to 1.X.Y`');
+      return [{
+        inventory, to: o.to,
+        ...(o.approvalTimeoutMs ? { approvalTimeoutMs: o.approvalTimeoutMs } : {}),
+        ...(o.planOnly ? { planOnly: true } : {}),
+        ...(o.canary ? { canary: o.canary } : {}),
+      }];
     },
   },
 ];

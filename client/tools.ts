@@ -12,6 +12,11 @@ export function etcdCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring', 'etcd');
 }
 
+/** Where scripts/build-kubernetes.sh caches the Kubernetes releases it builds, one directory per version. */
+export function kubernetesCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring', 'kubernetes');
+}
+
 /** The cached etcd builds (directories named 3.M.P), newest first. */
 export function cachedEtcdBuilds(): string[] {
   let names: string[];

@@ -29,6 +29,11 @@ const absPath = z.string().regex(SAFE_PATH, {
   error: (iss) => `${JSON.stringify(iss.input)} must be an absolute path of letters, digits, '.', '_', '-' and '/'`,
 });
 const port = z.number().int().min(1).max(65535);
+// A directory per release on the hosts, `{version}` standing for the release (e.g. 3.5.35).
+const RELEASE_DIR = /^\/[A-Za-z0-9._\/-]*\{version\}[A-Za-z0-9._\/-]*$/;
+const releaseDir = (holds: string) => z.string().regex(RELEASE_DIR, {
+  error: (iss) => `${JSON.stringify(iss.input)} must be an absolute path with {version} where the release goes, e.g. /opt/${holds}/{version} (letters, digits, '.', '_', '-', '/')`,
+});
 const version = z.string().regex(SEMVER, {
   error: (iss) => `${JSON.stringify(iss.input)} is not a version such as 1.28.4`,
 });
@@ -161,6 +166,11 @@ const Etcd = z.strictObject({
     clientKey: tlsFile('Client key (etcdctl)', '/etc/etcd/ssl/client.key'),
     caKey: SecretRef.optional().describe('The etcd CA\'s private key, by reference: lets a follower recovery issue certificates for a replaced node; must match caCert'),
   }).prefault({}).describe('Paths of the TLS files on the members'),
+  binaries: z.strictObject({
+    source: releaseDir('etcd').describe('Directory of each release on the member hosts, {version} standing for the release, e.g. /opt/etcd/{version}'),
+    installDir: absPath.default('/usr/local/bin').describe('The directory the etcd unit\'s ExecStart names (and etcdctl/etcdutl on PATH); the upgrade copies the release\'s binaries there'),
+    keepDir: absPath.default('/var/backups/etcd-binaries').describe('Where the replaced binaries are kept, per version (the way back for a member that fails)'),
+  }).optional().describe('For mooring upgrade: where each etcd release\'s binaries are on the member hosts. etcd ships release tarballs, not a package per minor, so production stages them (config management, an image, a read-only mount) as one directory per release holding etcd, etcdctl (and etcdutl from 3.5)'),
 });
 
 const LoadBalancer = z.strictObject({
@@ -178,6 +188,8 @@ const Kubernetes = z.strictObject({
   cni: z.enum(['calico', 'flannel', 'canal', 'cilium']).describe('Network plugin'),
   apiserverReadiness: z.enum(['readyz', 'none-simulated'], { error: 'must be "readyz" (production) or "none-simulated" (a lab without an apiserver)' }).default('readyz')
     .describe('How a control-plane restart knows a master\'s kube-apiserver is back: readyz (default) waits until GET https://<master>:6443/readyz answers 200, asked on the master over SSH with the cluster CA; none-simulated only for a lab whose masters run no apiserver (SIMULATED), and the restart then says nothing was probed'),
+  binaries: z.strictObject({ source: releaseDir('kubernetes').describe('Directory of each release, {version} standing for the release, e.g. /opt/kubernetes/{version}') }).optional()
+    .describe('For mooring upgrade: the Kubernetes releases available to the nodes, one directory per release holding kubeadm (the lab\'s builds; in production e.g. staged release binaries); the releases found there are the only targets the upgrade accepts'),
 });
 
 const keep = (what: string, n: number) => z.number().int().min(0).default(n).describe(`How many ${what} snapshots to keep (the newest of each period)`);

@@ -8,7 +8,7 @@ import type { InventoryInput } from '../config/schema.js';
 import { parseInventory } from '../config/load.js';
 import { schemaModeline } from '../config/json-schema.js';
 import { portOpen } from '../client/devserver.js';
-import { PROJECT_ROOT } from '../client/tools.js';
+import { etcdCacheDir, kubernetesCacheDir, PROJECT_ROOT } from '../client/tools.js';
 import { LAB_NODES, DEFAULT_SUBNET, VIP_OCTET, nodeIp, type LabNode } from './topology.js';
 import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from './sshd.js';
 import { childrenOf, killNow, runningAs, startDetached, stopTree, waitFor } from './processes.js';
@@ -432,12 +432,15 @@ export class Lab {
       etcd: {
         version: saved?.etcd?.version ?? '3.4.23', topology: 'external', members: node('etcd'), tls: { caKey: { file: join(this.dir, 'pki', 'ca.key') } },
         ...(saved?.etcdQuotaBackendBytes !== undefined ? { quotaBackendBytes: saved.etcdQuotaBackendBytes } : {}),
+        // `mooring upgrade`: the releases set-up built (the cache is visible inside every node's
+        // view); the SIMULATED systemctl runs /usr/local/sbin/etcd when there is one.
+        binaries: { source: join(etcdCacheDir(), '{version}'), installDir: '/usr/local/sbin' },
       },
       masters: node('master'),
       workers: node('worker'),
       // The lab's masters run no kube-apiserver (SIMULATED crictl, no kubelet): a control-plane
       // restart says it did not probe /readyz instead of waiting for an apiserver that is not there.
-      kubernetes: { version: '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico', apiserverReadiness: 'none-simulated' },
+      kubernetes: { version: '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico', apiserverReadiness: 'none-simulated', binaries: { source: join(kubernetesCacheDir(), '{version}') } },
       ...(s3 ? {
         backup: {
           schedule: { every: '1h' },
@@ -511,6 +514,9 @@ function installEtcd(sbin: string, build: EtcdBuild): void {
     let now: string | undefined;
     try { now = readlinkSync(link); } catch { now = undefined; }
     if (now === target) continue; // a running lab keeps its links: no moment without etcdctl
+    // A regular file was installed by `mooring upgrade` (it copies, never links): the member's
+    // data is of that release now, so a later `up` must not put the older one back.
+    if (now === undefined && existsSync(link)) continue;
     rmSync(link, { force: true });
     if (target) symlinkSync(target, link);
   }

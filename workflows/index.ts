@@ -7,3 +7,4 @@ export { recoverEtcdLeader } from './etcd-recovery/leader.js';
 export { etcdStatus } from './etcd-status.js';
 export { etcdBackup } from './etcd-backup/backup.js';
 export { verifyEtcdBackup } from './etcd-backup/verify.js';
+export { upgradeCluster } from './upgrade/upgrade.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { fail, inventoryOrExit, outputOption, parseDuration, withConnectionOptions, withExamples } from '../cli-shared.js';
+import { fail, inventoryOrExit, outputOption, parseCanary, parseDuration, withConnectionOptions, withExamples } from '../cli-shared.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../../workflows/etcd-recovery/approval-defaults.js';
 
 const SCENARIOS = {
@@ -28,12 +28,7 @@ export function registerRecover(program: Command): void {
       .action(async (o: Record<string, string | boolean>) => {
         const [{ startAndFollow }, { staleScheduleHint }] = await Promise.all([import('./start-and-follow.js'), import('../schedules.js')]);
         const inv = await inventoryOrExit(String(o.config));
-        let canary: { key: string; value: string } | undefined;
-        if (typeof o.canary === 'string') {
-          const at = o.canary.indexOf('=');
-          if (at <= 0) fail(`--canary "${o.canary}" must be KEY=VALUE`, 2);
-          canary = { key: o.canary.slice(0, at), value: o.canary.slice(at + 1) };
-        }
+        const canary = parseCanary(o.canary);
         await startAndFollow(o, inv, spec.runbook, {
           ...(typeof o.member === 'string' ? { member: o.member } : {}),
           ...(o.plan ? { planOnly: true } : {}),

@@ -21,6 +21,9 @@
 //                                          'majority-control-plane-restart' both taken
 //   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
 //                                          snapshot: the `backup &&` guard short-circuits
+//   upgrade-etcd                           upgradeCluster to 1.37.2 on the lab: no control plane, so
+//                                          etcd 3.4 → 3.5 → 3.6 (with its etcd-backup child); last,
+//                                          as it leaves the lab's etcd at 3.6
 // Histories of the shapes before each patched() (test/histories/*-before-<patch-id>.json) come from
 // the commit before the patch, recorded with test/replay/record-old-shape.ts; this script never writes
 // them. `-- --force` re-records everything above from today's code: never over released shapes.
@@ -48,7 +51,8 @@ import { scratchDir } from '../helpers/scratch.js';
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const OUT = join(PROJECT_ROOT, 'test', 'histories');
 
-const lab = new Lab({ dir: scratchDir('mooring-record-'), subnet: '127.23.0' });
+// MOORING_RECORD_SUBNET: another engineer's recording may hold the default one.
+const lab = new Lab({ dir: scratchDir('mooring-record-'), subnet: process.env.MOORING_RECORD_SUBNET ?? '127.23.0' });
 await lab.up();
 const t = await startTestTemporal();
 const taskQueue = uniqueTaskQueue('record');
@@ -229,6 +233,22 @@ try {
     const r = (await handle.result()) as { recovered?: string };
     if (r.recovered?.split(',').length !== 3) throw new Error(`the majority recovery did not bring back three members: ${JSON.stringify(r)}`);
     save('recover-etcd-majority-rolling-restart', handle.workflowId, handle.firstExecutionRunId);
+  }
+
+  // Last: it leaves the lab's etcd on 3.6. No node runs Kubernetes in the lab, so the Kubernetes
+  // release source is a SIMULATED directory of release names (as in test/e2e/upgrade-etcd.test.ts).
+  if (wanted('upgrade-etcd')) {
+    const releases = scratchDir('mooring-record-k8s-releases-');
+    for (const v of ['1.35.4', '1.36.3', '1.37.2']) {
+      mkdirSync(join(releases, v));
+      writeFileSync(join(releases, v, 'kubeadm'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    }
+    const upgradeInv: Inventory = { ...inv, kubernetes: { ...inv.kubernetes, binaries: { source: join(releases, '{version}') } } };
+    const handle = await startRunbook(t.client, findRunbook('upgrade'), upgradeInv, opts({ to: '1.37.2', canary }));
+    await approveAtGate(handle);
+    const r = (await handle.result()) as { etcd?: { version: string }[] };
+    if (r.etcd?.at(-1)?.version !== '3.6.16') throw new Error(`the upgrade did not bring etcd to 3.6.16: ${JSON.stringify(r)}`);
+    save('upgrade-etcd', handle.workflowId, handle.firstExecutionRunId);
   }
 } finally {
   await w.stop();

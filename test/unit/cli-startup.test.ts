@@ -33,7 +33,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = [
 const packagesOf = (loaded: string[]) => [...new Set(loaded.filter((u) => HEAVY.test(u)).map((u) => u.split('/node_modules/').pop()!.split('/').slice(0, 2).join('/')))];
 
 describe('CLI start-up', () => {
-  for (const args of [['--help'], ['validate', '-c', EXAMPLE], ['validate', '-c', EXAMPLE, '-o', 'json'], ['run', '--help'], ['backup', 'list', '--help'], ['lab', '--help'], ['doctor', '--help'], ['completion', 'bash'], ['validate', '-c', EXAMPLE, '-o', 'yaml'], ['codec-server', '--help']]) {
+  for (const args of [['--help'], ['validate', '-c', EXAMPLE], ['validate', '-c', EXAMPLE, '-o', 'json'], ['run', '--help'], ['backup', 'list', '--help'], ['lab', '--help'], ['doctor', '--help'], ['completion', 'bash'], ['validate', '-c', EXAMPLE, '-o', 'yaml'], ['codec-server', '--help'], ['upgrade', '--help']]) {
     it(`mooring ${args.join(' ').replace(PROJECT_ROOT, '')} loads no Temporal client, AWS SDK or ssh2 and prints nothing on stderr`, async () => {
       const r = await run(args);
       assert.equal(r.code, 0, r.stderr);
