@@ -28,6 +28,10 @@ export function registerCodecServer(program: Command): void {
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'key of --tls-cert (PEM)')
     .addHelpText('after', `
+Examples:
+  MOORING_CODEC_KEYS="2026-12=file:/etc/mooring/codec.key" mooring codec-server
+  mooring codec-server --ip 0.0.0.0 --token-file /etc/mooring/codec.token --tls-cert c.pem --tls-key k.pem
+
 Then in the Web UI: Settings (the codec icon) > Codec Server endpoint http://127.0.0.1:8888, or start the
 dev server with --ui-codec-endpoint. For the temporal CLI: --codec-endpoint http://127.0.0.1:8888
 (and --codec-auth "Bearer TOKEN" with a token). See README, "Security".`)

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { fail, inventoryOrExit, outputOption, parseCanary, parseDuration, withConnectionOptions, withExamples } from '../cli-shared.js';
+import { inventoryOrExit, outputOption, parseCanary, parseDuration, withConnectionOptions, withExamples } from '../cli-shared.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../../workflows/etcd-recovery/approval-defaults.js';
 
 const SCENARIOS = {
