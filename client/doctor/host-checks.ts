@@ -3,7 +3,6 @@
 // worker host when doctor runs there (the README says to run it on each).
 import { constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Inventory } from '../../config/schema.js';
 import type { CheckResult } from './report.js';
@@ -36,42 +35,29 @@ export async function sshKeyCheck(inv: Inventory): Promise<CheckResult> {
   return { check, status: 'ok', detail: `${path} readable, mode ${(mode & 0o777).toString(8).padStart(4, '0')}` };
 }
 
-/** Where openstacksdk and the openstack CLI look for clouds.yaml, in their order. */
-export function cloudsYamlCandidates(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
-  const dirs = [cwd, join(env.HOME ?? homedir(), '.config', 'openstack'), '/etc/openstack'];
-  return [
-    ...(env.OS_CLIENT_CONFIG_FILE ? [env.OS_CLIENT_CONFIG_FILE] : []),
-    ...dirs.flatMap((d) => ['clouds.yaml', 'clouds.yml'].map((f) => join(d, f))),
-  ];
-}
-
+/**
+ * OpenStack credentials resolved exactly as the worker's activities resolve them
+ * (activities/cloud/openstack/config/clouds.ts: clouds.yaml, secure.yaml, OS_CLOUD, OS_*), so a
+ * passing check means the worker will find a complete cloud. Nothing secret is shown.
+ */
 export async function cloudsCheck(inv: Inventory, env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
   const check = 'clouds.yaml';
   if (inv.provider.type !== 'openstack') return { check, status: 'skip', detail: `provider is ${inv.provider.type}` };
-  const cloud = inv.provider.openstack.cloud ?? env.OS_CLOUD;
-  if (!cloud) {
-    if (env.OS_AUTH_URL) return { check, status: 'ok', detail: `no cloud named; OS_* variables set (OS_AUTH_URL=${env.OS_AUTH_URL})` };
-    return { check, status: 'fail', detail: 'no cloud named (provider.openstack.cloud, OS_CLOUD) and no OS_AUTH_URL', fix: 'set provider.openstack.cloud to an entry of clouds.yaml, or source the project\'s openrc file on the worker host' };
-  }
-  const candidates = cloudsYamlCandidates(env);
-  const file = candidates.find((f) => existsSync(f));
-  if (!file) {
-    return { check, status: 'fail', detail: `cloud "${cloud}" named but no clouds.yaml in ${candidates.join(', ')}`, fix: 'download it from Horizon (API Access → OpenStack clouds.yaml File) to ~/.config/openstack/clouds.yaml (mode 0600), or set OS_CLIENT_CONFIG_FILE' };
-  }
-  const { parse } = await import('yaml');
-  let clouds: Record<string, unknown>;
+  const { CloudConfigError, processConfigEnv, resolveCloudConfig } = await import('../../activities/cloud/openstack/config/clouds.js');
+  const os = inv.provider.openstack;
+  let cloud: Awaited<ReturnType<typeof resolveCloudConfig>>;
   try {
-    clouds = ((parse(readFileSync(file, 'utf8')) as { clouds?: Record<string, unknown> } | null)?.clouds) ?? {};
+    cloud = await resolveCloudConfig({ ...(os.cloud ? { cloud: os.cloud } : {}), region: os.region }, processConfigEnv({ env, ...(env.HOME ? { home: env.HOME } : {}) }));
   } catch (err) {
-    return { check, status: 'fail', detail: `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, fix: `fix ${file}` };
+    if (!(err instanceof CloudConfigError)) throw err;
+    return { check, status: 'fail', detail: err.message, fix: 'download the project\'s clouds.yaml from Horizon (API Access) to ~/.config/openstack/clouds.yaml (mode 0600), passwords in secure.yaml beside it, or set OS_CLIENT_CONFIG_FILE / the OS_* variables on the worker host' };
   }
-  if (!(cloud in clouds)) {
-    const known = Object.keys(clouds);
-    return { check, status: 'fail', detail: `${file} has no cloud "${cloud}"${known.length ? ` (it has: ${known.join(', ')})` : ''}`, fix: `add "${cloud}" under clouds: in ${file}, or set provider.openstack.cloud to one it has` };
+  const what = `cloud "${cloud.name}" from ${cloud.source}: ${cloud.credentials.type} auth at ${cloud.authUrl}`;
+  if (cloud.source.startsWith('/') && existsSync(cloud.source)) {
+    const mode = statSync(cloud.source).mode;
+    if (mode & 0o077) return { check, status: 'warn', detail: `${what}, but ${cloud.source} is readable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}; it may hold a password)`, fix: `chmod 600 ${cloud.source}` };
   }
-  const mode = statSync(file).mode;
-  if (mode & 0o077) return { check, status: 'warn', detail: `cloud "${cloud}" in ${file}, but the file is readable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}; it may hold a password)`, fix: `chmod 600 ${file}` };
-  return { check, status: 'ok', detail: `cloud "${cloud}" in ${file}` };
+  return { check, status: 'ok', detail: what };
 }
 
 /** The programs `mooring lab` and the tests run, as set-up (`npm run setup`) installs them. */

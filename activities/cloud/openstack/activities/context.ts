@@ -2,10 +2,8 @@
 // environment and files; production uses the worker's), the client it opens for one attempt
 // (credentials resolved here, inside the activity), and the wrapper that turns any error into a
 // failure Temporal knows how to retry or not.
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { Context } from '@temporalio/activity';
-import { resolveCloudConfig, type ConfigEnv } from '../config/clouds.js';
+import { processConfigEnv, resolveCloudConfig } from '../config/clouds.js';
 import { OpenStackClient } from '../client.js';
 import { toFailure } from '../errors.js';
 
@@ -22,22 +20,13 @@ export interface OpenStackDeps {
   pollMs?: number;
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw err;
-  }
-}
 
 function signal(): AbortSignal | undefined {
   try { return Context.current().cancellationSignal; } catch { return undefined; }
 }
 
 export async function openClient(target: CloudTarget, deps: OpenStackDeps): Promise<OpenStackClient> {
-  const e: ConfigEnv = { env: deps.env ?? process.env, home: deps.home ?? homedir(), cwd: deps.cwd ?? process.cwd(), readText: deps.readText ?? readIfExists };
+  const e = processConfigEnv({ ...(deps.env ? { env: deps.env } : {}), ...(deps.home ? { home: deps.home } : {}), ...(deps.cwd ? { cwd: deps.cwd } : {}), ...(deps.readText ? { readText: deps.readText } : {}) });
   const cfg = await resolveCloudConfig({ ...(target.cloud ? { cloud: target.cloud } : {}), region: target.region }, e);
   const s = signal();
   return new OpenStackClient(cfg, { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(s ? { signal: s } : {}) });

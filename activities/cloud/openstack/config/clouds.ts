@@ -9,6 +9,8 @@
 //  - OS_* variables override what the files say (the CLI's options default to them, and options
 //    win over clouds.yaml); e.g. OS_PASSWORD with OS_CLOUD keeps a password out of any file.
 // The result holds secrets: it lives inside an activity only, never returned, logged or thrown.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 
 export type AuthType = 'password' | 'v3applicationcredential';
@@ -201,4 +203,19 @@ export async function resolveCloudConfig(want: { cloud?: string; region?: string
   }
   if (want.region) merged = { ...merged, region_name: want.region };
   return build(name, source, merged);
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** This process's view: its environment, home, working directory and files (what the worker and `mooring doctor` use). */
+export function processConfigEnv(over: Partial<ConfigEnv> = {}): ConfigEnv {
+  return { env: over.env ?? process.env, home: over.home ?? homedir(), cwd: over.cwd ?? process.cwd(), readText: over.readText ?? readIfExists };
 }
