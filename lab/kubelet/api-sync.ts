@@ -38,6 +38,7 @@ export function startApiSync(o: ApiSyncOptions): { poke: () => void; stop: () =>
   let lastStatus = 0;
   let lastLease = 0;
   let lastError = '';
+  let lastBootstrapFailure = 0;
   const prober = new Prober();
   const mirrors = new MirrorPods(o.nodeName, o.log);
 
@@ -51,7 +52,14 @@ export function startApiSync(o: ApiSyncOptions): { poke: () => void; stop: () =>
   async function client(): Promise<ApiClient | undefined> {
     if (!existsSync(o.kubeconfig)) {
       if (!existsSync(o.bootstrapKubeconfig)) return undefined;
-      await tlsBootstrap({ ...o, cancelled: () => stopped });
+      // A refused or failed bootstrap is tried again after 10 s, not on every pass: each try is a new CSR.
+      if (Date.now() - lastBootstrapFailure < 10_000) return undefined;
+      try {
+        await tlsBootstrap({ ...o, cancelled: () => stopped });
+      } catch (e) {
+        lastBootstrapFailure = Date.now();
+        throw e;
+      }
     }
     const st = statSync(o.kubeconfig);
     const stamp = `${st.mtimeMs}:${st.size}`;

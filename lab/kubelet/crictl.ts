@@ -63,7 +63,12 @@ async function stop(ids: string[]): Promise<number> {
     try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
     const deadline = Date.now() + 10_000;
     while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    if (alive(pid)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      // A signal is delivered asynchronously: report the container stopped only once it is.
+      const killDeadline = Date.now() + 5000;
+      while (alive(pid) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 50));
+    }
     process.stdout.write(`${id}\n`);
   }
   return 0;

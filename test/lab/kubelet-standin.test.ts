@@ -12,8 +12,8 @@
 // with the stand-in "installed" as /usr/local/sbin/kubelet (lab/kubelet/install.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { renderKubeadmInitConfig } from '../../activities/kubeadm/config.js';
 import { inNodeView, nodeRoot, prepareNodeView } from '../../lab/node-view.js';
 import { installKubelet } from '../../lab/kubelet/install.js';
 import { scratchDir } from '../helpers/scratch.js';
+import { alive, cmdline, executable, run } from '../helpers/kubelet-lab.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring');
@@ -45,24 +46,8 @@ const CONTROL_PLANE = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kub
 // ports the control plane will use.
 const RUNTIME_PREFLIGHT = ['CRI', 'ContainerRuntimeVersion', 'ImagePull', 'SystemVerification'];
 
-const executable = (p: string) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const kubectlBin = () => (executable(join(REPO, '.tools/bin/kubectl')) ? join(REPO, '.tools/bin/kubectl') : 'kubectl');
 
-interface Run { code: number; out: string }
-function run(cmd: string, args: string[], timeout = 60_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` });
-    });
-  });
-}
 
 let nodeDir = '';
 /** The later cases need the cluster `kubeadm init` makes: they fail at once without it. */
@@ -116,21 +101,6 @@ interface Rec { pod: string; container: string; id: string; pid: number; argv: s
 const containers = (): Rec[] => {
   try {
     return (JSON.parse(readFileSync(join(root(), '/var/lib/kubelet/containers.json'), 'utf8')) as { containers: Rec[] }).containers;
-  } catch {
-    return [];
-  }
-};
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
-const cmdline = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return [];
   }
@@ -382,7 +352,7 @@ describe(`SIMULATED kubelet with real kubeadm ${FROM}`, () => {
     }
   });
 
-  test(`kubeadm upgrade apply v${TO} on this node with the SIMULATED kubelet`, { skip: haveTo ? false : `Kubernetes ${TO} is not built (scripts/build-kubernetes.sh ${TO})` }, async () => {
+  test(`kubeadm upgrade apply v${TO} on this node with the SIMULATED kubelet`, { skip: haveTo ? false : `Kubernetes ${TO} is not built (scripts/build-kubernetes.sh ${TO})` }, async (t) => {
     needCluster();
     const hashes = new Map<string, string>();
     for (const c of CONTROL_PLANE) hashes.set(c, (await mirrorPod(c))!.metadata.annotations!['kubernetes.io/config.hash']!);
@@ -399,8 +369,10 @@ describe(`SIMULATED kubelet with real kubeadm ${FROM}`, () => {
       const proc = processOf(p, c);
       assert.equal(proc.argv[0], bin(TO, c), `${c} runs the ${TO} build`);
     }
-    const ver = await kubectl('version', '-o', 'json');
-    assert.equal((JSON.parse(ver.out) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion, `v${TO}`);
+    const ver = await kubectl('get', '--raw', '/version');
+    assert.equal(ver.code, 0, ver.out);
+    assert.equal((JSON.parse(ver.out.slice(ver.out.indexOf('{'), ver.out.lastIndexOf('}') + 1)) as { gitVersion: string }).gitVersion, `v${TO}`);
+    t.diagnostic(r.out.split('\n').filter((l) => /^\[upgrade\/(staticpods|etcd)\].*(Component|hash|etcd)|SUCCESS/.test(l)).slice(0, 20).join(' | '));
 
     // Then the node's kubelet is upgraded (the package, then a restart): the new kubelet adopts
     // the running processes and reports the new version.
