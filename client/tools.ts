@@ -1,11 +1,21 @@
 // Where the external programs Mooring drives are found: the set-up script's .tools/bin first,
 // then PATH. Nothing is ever downloaded at run time.
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** True when `path` exists and this process may execute it. */
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Where scripts/build-etcd.sh caches the etcd releases it builds, one directory per version. */
 export function etcdCacheDir(): string {

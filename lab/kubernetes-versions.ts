@@ -1,9 +1,8 @@
 // Which Kubernetes release `mooring lab up --kubernetes 1.N` runs: one of the releases
 // scripts/build-kubernetes.sh pins, found built in ~/.cache/mooring/kubernetes/<version>/.
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../client/tools.js';
+import { isExecutable, kubernetesCacheDir, PROJECT_ROOT } from '../client/tools.js';
 
 export const KUBERNETES_PROGRAMS = ['kubeadm', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 
@@ -15,8 +14,6 @@ export function pinnedKubernetes(): string[] {
   return m ? m[1]!.trim().split(/\s+/) : [];
 }
 
-export const kubernetesCache = () => join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring', 'kubernetes');
-
 /** '1.35', 'v1.35' or '1.35.4' → the pinned, built release; an Error saying how to get it otherwise. */
 export function resolveKubernetes(request: string): KubernetesBuild {
   const pinned = pinnedKubernetes();
@@ -24,11 +21,9 @@ export function resolveKubernetes(request: string): KubernetesBuild {
   if (!m) throw new Error(`--kubernetes "${request}" must be a release such as 1.35 or 1.35.4 (the lab builds ${pinned.join(', ')})`);
   const version = pinned.find((v) => (m[2] ? v === `${m[1]}${m[2]}` : v.startsWith(`${m[1]}.`)));
   if (!version) throw new Error(`--kubernetes ${request}: the lab builds ${pinned.join(', ')}; pick one of those minors`);
-  const binDir = join(kubernetesCache(), version);
+  const binDir = join(kubernetesCacheDir(), version);
   for (const p of KUBERNETES_PROGRAMS) {
-    try {
-      accessSync(join(binDir, p), constants.X_OK);
-    } catch {
+    if (!isExecutable(join(binDir, p))) {
       throw new Error(`--kubernetes ${request}: ${join(binDir, p)} is not built yet: run \`bash scripts/build-kubernetes.sh ${version}\` (10-20 minutes once; \`npm run setup\` builds every pinned release)`);
     }
   }

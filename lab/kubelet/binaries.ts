@@ -5,22 +5,11 @@
 //     --binaries/kube-apiserver (with a warning when the tag says another release);
 //   registry.k8s.io/etcd:3.6.5-0 → --etcd-binaries/etcd, else the newest build of the same minor in
 //     <cache>/etcd/3.6.*/etcd (kubeadm pins etcd patch releases this lab does not build).
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { cachedEtcdBuilds, etcdCacheDir, isExecutable as executable } from '../../client/tools.js';
 
 export interface ResolvedBinary { path: string; warning?: string }
 
-const executable = (p: string) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-export const mooringCache = () => join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring');
 
 /** `registry.k8s.io/kube-apiserver:v1.35.4` → { repo: 'kube-apiserver', tag: 'v1.35.4' }. */
 export function splitImage(image: string): { repo: string; tag: string } {
@@ -41,12 +30,10 @@ function etcdBinary(tag: string, etcdBinaries: string | undefined): ResolvedBina
   const m = /^v?(\d+)\.(\d+)\./.exec(tag);
   if (!m) throw new Error(`image etcd:${tag}: the tag names no etcd release; pass --etcd-binaries DIR`);
   const minor = `${m[1]}.${m[2]}`;
-  const dir = join(mooringCache(), 'etcd');
-  const builds = existsSync(dir) ? readdirSync(dir).filter((v) => v.startsWith(`${minor}.`) && executable(join(dir, v, 'etcd'))) : [];
-  builds.sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2]));
-  const newest = builds.pop();
+  const dir = etcdCacheDir();
+  const newest = cachedEtcdBuilds().find((d) => basename(d).startsWith(`${minor}.`) && executable(join(d, 'etcd')));
   if (!newest) throw new Error(`image etcd:${tag}: no etcd ${minor} build in ${dir}; run scripts/build-etcd.sh ${minor} or pass --etcd-binaries DIR`);
-  return { path: join(dir, newest, 'etcd') };
+  return { path: join(newest, 'etcd') };
 }
 
 /** The program standing for `image`, or an Error saying which build is missing. */

@@ -1,15 +1,8 @@
 // Small process helpers for the lab tests of the SIMULATED kubelet.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
-export const executable = (p: string) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
+export { isExecutable as executable } from '../../client/tools.js';
 
 export interface Run { code: number; out: string }
 

@@ -15,7 +15,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ import { renderKubeadmInitConfig } from '../../activities/kubeadm/config.js';
 import { inNodeView, nodeRoot, prepareNodeView } from '../../lab/node-view.js';
 import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from '../../lab/sshd.js';
 import { scratchDir } from '../helpers/scratch.js';
+import { isExecutable as executable } from '../../client/tools.js';
+import { pinnedKubernetes } from '../../lab/kubernetes-versions.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring');
@@ -32,19 +34,10 @@ const NETNS = `mooring-readyz-${process.pid}`;
 const NODE_IP = '10.251.80.10';
 const QUOTA = 8 * 1024 ** 3;
 
-const executable = (p: string) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The first pinned Kubernetes release already built (the probe does not depend on the minor). */
 function kubernetesBuild(): { version: string; dir: string } {
-  const script = readFileSync(join(REPO, 'scripts/build-kubernetes.sh'), 'utf8');
-  const pinned = /^KUBERNETES_PINNED_VERSIONS=\(([^)]*)\)/m.exec(script)?.[1]?.trim().split(/\s+/) ?? [];
+  const pinned = pinnedKubernetes();
   const built = pinned.find((v) => ['kubeadm', 'kube-apiserver'].every((c) => executable(join(CACHE, 'kubernetes', v, c))));
   assert.ok(built, `no pinned Kubernetes release (${pinned.join(', ')}) is built in ${join(CACHE, 'kubernetes')}: run scripts/build-kubernetes.sh`);
   return { version: built, dir: join(CACHE, 'kubernetes', built) };

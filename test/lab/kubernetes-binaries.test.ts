@@ -15,7 +15,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,8 @@ import { parse } from 'yaml';
 import { kubeadmApiVersionFor, kubernetesMinor, renderKubeadmInitConfig, type KubeadmInitInput } from '../../activities/kubeadm/config.js';
 import { inNodeView, nodeRoot, prepareNodeView } from '../../lab/node-view.js';
 import { scratchDir } from '../helpers/scratch.js';
+import { isExecutable as executable } from '../../client/tools.js';
+import { pinnedKubernetes } from '../../lab/kubernetes-versions.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring');
@@ -33,20 +35,11 @@ const COMPONENTS = ['kubeadm', 'kube-apiserver', 'kube-controller-manager', 'kub
 
 /** The releases the build script pins: the test covers each of them, and fails for a missing one. */
 function pinnedVersions(): string[] {
-  const script = readFileSync(join(REPO, 'scripts/build-kubernetes.sh'), 'utf8');
-  const m = /^KUBERNETES_PINNED_VERSIONS=\(([^)]*)\)/m.exec(script);
-  assert.ok(m, 'KUBERNETES_PINNED_VERSIONS=(...) in scripts/build-kubernetes.sh');
-  return m[1]!.trim().split(/\s+/);
+  const pinned = pinnedKubernetes();
+  assert.ok(pinned.length > 0, 'KUBERNETES_PINNED_VERSIONS=(...) in scripts/build-kubernetes.sh');
+  return pinned;
 }
 
-const executable = (p: string) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function kubectlPath(): string {
   const local = join(REPO, '.tools/bin/kubectl');

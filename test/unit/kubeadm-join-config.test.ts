@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { KubeadmConfigError } from '../../activities/kubeadm/config.js';
 import { renderKubeadmJoinConfig, type KubeadmJoinInput } from '../../activities/kubeadm/join-config.js';
-import { kubernetesCache, pinnedKubernetes } from '../../lab/kubernetes-versions.js';
+import { pinnedKubernetes } from '../../lab/kubernetes-versions.js';
+import { kubernetesCacheDir } from '../../client/tools.js';
 
 const TOKEN = 'abcdef.0123456789abcdef';
 const base = (over: Partial<KubeadmJoinInput> = {}): KubeadmJoinInput => ({
@@ -56,16 +57,16 @@ describe('kubeadm JoinConfiguration', () => {
   });
 
   test('real kubeadm of every built pinned release validates the file', () => {
-    const built = pinnedKubernetes().filter((v) => existsSync(join(kubernetesCache(), v, 'kubeadm')));
+    const built = pinnedKubernetes().filter((v) => existsSync(join(kubernetesCacheDir(), v, 'kubeadm')));
     assert.ok(built.length > 0, 'no Kubernetes release is built: run scripts/build-kubernetes.sh (set-up does)');
     const dir = mkdtempSync(join(tmpdir(), 'mooring-join-'));
     try {
       for (const v of built) {
         const file = join(dir, `join-${v}.yaml`);
         writeFileSync(file, renderKubeadmJoinConfig(base({ kubernetesVersion: v, skipPhases: ['preflight'] })));
-        execFileSync(join(kubernetesCache(), v, 'kubeadm'), ['config', 'validate', '--config', file], { stdio: 'pipe' });
+        execFileSync(join(kubernetesCacheDir(), v, 'kubeadm'), ['config', 'validate', '--config', file], { stdio: 'pipe' });
         writeFileSync(file, renderKubeadmJoinConfig(base({ kubernetesVersion: v, node: { name: 'worker-1' }, controlPlane: undefined })));
-        execFileSync(join(kubernetesCache(), v, 'kubeadm'), ['config', 'validate', '--config', file], { stdio: 'pipe' });
+        execFileSync(join(kubernetesCacheDir(), v, 'kubeadm'), ['config', 'validate', '--config', file], { stdio: 'pipe' });
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
