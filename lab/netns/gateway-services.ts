@@ -2,7 +2,7 @@
 // namespaces, on the configuration Mooring renders for production (activities/gateway/*): VRRP
 // (unicast, between the gateways' namespaces over the lab bridge) moves the VIP, HAProxy binds
 // the VIP's API port (ip_nonlocal_bind lets the standby bind it too) and balances to the masters.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Inventory } from '../../config/schema.js';
 import { renderHaproxyConfig } from '../../activities/gateway/haproxy.js';
@@ -39,7 +39,14 @@ export async function startGatewayServices(o: {
   const haproxy = runningAs(o.running?.haproxy, haproxyCfg) ? o.running!.haproxy! : start([HAPROXY, '-db', '-f', haproxyCfg], 'haproxy.log');
   // Pid files of its own per gateway: keepalived refuses to start when the default ones name a
   // running keepalived (another gateway's, or the machine's).
-  const keepalived = runningAs(o.running?.keepalived, keepalivedCfg) ? o.running!.keepalived! : start([KEEPALIVED, '--dont-fork', '--log-console', '--log-detail',
-    '-f', keepalivedCfg, '-p', join(o.nodeDir, 'keepalived.pid'), '-r', join(o.nodeDir, 'keepalived-vrrp.pid'), '-c', join(o.nodeDir, 'keepalived-checkers.pid')], 'keepalived.log');
+  const pidFiles = ['keepalived.pid', 'keepalived-vrrp.pid', 'keepalived-checkers.pid'].map((f) => join(o.nodeDir, f));
+  const keepaliveRunning = runningAs(o.running?.keepalived, keepalivedCfg);
+  // A powered-off gateway's keepalived was SIGKILLed with its two children: their pid files stay,
+  // and a child not yet reaped (a zombie) or a reused pid makes a new keepalived refuse to start
+  // ("daemon is already running"). This gateway's keepalived is not running (checked above by pid
+  // and command line), so the files are stale: remove them.
+  if (!keepaliveRunning) for (const f of pidFiles) rmSync(f, { force: true });
+  const keepalived = keepaliveRunning ? o.running!.keepalived! : start([KEEPALIVED, '--dont-fork', '--log-console', '--log-detail',
+    '-f', keepalivedCfg, '-p', pidFiles[0]!, '-r', pidFiles[1]!, '-c', pidFiles[2]!], 'keepalived.log');
   return { keepalived, haproxy };
 }

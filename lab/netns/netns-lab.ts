@@ -244,12 +244,27 @@ export class NetnsLab {
     const known = state.forwards.find((x) => x.name === f.name);
     if (known && runningAs(known.pid, this.forwardScript)) return;
     if (await portOpen(f.listen, f.port)) throw new Error(`${f.listen}:${f.port} is taken by a process the lab did not start: stop it, or give the lab another loopback (127.60.0 … 127.63.0)`);
-    const pid = startDetached('python3', [this.forwardScript, f.listen, String(f.port), nsPath(ns), toHost, String(toPort)], this.forwardLog(f.name));
-    state.forwards = [...state.forwards.filter((x) => x.name !== f.name), { ...f, pid }];
-    this.writeState(state);
+    // Debian's interpreter when there is one: a version manager's shim on PATH (pyenv) runs shell
+    // scripts before Python, which only slows the start.
+    const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const start = () => startDetached(python, [this.forwardScript, f.listen, String(f.port), nsPath(ns), toHost, String(toPort)], this.forwardLog(f.name));
+    let pid = start();
+    let restarted = false;
+    const record = () => {
+      state.forwards = [...state.forwards.filter((x) => x.name !== f.name), { ...f, pid }];
+      this.writeState(state);
+    };
+    record();
     await waitFor(`the forwarder ${f.listen}:${f.port} → ${toHost}:${toPort} (see ${this.forwardLog(f.name)})`, async () => {
-      if (!runningAs(pid, this.forwardScript)) throw new Error(`the forwarder ${f.name} exited: ${readFileSync(this.forwardLog(f.name), 'utf8').trim().split('\n').pop() ?? ''}`);
-      return portOpen(f.listen, f.port);
+      if (runningAs(pid, this.forwardScript)) return portOpen(f.listen, f.port);
+      const last = readFileSync(this.forwardLog(f.name), 'utf8').trim().split('\n').pop() || '(it wrote nothing)';
+      // One more start for a forwarder that died at once without a word; a second such exit is an error.
+      if (restarted) throw new Error(`the forwarder ${f.name} (${f.listen}:${f.port} → ${toHost}:${toPort}) exited twice: ${last}`);
+      log(`forwarder ${f.name} exited at start (${last}); starting it once more`);
+      restarted = true;
+      pid = start();
+      record();
+      return false;
     }, 10_000, 100);
     log(`forward ${f.listen}:${f.port} → ${toHost}:${toPort} in ${ns} (pid ${pid})`);
   }
