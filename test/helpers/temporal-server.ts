@@ -3,12 +3,14 @@
 // dev server has no TLS settings. Here it runs on SQLite in memory with its frontend on TLS, and
 // mutual TLS when asked, on this suite's loopback address 127.78.0.1. Never a download: a missing
 // build is an error that says how to make it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { portOpen } from '../../client/devserver.js';
-import { PROJECT_ROOT } from '../../client/tools.js';
+import { findTool, PROJECT_ROOT } from '../../client/tools.js';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/runbook/search-attributes.js';
+import { eventually } from './temporal.js';
 import { freeLoopbackPorts } from './ports.js';
 
 export const TLS_LAB_IP = '127.78.0.1';
@@ -112,4 +114,27 @@ dcRedirectionPolicy:
       clearTimeout(t);
     },
   };
+}
+
+function runTemporalCli(args: string[]): Promise<{ code: number; out: string }> {
+  const temporal = findTool('temporal', 'MOORING_TEMPORAL_BIN');
+  return new Promise((resolve) => execFile(temporal, args, { timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` })));
+}
+
+/**
+ * The namespace `default` and Mooring's search attributes on a fresh server, through the temporal
+ * CLI with `flags` (address, TLS files, API key): what docker/setup-namespace.sh does for compose.
+ * A new server answers "not found" for a while, hence the retries.
+ */
+export async function prepareNamespace(flags: string[]): Promise<void> {
+  await eventually('namespace default', async () => (await runTemporalCli(['operator', 'namespace', 'create', '--namespace', 'default', ...flags])).code === 0
+    || (await runTemporalCli(['operator', 'namespace', 'describe', '--namespace', 'default', ...flags])).code === 0, 60_000, 1000);
+  for (const sa of SEARCH_ATTRIBUTE_FLAGS) {
+    const [name, type] = sa.split('=') as [string, string];
+    await eventually(`search attribute ${name}`, async () => {
+      const r = await runTemporalCli(['operator', 'search-attribute', 'create', '--namespace', 'default', '--name', name, '--type', type, ...flags]);
+      if (r.code !== 0 && !/already exists/i.test(r.out)) throw new Error(r.out.trim());
+      return true;
+    }, 60_000, 1000);
+  }
 }

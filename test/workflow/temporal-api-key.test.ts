@@ -5,7 +5,6 @@
 // and no key, a key signed by someone else, or one for another namespace, is refused.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,15 +13,13 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createCertificateAuthority, issueCertificate } from '../../activities/pki/certificates.js';
-import { findTool } from '../../client/tools.js';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/runbook/search-attributes.js';
 import { resolveConnection } from '../../workers/connection.js';
 import { createMooringWorker } from '../../workers/worker.js';
 import { mooring } from '../helpers/cli.js';
 import { testInventory } from '../helpers/inventory.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { eventually, uniqueTaskQueue } from '../helpers/temporal.js';
-import { TLS_LAB_IP, startTlsTemporalServer, type TemporalServer } from '../helpers/temporal-server.js';
+import { prepareNamespace, TLS_LAB_IP, startTlsTemporalServer, type TemporalServer } from '../helpers/temporal-server.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const SERVER_NAME = 'temporal.mooring.test';
@@ -32,10 +29,6 @@ const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stri
 function jwt(key: KeyObject, sub: string, permissions: string[]): string {
   const unsigned = `${b64url({ alg: 'RS256', typ: 'JWT', kid: KID })}.${b64url({ sub, permissions, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 })}`;
   return `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(key).toString('base64url')}`;
-}
-
-function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => execFile(cmd, args, { timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` })));
 }
 
 describe('API key against a Temporal server that wants one (JWT authorizer, TLS)', () => {
@@ -62,17 +55,7 @@ describe('API key against a Temporal server that wants one (JWT authorizer, TLS)
       workerCert: f('system-worker.pem', systemWorker.certPem), workerKey: f('system-worker.key', systemWorker.keyPem),
     }, { mutual: false, serverName: SERVER_NAME, jwksUrl: `http://${TLS_LAB_IP}:${(jwks.address() as AddressInfo).port}/jwks.json` });
     const flags = ['--address', server.address, '--tls-ca-path', ca, '--api-key', adminKey];
-    const temporal = findTool('temporal', 'MOORING_TEMPORAL_BIN');
-    await eventually('namespace default', async () => (await run(temporal, ['operator', 'namespace', 'create', '--namespace', 'default', ...flags])).code === 0
-      || (await run(temporal, ['operator', 'namespace', 'describe', '--namespace', 'default', ...flags])).code === 0, 60_000, 1000);
-    for (const sa of SEARCH_ATTRIBUTE_FLAGS) {
-      const [name, type] = sa.split('=') as [string, string];
-      await eventually(`search attribute ${name}`, async () => {
-        const r = await run(temporal, ['operator', 'search-attribute', 'create', '--namespace', 'default', '--name', name, '--type', type, ...flags]);
-        if (r.code !== 0 && !/already exists/i.test(r.out)) throw new Error(r.out.trim());
-        return true;
-      }, 20_000, 1000);
-    }
+    await prepareNamespace(flags);
   });
   after(async () => {
     await server?.stop();

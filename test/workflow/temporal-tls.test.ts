@@ -6,28 +6,21 @@
 // (the run is rejected at its approval gate), so no host is needed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createCertificateAuthority, issueCertificate } from '../../activities/pki/certificates.js';
-import { findTool } from '../../client/tools.js';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/runbook/search-attributes.js';
 import { resolveConnection } from '../../workers/connection.js';
 import { createMooringWorker } from '../../workers/worker.js';
 import { mooring } from '../helpers/cli.js';
 import { testInventory } from '../helpers/inventory.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { eventually, uniqueTaskQueue } from '../helpers/temporal.js';
-import { TLS_LAB_IP, startTlsTemporalServer, type TemporalServer } from '../helpers/temporal-server.js';
+import { prepareNamespace, TLS_LAB_IP, startTlsTemporalServer, type TemporalServer } from '../helpers/temporal-server.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const SERVER_NAME = 'temporal.mooring.test';
-
-function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => execFile(cmd, args, { timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` })));
-}
 
 describe('TLS and mTLS to the real Temporal server', () => {
   const dir = scratchDir('mooring-tls-');
@@ -54,17 +47,7 @@ describe('TLS and mTLS to the real Temporal server', () => {
     tlsEnv = { TEMPORAL_ADDRESS: server.address, TEMPORAL_TLS_SERVER_CA_CERT_PATH: files.ca, TEMPORAL_TLS_CLIENT_CERT_PATH: files.crt, TEMPORAL_TLS_CLIENT_KEY_PATH: files.key };
     // The temporal CLI over the same mTLS: the namespace and Mooring's search attributes.
     const tlsFlags = ['--address', server.address, '--tls-ca-path', files.ca, '--tls-cert-path', files.crt, '--tls-key-path', files.key];
-    const temporal = findTool('temporal', 'MOORING_TEMPORAL_BIN');
-    await eventually('namespace default', async () => (await run(temporal, ['operator', 'namespace', 'create', '--namespace', 'default', ...tlsFlags])).code === 0
-      || (await run(temporal, ['operator', 'namespace', 'describe', '--namespace', 'default', ...tlsFlags])).code === 0, 60_000, 1000);
-    for (const sa of SEARCH_ATTRIBUTE_FLAGS) {
-      const [name, type] = sa.split('=') as [string, string];
-      await eventually(`search attribute ${name}`, async () => {
-        const r = await run(temporal, ['operator', 'search-attribute', 'create', '--namespace', 'default', '--name', name, '--type', type, ...tlsFlags]);
-        if (r.code !== 0 && !/already exists/i.test(r.out)) throw new Error(r.out.trim());
-        return true;
-      }, 60_000, 1000);
-    }
+    await prepareNamespace(tlsFlags);
   });
   after(async () => { await server?.stop(); });
 
