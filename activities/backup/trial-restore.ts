@@ -14,7 +14,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cachedEtcdBuilds, findTool } from '../../client/tools.js';
+import { cachedEtcdBuilds, findTool } from '../local/tools.js';
 import { sizedTimeoutMs } from '../heartbeat.js';
 
 const run = promisify(execFile);

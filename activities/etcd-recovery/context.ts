@@ -28,3 +28,20 @@ export interface EtcdTarget {
   ssh: SshAccess;
   etcd: EtcdSettings;
 }
+
+/** One member as seen from its own host: what observeEtcd returns and the assessments read. */
+export interface MemberView {
+  name: string;
+  ip: string;
+  /** SSH to the host worked. */
+  reachable: boolean;
+  /** `etcdctl endpoint health` on this member succeeded. */
+  healthy: boolean;
+  isLeader: boolean;
+  raftTerm?: number;
+  /** Hex member ID as etcd reports it. */
+  memberId?: string;
+  /** Hex cluster ID this member believes it belongs to. */
+  clusterId?: string;
+  revision?: number;
+}

@@ -1,7 +1,7 @@
 // Activities of the etcd recovery runbooks. Every one heartbeats, opens one SSH session, checks
 // before it acts, and returns what it found or did for the run's history.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { MemberView } from '../../workflows/etcd-recovery/assessment.js';
+import type { MemberView } from './context.js';
 import { heartbeatWhile, lastHeartbeat, reportProgress } from '../heartbeat.js';
 import { withSession, type SshDeps } from '../ssh/access.js';
 import { sh } from '../ssh/quote.js';
@@ -27,6 +27,21 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
   return {
     async observeEtcd(input: { target: EtcdTarget; members: EtcdMemberRef[] }): Promise<MemberView[]> {
       return heartbeatWhile('observing etcd members', (signal) => Promise.all(input.members.map((m) => observeMember(deps, input.target, m, signal))));
+    },
+
+    /**
+     * Waits until every member answers healthy and all name one cluster ID. A member that has just
+     * been promoted may still be applying the leader's snapshot (gigabytes at production size) and
+     * miss a 3-second health check: that is retried. Two cluster IDs never heal by waiting: that
+     * stops the run at once.
+     */
+    async expectEtcdAgreement(input: { target: EtcdTarget; members: EtcdMemberRef[] }): Promise<MemberView[]> {
+      const views = await heartbeatWhile('checking the members agree', (signal) => Promise.all(input.members.map((m) => observeMember(deps, input.target, m, signal))));
+      const ids = new Set(views.flatMap((v) => (v.clusterId ? [v.clusterId] : [])));
+      if (ids.size > 1) throw ApplicationFailure.create({ type: 'VerificationFailed', nonRetryable: true, message: `members disagree on the cluster: ${views.map((v) => `${v.name} ${v.clusterId ?? '?'}`).join(', ')}` });
+      const unhealthy = views.filter((v) => !v.healthy).map((v) => v.name);
+      if (unhealthy.length) throw ApplicationFailure.retryable(`not healthy yet: ${unhealthy.join(', ')}`, 'NotHealthyYet');
+      return views;
     },
 
     async etcdMembers(input: Via) {

@@ -1,6 +1,6 @@
 // Observing the cluster from each member's own host: is SSH up, is etcd healthy there, who does it
 // think leads, in which cluster and term. Read-only; one SSH session per member, in parallel.
-import type { MemberView } from '../../workflows/etcd-recovery/assessment.js';
+import type { MemberView } from './context.js';
 import type { SshDeps } from '../ssh/access.js';
 import { withSession } from '../ssh/access.js';
 import { clientUrl, etcdctl, parseEndpointHealth, parseEndpointStatus } from './etcdctl.js';

@@ -2,7 +2,7 @@
 // member's client TLS files asks its own endpoint for health, status and the member list.
 // A dead etcd or an unreachable host is a result, not an error: the runbook reports it.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { MemberView } from '../../workflows/etcd-recovery/assessment.js';
+import type { MemberView } from '../etcd-recovery/context.js';
 import { heartbeatWhile } from '../heartbeat.js';
 import { withSession, type SshDeps } from '../ssh/access.js';
 import type { SshSession } from '../ssh/session.js';

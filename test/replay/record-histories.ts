@@ -18,7 +18,7 @@
 //   recover-etcd-leader                    the leader SIGKILLed
 //   recover-etcd-majority                  quorum lost, no local snapshot, the newest verified one fetched
 //                                          from the bucket: 'majority-remote-snapshots' and
-//                                          'majority-control-plane-restart' both taken
+//                                          'majority-control-plane-restart' and 'majority-grow-waits-for-agreement' taken
 //   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
 //                                          snapshot: the `backup &&` guard short-circuits
 //   upgrade-etcd                           upgradeCluster to 1.37.2 on the lab: no control plane, so

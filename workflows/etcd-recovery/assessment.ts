@@ -2,21 +2,8 @@
 // call it on observations the activities made, and the plan mode calls it without touching hosts.
 
 /** What one probe of one member saw. */
-export interface MemberView {
-  name: string;
-  ip: string;
-  /** SSH to the host worked. */
-  reachable: boolean;
-  /** `etcdctl endpoint health` on this member succeeded. */
-  healthy: boolean;
-  isLeader: boolean;
-  raftTerm?: number;
-  /** Hex member ID as etcd reports it. */
-  memberId?: string;
-  /** Hex cluster ID this member believes it belongs to. */
-  clusterId?: string;
-  revision?: number;
-}
+export type { MemberView } from '../../activities/etcd-recovery/context.js';
+import type { MemberView } from '../../activities/etcd-recovery/context.js';
 
 export interface ClusterAssessment {
   size: number;
