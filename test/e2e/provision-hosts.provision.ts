@@ -7,12 +7,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { NetnsLab } from '../../lab/netns/netns-lab.js';
 import { pinnedKubernetes } from '../../lab/kubernetes-versions.js';
-import { PROJECT_ROOT } from '../../client/tools.js';
+import { PROJECT_ROOT, findTool } from '../../client/tools.js';
 import { createHostPhaseActivities } from '../../activities/host/index.js';
 import type { HostPhaseResult } from '../../activities/host/context.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
@@ -85,6 +86,13 @@ describe(`provisionHosts on the bare netns lab (seed 002's shape, Kubernetes ${R
     // The SIMULATED apt-get was asked for exactly the release, pinned.
     const packages = readFileSync(join(lab.nodeDir('worker-1'), 'packages.log'), 'utf8');
     assert.match(packages, new RegExp(`install .*kubelet=${RELEASE.replace(/\./g, '\\.')}-\\* kubeadm=`));
+  });
+
+  // The history test/replay holds provisionHosts to: MOORING_RECORD_HISTORY=test/histories when
+  // the workflow's shape changes on purpose (the replay test needs one per registered workflow).
+  it('records the first run\'s history when MOORING_RECORD_HISTORY names a directory', { skip: !process.env.MOORING_RECORD_HISTORY }, () => {
+    const json = execFileSync(findTool('temporal', 'MOORING_TEMPORAL_BIN'), ['workflow', 'show', '--address', temporal.address, '--workflow-id', firstId, '--output', 'json']);
+    writeFileSync(join(process.env.MOORING_RECORD_HISTORY!, 'provision-hosts.json'), json);
   });
 
   it('keeps the join token and certificate key out of the history and off the command lines', async () => {
