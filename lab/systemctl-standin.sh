@@ -130,7 +130,7 @@ case "$action" in
     if running; then [ $quiet = 1 ] || echo active; exit 0; else [ $quiet = 1 ] || echo inactive; exit 3; fi
     ;;
   status)
-    if running; then echo "● $unit.service - $unit (SIMULATED unit)"; echo "   Active: active (running)"; exit 0
+    if running; then echo "● $unit.service - $unit (SIMULATED unit)"; echo "   Active: active (running)${pidfile:+, main PID $(cat "$pidfile")}"; exit 0
     else echo "● $unit.service - $unit (SIMULATED unit)"; echo "   Active: inactive (dead)"; exit 3; fi
     ;;
   *)
