@@ -5,9 +5,9 @@ import { createEtcdStatusActivities } from './etcd/status.js';
 import { createBackupActivities } from './backup/index.js';
 import { createControlPlaneActivities } from './control-plane/index.js';
 import { createEtcdUpgradeActivities } from './etcd-upgrade/index.js';
-import type { SshDeps } from './ssh/access.js';
+import { createHostPhaseActivities, type HostPhaseDeps } from './host/index.js';
 
-export type ActivityDeps = SshDeps;
+export type ActivityDeps = HostPhaseDeps;
 
 export function createActivities(deps: ActivityDeps = {}) {
   return {
@@ -17,6 +17,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createBackupActivities(deps),
     ...createControlPlaneActivities(deps),
     ...createEtcdUpgradeActivities(deps),
+    ...createHostPhaseActivities(deps),
   };
 }
 

@@ -188,6 +188,8 @@ const Kubernetes = z.strictObject({
   cni: z.enum(['calico', 'flannel', 'canal', 'cilium']).describe('Network plugin'),
   apiserverReadiness: z.enum(['readyz', 'none-simulated'], { error: 'must be "readyz" (production) or "none-simulated" (a lab without an apiserver)' }).default('readyz')
     .describe('How a control-plane restart knows a master\'s kube-apiserver is back: readyz (default) waits until GET https://<master>:6443/readyz answers 200, asked on the master over SSH with the cluster CA; none-simulated only for a lab whose masters run no apiserver (SIMULATED), and the restart then says nothing was probed'),
+  kubeadmSkipPhases: z.array(z.string().regex(/^[a-z-]+(\/[a-z0-9-]+)*$/, { error: 'must be a kubeadm phase such as preflight or addon/kube-proxy' })).optional()
+    .describe('Phases kubeadm init and join skip (the provision runbook passes them as skipPhases); production leaves this out; the SIMULATED lab skips preflight (it has no container runtime for kubeadm to check) and addon/kube-proxy'),
   binaries: z.strictObject({ source: releaseDir('kubernetes').describe('Directory of each release, {version} standing for the release, e.g. /opt/kubernetes/{version}') }).optional()
     .describe('For mooring upgrade: the Kubernetes releases available to the nodes, one directory per release holding kubeadm (the lab\'s builds; in production e.g. staged release binaries); the releases found there are the only targets the upgrade accepts'),
 });

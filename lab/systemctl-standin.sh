@@ -1,61 +1,119 @@
 #!/bin/bash
 # SIMULATED systemctl for lab nodes (installed as /usr/local/sbin/systemctl in each node's own
-# filesystem view). It knows one unit, etcd, and runs the node's REAL etcd from the node's REAL
-# /etc/etcd/etcd.conf.yaml, detached from the SSH session, answering like systemd does. The etcd is
-# the one installed on the node: a built release the lab put in /usr/local/sbin, else Debian's
-# /usr/bin/etcd (as a unit's ExecStart names the binary its package installed).
+# filesystem view). It knows the units a lab node can have and runs each one's REAL program (or
+# the SIMULATED kubelet/containerd) detached from the SSH session, answering like systemd does:
+# - etcd: the node's REAL etcd from the node's REAL /etc/etcd/etcd.conf.yaml. The etcd is the one
+#   installed on the node: a built release the lab put in /usr/local/sbin, else Debian's
+#   /usr/bin/etcd (as a unit's ExecStart names the binary its package installed).
+# - haproxy, keepalived (bare lab nodes): Debian's REAL programs on /etc/haproxy/haproxy.cfg and
+#   /etc/keepalived/keepalived.conf, each checked (-c / -t) before it starts, as their units do.
+# - kubelet, containerd: only once the SIMULATED apt-get "installed" them (lab/packages/apt.ts):
+#   the SIMULATED kubelet with the node's name and the --node-ip of /etc/default/kubelet;
+#   containerd has no process (no container runtime runs in the lab).
 set -u
 node_dir="${MOORING_LAB_NODE_DIR:?SIMULATED systemctl: run inside a lab node}"
-pidfile="$node_dir/etcd.pid"
-log="$node_dir/etcd.log"
 
-action=""; unit=""; quiet=0; signal=TERM
+action=""; unit=""; quiet=0; signal=TERM; now=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quiet|-q) quiet=1 ;;
     -s|--signal) shift; signal="${1#SIG}" ;;
     --signal=*) signal="${1#--signal=}"; signal="${signal#SIG}" ;;
-    --no-pager|--no-block|--now) ;;
+    --now) now=1 ;;
+    --no-pager|--no-block) ;;
     -*) ;;
     *) if [ -z "$action" ]; then action="$1"; else unit="${1%.service}"; fi ;;
   esac
   shift
 done
 
-# Running means: the recorded pid is an etcd that has not exited (a reused pid or a zombie is not).
+node_name=$(basename "$node_dir")
+unit_file_missing() { echo "Unit ${unit:-?}.service not found. (SIMULATED lab systemctl)" >&2; exit 5; }
+case "$unit" in
+  etcd) pidfile="$node_dir/etcd.pid"; comm=etcd ;;
+  haproxy|keepalived) [ -x "/usr/sbin/$unit" ] || unit_file_missing; pidfile="$node_dir/unit-$unit.pid"; comm=$unit ;;
+  kubelet) [ -f "$node_dir/kubelet.unit" ] || unit_file_missing; pidfile="$node_dir/unit-kubelet.pid"; comm="" ;;
+  containerd) [ -x /usr/local/sbin/containerd ] || unit_file_missing; pidfile="" ;;
+  "") ;;
+  *) unit_file_missing ;;
+esac
+log="$node_dir/$unit.log"
+
+# Running means: the recorded pid is the unit's program and has not exited (a reused pid or a
+# zombie is not). The SIMULATED kubelet is a node process: known by its --node-name argument.
 running() {
   local pid state
+  if [ "$unit" = containerd ]; then [ -f "$node_dir/containerd.active" ]; return; fi
   [ -f "$pidfile" ] || return 1
   pid=$(cat "$pidfile")
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = etcd ] || return 1
+  if [ -n "$comm" ]; then
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
+  else
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--node-name=$node_name " || return 1
+  fi
   state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
   [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# The unit's program in its own session, so it outlives the SSH session that started it (as
+# under systemd). A background job of a non-interactive shell leads no process group, so setsid
+# does not fork and $! is the program's own pid.
+start_unit() {
+  case "$unit" in
+    etcd)
+      [ -f /etc/etcd/etcd.conf.yaml ] || { echo "etcd.service: /etc/etcd/etcd.conf.yaml missing" >&2; exit 1; }
+      etcd_bin=/usr/bin/etcd
+      [ -x /usr/local/sbin/etcd ] && etcd_bin=/usr/local/sbin/etcd
+      setsid "$etcd_bin" --config-file /etc/etcd/etcd.conf.yaml >>"$log" 2>&1 </dev/null &
+      ;;
+    haproxy)
+      /usr/sbin/haproxy -c -q -f /etc/haproxy/haproxy.cfg >>"$log" 2>&1 || { echo "haproxy.service: haproxy -c failed: see $log" >&2; exit 1; }
+      setsid /usr/sbin/haproxy -db -f /etc/haproxy/haproxy.cfg >>"$log" 2>&1 </dev/null &
+      ;;
+    keepalived)
+      /usr/sbin/keepalived -t -f /etc/keepalived/keepalived.conf >>"$log" 2>&1 || { echo "keepalived.service: keepalived -t failed: see $log" >&2; exit 1; }
+      # Its own pid files per node (the machine's default ones may name another node's keepalived);
+      # this unit is not running (checked by the caller), so any left from a killed one are stale.
+      rm -f "$node_dir"/keepalived-{main,vrrp,checkers}.pid
+      setsid /usr/sbin/keepalived --dont-fork --log-console --log-detail -f /etc/keepalived/keepalived.conf \
+        -p "$node_dir/keepalived-main.pid" -r "$node_dir/keepalived-vrrp.pid" -c "$node_dir/keepalived-checkers.pid" >>"$log" 2>&1 </dev/null &
+      ;;
+    kubelet)
+      binaries=$(sed -n 's/^binaries=//p' "$node_dir/kubelet.unit")
+      extra=$(sed -n 's/^KUBELET_EXTRA_ARGS=//p' /etc/default/kubelet 2>/dev/null)
+      node_ip=""
+      for a in $extra; do
+        case "$a" in --node-ip=*) node_ip="${a#--node-ip=}" ;; *) echo "kubelet.service: KUBELET_EXTRA_ARGS: $a is not simulated (only --node-ip)" >&2; exit 1 ;; esac
+      done
+      setsid /usr/local/sbin/kubelet "--node-name=$node_name" --manifests=/etc/kubernetes/manifests --kubeconfig=/etc/kubernetes/kubelet.conf \
+        --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --state-dir=/var/lib/kubelet "--binaries=$binaries" ${node_ip:+"--node-ip=$node_ip"} >>"$log" 2>&1 </dev/null &
+      ;;
+    containerd)
+      touch "$node_dir/containerd.active"; return
+      ;;
+  esac
+  echo $! > "$pidfile"
+  sleep 0.3
+  running || { echo "Job for $unit.service failed: see $log" >&2; exit 1; }
 }
 
 case "$action" in
   daemon-reload) exit 0 ;;
 esac
-if [ "$unit" != "etcd" ]; then
-  echo "Unit ${unit:-?}.service not found. (SIMULATED lab systemctl knows etcd only)" >&2
-  exit 5
-fi
+[ -n "$unit" ] || unit_file_missing
 
 case "$action" in
   start)
     running && exit 0
-    [ -f /etc/etcd/etcd.conf.yaml ] || { echo "etcd.service: /etc/etcd/etcd.conf.yaml missing" >&2; exit 1; }
-    # Its own session, so it outlives the SSH session that started it (as under systemd). A
-    # background job of a non-interactive shell leads no process group, so setsid does not fork
-    # and $! is etcd's own pid.
-    etcd_bin=/usr/bin/etcd
-    [ -x /usr/local/sbin/etcd ] && etcd_bin=/usr/local/sbin/etcd
-    setsid "$etcd_bin" --config-file /etc/etcd/etcd.conf.yaml >>"$log" 2>&1 </dev/null &
-    echo $! > "$pidfile"
-    sleep 0.3
-    running || { echo "Job for etcd.service failed: see $log" >&2; exit 1; }
+    start_unit
+    ;;
+  enable)
+    [ "$now" = 1 ] && { running || start_unit; }
+    exit 0
     ;;
   stop)
     running || exit 0
+    [ "$unit" = containerd ] && { rm -f "$node_dir/containerd.active"; exit 0; }
     pid=$(cat "$pidfile")
     kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -63,7 +121,7 @@ case "$action" in
     rm -f "$pidfile"
     ;;
   restart)
-    "$0" stop etcd && "$0" start etcd
+    "$0" stop "$unit" && "$0" start "$unit"
     ;;
   kill)
     running && kill "-$signal" "$(cat "$pidfile")"
@@ -72,8 +130,8 @@ case "$action" in
     if running; then [ $quiet = 1 ] || echo active; exit 0; else [ $quiet = 1 ] || echo inactive; exit 3; fi
     ;;
   status)
-    if running; then echo "● etcd.service - etcd (SIMULATED unit)"; echo "   Active: active (running), main PID $(cat "$pidfile")"; exit 0
-    else echo "● etcd.service - etcd (SIMULATED unit)"; echo "   Active: inactive (dead)"; exit 3; fi
+    if running; then echo "● $unit.service - $unit (SIMULATED unit)"; echo "   Active: active (running)${pidfile:+, main PID $(cat "$pidfile")}"; exit 0
+    else echo "● $unit.service - $unit (SIMULATED unit)"; echo "   Active: inactive (dead)"; exit 3; fi
     ;;
   *)
     echo "SIMULATED systemctl: unsupported action '$action'" >&2

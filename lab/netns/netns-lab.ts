@@ -15,10 +15,12 @@ import { portOpen } from '../../client/devserver.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
 import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from '../sshd.js';
 import { execFileP, killNow, runningAs, startDetached, waitFor } from '../processes.js';
-import { inNodeView, prepareNodeView } from '../node-view.js';
+import { inNodeView, nodeRoot, prepareNodeView } from '../node-view.js';
 import { addressesIn, deleteNs, setLinkDown, ensureLan, ensureNode, inNs, nsExists, nsPath, nsPids } from './links.js';
 import { startGatewayServices, type GatewayPids } from './gateway-services.js';
-import { apiEntry, BRIDGE_OCTET, bridgeName, checkLayout, DEFAULT_LAYOUT, gatewayEntry, lanNs, NETNS_NODES, nodeAddress, nodeNs, VIP_OCTET, type NetnsLayout, type NetnsNode } from './topology.js';
+import { apiEntry, BRIDGE_OCTET, bridgeName, checkLayout, checkNodes, DEFAULT_LAYOUT, gatewayEntry, lanNs, NETNS_NODES, nodeAddress, nodeNs, VIP_OCTET, type NetnsLayout, type NetnsNode } from './topology.js';
+import { installBareStandins, BARE_SKIP_PHASES } from './bare.js';
+import type { ProvisionedHost } from '../../activities/host/context.js';
 
 export const NETNS_STATE = 'netns-state.json';
 /** What `up` creates at the top of the lab directory (see destroy). */
@@ -33,6 +35,13 @@ export interface NetnsLabOptions {
   apiCheck?: 'readyz' | 'tcp';
   /** kubernetes.version written to the inventory (the release the control plane runs). */
   kubernetesVersion?: string;
+  /** The lab's nodes (default NETNS_NODES, seed 002's shape; SEED_001_NODES adds external etcd hosts). */
+  nodes?: readonly NetnsNode[];
+  /**
+   * Bare nodes: sshd and the SIMULATED stand-ins only (apt-get, apt-mark, systemctl); the lab starts
+   * no keepalived or HAProxy, so the provisioning host phase does that work (docs/provisioning.md).
+   */
+  bare?: boolean;
 }
 
 interface Forward { name: string; listen: string; port: number; pid: number }
@@ -41,6 +50,9 @@ export interface NetnsState {
   layout: NetnsLayout;
   apiCheck: 'readyz' | 'tcp';
   kubernetesVersion: string;
+  /** The node list the lab was made with (absent in a state from before node lists: NETNS_NODES). */
+  nodeList?: NetnsNode[];
+  bare?: boolean;
   nodes: { name: string; sshdPid: number }[];
   gateways: ({ name: string } & GatewayPids)[];
   forwards: Forward[];
@@ -51,6 +63,8 @@ export class NetnsLab {
   readonly layout: NetnsLayout;
   readonly apiCheck: 'readyz' | 'tcp';
   readonly kubernetesVersion: string;
+  readonly nodes: readonly NetnsNode[];
+  readonly bare: boolean;
 
   constructor(opts: NetnsLabOptions = {}) {
     this.dir = resolve(opts.dir ?? join(PROJECT_ROOT, '.lab-kubernetes'));
@@ -59,6 +73,9 @@ export class NetnsLab {
     checkLayout(this.layout);
     this.apiCheck = opts.apiCheck ?? saved?.apiCheck ?? 'readyz';
     this.kubernetesVersion = opts.kubernetesVersion ?? saved?.kubernetesVersion ?? DEFAULT_KUBERNETES;
+    this.nodes = opts.nodes ?? saved?.nodeList ?? NETNS_NODES;
+    checkNodes(this.nodes);
+    this.bare = opts.bare ?? saved?.bare ?? false;
   }
 
   get inventoryFile(): string { return join(this.dir, 'inventory.yaml'); }
@@ -85,15 +102,17 @@ export class NetnsLab {
     const clientPub = await ensureKey(join(this.dir, 'id_ed25519'), 'mooring-lab-operator');
     writeFileSync(join(this.dir, 'authorized_keys'), `${clientPub}\n`, { mode: 0o600 });
 
-    const state: NetnsState = { layout: this.layout, apiCheck: this.apiCheck, kubernetesVersion: this.kubernetesVersion, nodes: prev?.nodes ?? [], gateways: prev?.gateways ?? [], forwards: prev?.forwards ?? [] };
+    if (prev && JSON.stringify(prev.nodeList ?? NETNS_NODES) !== JSON.stringify(this.nodes)) throw new Error(`the lab in ${this.dir} was made with other nodes: bring it down with \`mooring lab destroy --yes\` before changing them`);
+    const state: NetnsState = { layout: this.layout, apiCheck: this.apiCheck, kubernetesVersion: this.kubernetesVersion, nodeList: [...this.nodes], bare: this.bare, nodes: prev?.nodes ?? [], gateways: prev?.gateways ?? [], forwards: prev?.forwards ?? [] };
     this.writeState(state); // before anything is made, so `down` finds it after a failed `up`
     await ensureLan(this.lan, bridgeName(this.layout), `${nodeAddress(this.layout, BRIDGE_OCTET)}/24`);
 
     const hostKeys = new Map<string, string>();
-    for (const node of NETNS_NODES) {
+    for (const node of this.nodes) {
       const dir = this.nodeDir(node.name);
       mkdirSync(join(dir, 'faults'), { recursive: true });
       prepareNodeView(dir);
+      if (this.bare) installBareStandins(nodeRoot(dir));
       hostKeys.set(node.name, await ensureKey(join(dir, 'ssh_host_ed25519_key'), `${node.name}.lab`));
       // Gateways bind the VIP's ports before they hold it (HAProxy on the standby), as seed 002 sets up.
       await ensureNode(this.ns(node.name), this.lan, bridgeName(this.layout), `v-${node.name}`.slice(0, 15), `${this.address(node.name)}/24`,
@@ -109,31 +128,31 @@ export class NetnsLab {
       state.nodes = [...state.nodes.filter((n) => n.name !== node.name), entry];
       this.writeState(state);
     }
-    await Promise.all(NETNS_NODES.map((n) => waitFor(`sshd of ${n.name} on ${this.address(n.name)}:22 (see ${join(this.nodeDir(n.name), 'sshd.log')})`,
+    await Promise.all(this.nodes.map((n) => waitFor(`sshd of ${n.name} on ${this.address(n.name)}:22 (see ${join(this.nodeDir(n.name), 'sshd.log')})`,
       () => this.tcpOpenIn(this.lan, this.address(n.name), 22), 15_000, 200)));
 
     const inventory = this.inventory(hostKeys);
     const inv = parseInventory(inventory, 'netns lab inventory'); // the lab must produce what Mooring accepts
     writeFileSync(this.inventoryFile, `${schemaModeline(this.dir)}\n# SIMULATED lab cluster, written by \`mooring lab up --kubernetes\`: every node in its own network\n# namespace on a lab bridge (10.77.${this.layout.lan}.0/24) with real sshd; gateways with real keepalived and HAProxy.\n# This machine reaches gw-1 at ${gatewayEntry(this.layout, this.requireNode('gw-1'))}:22 (the bastion) and the API at ${apiEntry(this.layout)}:6443.\n${stringify(inventory)}`);
 
-    for (const gw of NETNS_NODES.filter((n) => n.role === 'gateway')) {
+    for (const gw of this.bare ? [] : this.nodes.filter((n) => n.role === 'gateway')) {
       const running = state.gateways.find((g) => g.name === gw.name);
       const pids = await startGatewayServices({ inv, node: gw.name, ns: this.ns(gw.name), nodeDir: this.nodeDir(gw.name), apiCheck: this.apiCheck, ...(running ? { running } : {}) });
       if (pids.keepalived !== running?.keepalived || pids.haproxy !== running.haproxy) log(`${gw.name}: keepalived (pid ${pids.keepalived}), HAProxy (pid ${pids.haproxy})`);
       state.gateways = [...state.gateways.filter((g) => g.name !== gw.name), { name: gw.name, ...pids }];
       this.writeState(state);
     }
-    for (const gw of NETNS_NODES.filter((n) => n.role === 'gateway')) {
+    for (const gw of this.nodes.filter((n) => n.role === 'gateway')) {
       await this.ensureForward(state, { name: `ssh-${gw.name}`, listen: gatewayEntry(this.layout, gw), port: 22 }, this.ns(gw.name), this.address(gw.name), 22, log);
     }
     await this.ensureForward(state, { name: 'api', ...this.apiEndpoint, listen: this.apiEndpoint.host }, this.lan, this.vip, 6443, log);
-    await waitFor(`a gateway to hold the VIP ${this.vip} (see keepalived.log of the gateways)`, async () => !!(await this.vipHolder()), 20_000, 250);
+    if (!this.bare) await waitFor(`a gateway to hold the VIP ${this.vip} (see keepalived.log of the gateways)`, async () => !!(await this.vipHolder()), 20_000, 250);
     return this.inventoryFile;
   }
 
   /** The gateway whose eth0 carries the VIP now (asked inside each gateway's namespace). */
   async vipHolder(): Promise<string | undefined> {
-    for (const gw of NETNS_NODES.filter((n) => n.role === 'gateway')) {
+    for (const gw of this.nodes.filter((n) => n.role === 'gateway')) {
       if ((await addressesIn(this.ns(gw.name))).includes(this.vip)) return gw.name;
     }
     return undefined;
@@ -143,7 +162,7 @@ export class NetnsLab {
   async status(): Promise<{ name: string; role: string; ip: string; sshd: 'up' | 'down'; processes: number; vip: boolean }[]> {
     const state = this.readState();
     const holder = await this.vipHolder();
-    return Promise.all(NETNS_NODES.map(async (n) => {
+    return Promise.all(this.nodes.map(async (n) => {
       const pid = state?.nodes.find((x) => x.name === n.name)?.sshdPid;
       return {
         name: n.name, role: n.role, ip: this.address(n.name),
@@ -174,7 +193,7 @@ export class NetnsLab {
   async down(): Promise<void> {
     const state = this.readState();
     for (const f of state?.forwards ?? []) if (runningAs(f.pid, this.forwardScript)) killNow(f.pid);
-    const namespaces = [...NETNS_NODES.map((n) => this.ns(n.name)), this.lan];
+    const namespaces = [...this.nodes.map((n) => this.ns(n.name)), this.lan];
     for (const ns of namespaces) (await nsPids(ns)).forEach((p) => killNow(p));
     for (const ns of namespaces) await deleteNs(ns);
     if (state) this.writeState({ ...state, nodes: state.nodes.map((n) => ({ ...n, sshdPid: 0 })), gateways: [], forwards: [] });
@@ -186,7 +205,7 @@ export class NetnsLab {
   async leftovers(): Promise<string[]> {
     const state = this.readState();
     const out: string[] = [];
-    for (const ns of [...NETNS_NODES.map((n) => this.ns(n.name)), this.lan]) {
+    for (const ns of [...this.nodes.map((n) => this.ns(n.name)), this.lan]) {
       if (nsExists(ns)) out.push(`netns ${ns} (pids ${(await nsPids(ns)).join(' ') || 'none'})`);
     }
     for (const f of state?.forwards ?? []) if (runningAs(f.pid, this.forwardScript)) out.push(`forwarder ${f.name} pid ${f.pid}`);
@@ -227,6 +246,21 @@ export class NetnsLab {
   readState(): NetnsState | undefined {
     const file = join(this.dir, NETNS_STATE);
     return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as NetnsState) : undefined;
+  }
+
+  /**
+   * The hosts as a cloud phase would hand them to the host phase: fixed address, the host key the
+   * lab generated for the node's sshd (pinned), the gateways' loopback entries as public addresses.
+   */
+  provisionedHosts(): ProvisionedHost[] {
+    return this.nodes.map((n) => {
+      const [type, blob] = readFileSync(join(this.nodeDir(n.name), 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+      return {
+        name: n.name, roles: n.role === 'master' && !this.nodes.some((x) => x.role === 'etcd') ? ['master', 'etcd'] : [n.role],
+        address: this.address(n.name), hostKey: `${type} ${blob}`, machineId: this.ns(n.name),
+        ...(n.role === 'gateway' ? { publicAddress: gatewayEntry(this.layout, n) } : {}),
+      };
+    });
   }
 
   parsedInventory(): Inventory {
@@ -280,7 +314,7 @@ export class NetnsLab {
   }
 
   private inventory(hostKeys: Map<string, string>): InventoryInput {
-    const node = (role: NetnsNode['role']) => NETNS_NODES.filter((n) => n.role === role).map((n) => ({
+    const node = (role: NetnsNode['role']) => this.nodes.filter((n) => n.role === role).map((n) => ({
       name: n.name, ip: this.address(n.name), sshPort: 22, ...(hostKeys.get(n.name) ? { hostKey: hostKeys.get(n.name) } : {}),
     }));
     const gw1 = this.requireNode('gw-1');
@@ -295,16 +329,19 @@ export class NetnsLab {
       },
       loadBalancer: { vip: this.vip, placement: 'gateways', apiPort: 6443 },
       gateways: node('gateway'),
-      etcd: { version: '3.6.16', topology: 'stacked' },
+      etcd: node('etcd').length ? { version: '3.6.16', topology: 'external', members: node('etcd') } : { version: '3.6.16', topology: 'stacked' },
       masters: node('master'),
       workers: node('worker'),
-      kubernetes: { version: this.kubernetesVersion, controlPlaneEndpoint: `${this.vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico' },
+      kubernetes: {
+        version: this.kubernetesVersion, controlPlaneEndpoint: `${this.vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico',
+        ...(this.bare ? { kubeadmSkipPhases: [...BARE_SKIP_PHASES] } : {}),
+      },
     };
   }
 
   private requireNode(name: string): NetnsNode {
-    const n = NETNS_NODES.find((x) => x.name === name);
-    if (!n) throw new Error(`no lab node "${name}": the lab has ${NETNS_NODES.map((x) => x.name).join(', ')}`);
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no lab node "${name}": the lab has ${this.nodes.map((x) => x.name).join(', ')}`);
     return n;
   }
 

@@ -1,0 +1,152 @@
+// The host phase's activities (shared by the OpenStack and Proxmox provisioning): each opens its
+// own SSH session(s) with pinned host keys, checks before it acts, and returns only what changed
+// and what the workflow must know — never a token, a key or a kubeconfig's content.
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { heartbeatWhile, reportProgress } from '../heartbeat.js';
+import type { SshDeps } from '../ssh/access.js';
+import { sh } from '../ssh/quote.js';
+import { ADMIN_KUBECONFIG } from '../kubeadm/init.js';
+import { kubeadmInit } from '../kubeadm/init.js';
+import { hasJoined, kubeadmJoin, makeJoinCredentials } from '../kubeadm/join.js';
+import { apiReady, listNodes } from '../kubectl/smoke.js';
+import { loadBalancerNodes } from '../gateway/placement.js';
+import type { HostPhaseNode } from './context.js';
+import { configureLoadBalancer, holdsVip, vipAccepts } from './load-balancer.js';
+import { prepareKubernetesNode } from './prerequisites.js';
+import { onHost, provisionedHost, type HostPhaseTarget } from './session.js';
+
+export interface HostPhaseDeps extends SshDeps {
+  /** Where the admin kubeconfig of each cluster is kept on the worker's machine (default $MOORING_STATE_DIR or ~/.local/state/mooring). */
+  stateDir?: string;
+}
+
+export interface HostStep extends HostPhaseTarget { host: string }
+export interface StepResult { host: string; changed: string[] }
+
+const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => { const t = setTimeout(resolve, ms); signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true }); });
+
+/** Polls `probe` until it gives a value or `timeoutMs` passes; heartbeats meanwhile. */
+async function poll<T>(what: string, timeoutMs: number, signal: AbortSignal, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (signal.aborted || Date.now() > end) throw new Error(`${what}: not reached in ${Math.round(timeoutMs / 1000)} s${last ? ` (last error: ${last})` : ''}`);
+    await sleep(1000, signal);
+  }
+}
+
+export function createHostPhaseActivities(deps: HostPhaseDeps = {}) {
+  const stateDir = deps.stateDir ?? process.env.MOORING_STATE_DIR ?? join(homedir(), '.local', 'state', 'mooring');
+  return {
+    /** Swap, modules, sysctls, container runtime and the Kubernetes packages on one master or worker. */
+    async prepareHost(i: HostStep): Promise<StepResult> {
+      const h = provisionedHost(i, i.host);
+      return heartbeatWhile(`prerequisites on ${i.host}`, async (signal) => ({
+        host: i.host, changed: await onHost(deps, i, i.host, signal, (s) => prepareKubernetesNode(s, { version: i.inventory.kubernetes.version, nodeIp: h.address }, signal)),
+      }));
+    },
+
+    /** HAProxy and keepalived on one load balancer host (a gateway, or a master with placement: masters). */
+    async configureLoadBalancerHost(i: HostStep): Promise<StepResult> {
+      const h = provisionedHost(i, i.host);
+      return heartbeatWhile(`load balancer on ${i.host}`, async (signal) => ({
+        host: i.host, changed: await onHost(deps, i, i.host, signal, (s) => configureLoadBalancer(s, i.inventory, { node: i.host, address: h.address }, signal)),
+      }));
+    },
+
+    /** Waits until exactly one load balancer holds the VIP and HAProxy accepts on the VIP's API port. */
+    async waitForVip(i: HostPhaseTarget): Promise<{ holder: string }> {
+      const { vip, apiPort } = i.inventory.loadBalancer;
+      return heartbeatWhile(`VIP ${vip}`, (signal) => poll(`one load balancer holding ${vip} and accepting on port ${apiPort}`, 90_000, signal, async () => {
+        const holders: string[] = [];
+        for (const n of loadBalancerNodes(i.inventory)) {
+          if (await onHost(deps, i, n.name, signal, (s) => holdsVip(s, vip, signal))) holders.push(n.name);
+        }
+        reportProgress({ holders });
+        if (holders.length !== 1) return undefined;
+        return (await onHost(deps, i, holders[0]!, signal, (s) => vipAccepts(s, vip, apiPort, signal))) ? { holder: holders[0]! } : undefined;
+      }));
+    },
+
+    /** kubeadm init on the first master (nothing when it has a control plane already). */
+    async initControlPlane(i: HostStep): Promise<StepResult> {
+      return heartbeatWhile(`kubeadm init on ${i.host}`, async (signal) => ({
+        host: i.host, changed: await onHost(deps, i, i.host, signal, (s) => kubeadmInit(s, i.inventory, i.host, signal)),
+      }));
+    },
+
+    /** kubeadm join of one master (controlPlane) or worker, with credentials made for it on `first`. */
+    async joinNode(i: HostStep & { first: string; controlPlane: boolean }): Promise<StepResult> {
+      const h = provisionedHost(i, i.host);
+      return heartbeatWhile(`kubeadm join on ${i.host}`, async (signal) => onHost(deps, i, i.host, signal, async (s) => {
+        if (await hasJoined(s, signal)) return { host: i.host, changed: [] };
+        const creds = await onHost(deps, i, i.first, signal, (f) => makeJoinCredentials(f, { cluster: i.inventory.cluster.name, controlPlane: i.controlPlane }, signal));
+        await kubeadmJoin(s, i.inventory, { name: i.host, address: h.address, controlPlane: i.controlPlane }, creds, signal);
+        return { host: i.host, changed: [`kubeadm join${i.controlPlane ? ' --control-plane' : ''}`] };
+      }));
+    },
+
+    /** The admin kubeconfig copied to this machine (0600); only its path is returned. */
+    async fetchAdminKubeconfig(i: HostStep): Promise<{ path: string; changed: boolean }> {
+      const dir = join(stateDir, 'clusters', i.inventory.cluster.name);
+      const path = join(dir, 'admin.conf');
+      const text = await heartbeatWhile(`admin kubeconfig from ${i.host}`, (signal) => onHost(deps, i, i.host, signal, (s) => s.run(sh`cat ${ADMIN_KUBECONFIG}`, { timeoutMs: 30_000, signal })));
+      const before = await readFile(path, 'utf8').catch(() => undefined);
+      if (before === text) return { path, changed: false };
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await writeFile(`${path}.tmp`, text, { mode: 0o600 });
+      await chmod(`${path}.tmp`, 0o600);
+      await rename(`${path}.tmp`, path);
+      return { path, changed: true };
+    },
+
+    /** Waits until every named node is Ready, as listed through the VIP. */
+    async waitNodesReady(i: HostStep & { names: string[]; timeoutSeconds?: number }): Promise<{ nodes: HostPhaseNode[] }> {
+      return heartbeatWhile('every node Ready', (signal) => poll(`nodes ${i.names.join(', ')} Ready`, (i.timeoutSeconds ?? 300) * 1000, signal, async () => {
+        const nodes = await onHost(deps, i, i.host, signal, (s) => listNodes(s, signal));
+        reportProgress({ ready: nodes.filter((n) => n.ready).map((n) => n.name) });
+        return i.names.every((n) => nodes.some((x) => x.name === n && x.ready)) ? { nodes } : undefined;
+      }));
+    },
+
+    /** The API answers /readyz through the VIP (asked from `host` with the admin kubeconfig). */
+    async checkApiThroughVip(i: HostStep): Promise<{ line: string }> {
+      const ok = await heartbeatWhile('API through the VIP', (signal) => onHost(deps, i, i.host, signal, (s) => apiReady(s, signal)));
+      if (!ok) throw ApplicationFailure.retryable(`the API did not answer /readyz through ${i.inventory.kubernetes.controlPlaneEndpoint}`, 'SmokeFailed');
+      return { line: `API answers /readyz through the VIP ${i.inventory.kubernetes.controlPlaneEndpoint}` };
+    },
+
+    /**
+     * VIP failover without harm: keepalived stopped on the holder, the VIP must move to another
+     * load balancer and the API answer through it, then keepalived is started again.
+     */
+    async checkVipFailover(i: HostStep & { holder: string }): Promise<{ line: string }> {
+      const { vip } = i.inventory.loadBalancer;
+      return heartbeatWhile('VIP failover', async (signal) => {
+        await onHost(deps, i, i.holder, signal, (s) => s.run('systemctl stop keepalived', { timeoutMs: 60_000, signal }));
+        try {
+          const others = loadBalancerNodes(i.inventory).filter((n) => n.name !== i.holder);
+          const moved = await poll(`the VIP ${vip} on another load balancer than ${i.holder}`, 30_000, signal, async () => {
+            for (const n of others) if (await onHost(deps, i, n.name, signal, (s) => holdsVip(s, vip, signal))) return n.name;
+            return undefined;
+          });
+          await poll('the API through the moved VIP', 30_000, signal, async () => ((await onHost(deps, i, i.host, signal, (s) => apiReady(s, signal))) ? true : undefined));
+          return { line: `VIP failover: keepalived stopped on ${i.holder}, the VIP moved to ${moved}, the API answered through it` };
+        } finally {
+          await onHost(deps, i, i.holder, signal, (s) => s.run('systemctl start keepalived', { timeoutMs: 60_000, signal }));
+        }
+      });
+    },
+  };
+}
+
+export type HostPhaseActivities = ReturnType<typeof createHostPhaseActivities>;

@@ -1,0 +1,92 @@
+// The host phase of `provision`, shared by OpenStack (provisionCloud) and Proxmox: the hosts
+// exist and carry the SSH host keys the cloud phase gave them; this makes a cluster of them.
+// It reads like the seeds' runbooks and the Ansible roles they name:
+//   lb                          keepalived + HAProxy on the load balancers, the VIP answering
+//   kubernetes-prerequisites    swap, modules, sysctls, containerd, kubelet/kubeadm/kubectl
+//   kubernetes-initialize       kubeadm init on the first master, VIP as control-plane endpoint
+//   master-join, worker-join    the other masters one at a time (stacked etcd grows by one), then the workers
+//   smoke test                  every node Ready, the API through the VIP, the VIP failing over
+// Every step is an idempotent activity: a re-run on a finished cluster changes nothing and says so.
+import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import type { HostPhaseInput, HostPhaseResult } from '../../activities/host/context.js';
+import type { HostPhaseActivities } from '../../activities/host/index.js';
+
+const nonRetryableErrorTypes = ['InvalidInput', 'HostKeyMismatch', 'AuthenticationFailed', 'KubeadmConfigError'];
+const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes };
+
+const hostSteps = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '30 seconds', retry });
+const kubeadm = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry });
+const checks = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { ...retry, maximumAttempts: 3 } });
+
+/** Addons the host phase does not install yet; named in the result so nobody takes them for done. */
+const NOT_INSTALLED = (cni: string) => [
+  `CNI ${cni}: not installed by the host phase yet (no manifest ships with Mooring); pods other than the control plane's stay Pending`,
+  'local-path storage: not installed yet; PVC bound on local-path: not checked',
+  'Helm: not installed yet',
+];
+
+function checkInput(input: HostPhaseInput): void {
+  const inv = input.inventory;
+  const names = new Set(input.hosts.map((h) => h.name));
+  const needed = [...inv.gateways, ...inv.masters, ...inv.workers, ...(inv.etcd.topology === 'external' ? inv.etcd.members : [])];
+  const missing = needed.filter((n) => !names.has(n.name)).map((n) => n.name);
+  if (missing.length) throw ApplicationFailure.nonRetryable(`hosts: the cloud phase returned no host for ${missing.join(', ')}: every inventory host must be provisioned first`, 'InvalidInput');
+  for (const h of input.hosts) {
+    const node = needed.find((n) => n.name === h.name);
+    if (node && node.ip !== h.address) throw ApplicationFailure.nonRetryable(`hosts[${h.name}].address: ${h.address} is not the inventory's ${node.ip}`, 'InvalidInput');
+  }
+  if (inv.etcd.topology === 'external') {
+    throw ApplicationFailure.nonRetryable('etcd.topology: external etcd is not provisioned by the host phase yet (seed 001); stacked etcd is (seeds 002, 003)', 'NotImplemented');
+  }
+  if (inv.masters.length === 0) throw ApplicationFailure.nonRetryable('masters: the host phase needs at least one master', 'InvalidInput');
+}
+
+export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseResult> {
+  checkInput(input);
+  const inv = input.inventory;
+  const target = { inventory: inv, hosts: input.hosts };
+  const changed: string[] = [];
+  const done: string[] = [];
+  const record = (step: string, results: { host: string; changed: string[] }[]) => {
+    for (const r of results) for (const c of r.changed) changed.push(`${r.host}: ${c}`);
+    const n = results.reduce((a, r) => a + r.changed.length, 0);
+    done.push(`${step}: ${n ? `${n} change(s)` : 'unchanged'}`);
+    setCurrentDetails(`**Host phase of ${inv.cluster.name}**\n\n${done.map((d) => `- ${d}`).join('\n')}`);
+  };
+  const loadBalancers = inv.loadBalancer.placement === 'gateways' ? inv.gateways : inv.masters;
+  const [first, ...otherMasters] = inv.masters;
+
+  // lb: HAProxy + keepalived on every load balancer, then the VIP must answer before kubeadm uses it.
+  record('load balancers', await Promise.all(loadBalancers.map((n) => hostSteps.configureLoadBalancerHost({ ...target, host: n.name }))));
+  const { holder } = await checks.waitForVip(target);
+  done.push(`VIP ${inv.loadBalancer.vip} held by ${holder}`);
+
+  // kubernetes-prerequisites, on every master and worker at once.
+  record('prerequisites', await Promise.all([...inv.masters, ...inv.workers].map((n) => hostSteps.prepareHost({ ...target, host: n.name }))));
+
+  // kubernetes-initialize, then master-join one at a time (each join adds a stacked etcd member), then worker-join.
+  record(`kubeadm init on ${first!.name}`, [await kubeadm.initControlPlane({ ...target, host: first!.name })]);
+  const joins = [];
+  for (const m of otherMasters) joins.push(await kubeadm.joinNode({ ...target, host: m.name, first: first!.name, controlPlane: true }));
+  joins.push(...await Promise.all(inv.workers.map((w) => kubeadm.joinNode({ ...target, host: w.name, first: first!.name, controlPlane: false }))));
+  record('joins', joins);
+
+  const kubeconfig = await checks.fetchAdminKubeconfig({ ...target, host: first!.name });
+  if (kubeconfig.changed) changed.push(`admin kubeconfig written to ${kubeconfig.path}`);
+
+  // Smoke test, through the VIP.
+  const { nodes } = await checks.waitNodesReady({ ...target, host: first!.name, names: [...inv.masters, ...inv.workers].map((n) => n.name) });
+  const smoke = [`${nodes.length} nodes Ready: ${nodes.map((n) => `${n.name} (${n.kubeletVersion})`).join(', ')}`];
+  smoke.push((await checks.checkApiThroughVip({ ...target, host: first!.name })).line);
+  if (loadBalancers.length > 1) {
+    const now = await checks.waitForVip(target);
+    smoke.push((await checks.checkVipFailover({ ...target, host: first!.name, holder: now.holder })).line);
+    await checks.waitForVip(target);
+  } else {
+    smoke.push('VIP failover: not checked (one load balancer)');
+  }
+  smoke.push(...NOT_INSTALLED(inv.kubernetes.cni));
+  done.push('smoke test passed');
+  setCurrentDetails(`**Host phase of ${inv.cluster.name}**\n\n${done.map((d) => `- ${d}`).join('\n')}\n\n${smoke.map((s) => `- ${s}`).join('\n')}`);
+  return { apiEndpoint: `https://${inv.kubernetes.controlPlaneEndpoint}`, kubeconfigPath: kubeconfig.path, nodes, smoke, changed };
+}
