@@ -8,3 +8,4 @@ export { etcdStatus } from './etcd-status.js';
 export { etcdBackup } from './etcd-backup/backup.js';
 export { verifyEtcdBackup } from './etcd-backup/verify.js';
 export { upgradeCluster } from './upgrade/upgrade.js';
+export { provisionProxmox, deprovisionProxmox } from './provision/proxmox.js';
