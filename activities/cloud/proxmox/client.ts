@@ -34,7 +34,7 @@ export async function openProxmox(target: ProxmoxTarget, deps: { readText?: (pat
       throw ApplicationFailure.nonRetryable(`provider.proxmox.caFile: cannot read ${target.caFile} on the worker (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'InvalidInput');
     }
   }
-  const dispatcher: Agent | undefined = tlsDispatcher({ ...(ca ? { ca } : {}), ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}) });
+  const dispatcher: Agent = tlsDispatcher({ ...(ca ? { ca } : {}), ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}) });
   const url = new URL(target.apiUrl);
   const cancel = cancellationSignal();
   const api = proxmoxApi({
@@ -46,11 +46,11 @@ export async function openProxmox(target: ProxmoxTarget, deps: { readText?: (pat
     queryTimeout: 30_000,
     fetch: (input, init) => undiciFetch(input, {
       ...init,
-      ...(dispatcher ? { dispatcher } : {}),
+      dispatcher,
       ...(cancel ? { signal: init?.signal ? AbortSignal.any([init.signal as AbortSignal, cancel]) : cancel } : {}),
     }),
   });
-  return { api, close: async () => { await dispatcher?.close(); } };
+  return { api, close: async () => { await dispatcher.close(); } };
 }
 
 /** Runs one activity body against the API; every error leaves as an ApplicationFailure. */

@@ -18,8 +18,12 @@ export function normalizeFingerprint(f: string): string {
   return f.replace(/:/g, '').toUpperCase().replace(/(..)(?!$)/g, '$1:');
 }
 
-/** The dispatcher for one client; undefined means undici's default (system CAs). */
-export function tlsDispatcher(opts: { ca?: string; fingerprint?: string }): Agent | undefined {
+/**
+ * The dispatcher for one client, always our own undici Agent: without one, the npm undici's fetch
+ * (proxmox-api's) hands requests to Node's global dispatcher, which on Node 24 is Node's bundled
+ * undici 7 and refuses the package's requests ("invalid content-length header").
+ */
+export function tlsDispatcher(opts: { ca?: string; fingerprint?: string }): Agent {
   if (opts.fingerprint) {
     const want = normalizeFingerprint(opts.fingerprint);
     const connect = buildConnector({ rejectUnauthorized: false });
@@ -37,5 +41,5 @@ export function tlsDispatcher(opts: { ca?: string; fingerprint?: string }): Agen
     });
   }
   if (opts.ca) return new Agent({ connect: { ca: opts.ca, rejectUnauthorized: true } });
-  return undefined;
+  return new Agent({ connect: { rejectUnauthorized: true } });
 }
