@@ -1,9 +1,11 @@
 // The clone of one host's VM, idempotent and resumable:
 // - a VM in the range with the host's name and Mooring's marker in its description is this host's
 //   (found again on a retry, or after proxmox-api's own silent retry of the POST): no second clone;
-// - a UPID in the last heartbeat's details is the clone task a killed attempt started: polled again;
+// - a UPID in the last heartbeat's details is the clone task a killed attempt started: polled again
+//   (the lookup before the clone sends no heartbeat, so the UPID is this attempt's first one);
 // - each candidate VMID is checked free first; "config file already exists" (the VMID race: someone
 //   took it between the check and the clone) moves on to the next ID of the range.
+import { Context } from '@temporalio/activity';
 import { heartbeatWhile, lastHeartbeat, reportProgress } from '../../../heartbeat.js';
 import { withProxmox, type PveApi } from '../client.js';
 import type { ProxmoxTarget, PveVm, VmidRange, VmPlan } from '../context.js';
@@ -59,24 +61,23 @@ async function untilUnlocked(api: PveApi, v: PveVm, pollMs: number): Promise<voi
 
 export async function ensureClone(i: CloneInput, pollMs: number): Promise<CloneResult> {
   const what = `clone of ${i.vm.host}`;
-  return withProxmox(what, i.target, (api) => heartbeatWhile(what, async (signal) => {
+  return withProxmox(what, i.target, async (api) => {
     const beat = lastHeartbeat<CloneBeat>();
     if (beat?.upid && beat.vmid !== undefined) {
       // A previous attempt started this task: follow it rather than clone again. A task that has
       // since failed left no VM, so this attempt starts over below.
-      const s = await taskStatus(api, beat.upid);
+      const { upid, vmid } = beat;
+      const s = await taskStatus(api, upid);
       if (s.status === 'running' || s.exitstatus === 'OK' || /^WARNINGS: \d+$/.test(s.exitstatus ?? '')) {
-        reportProgress({ resumed: beat.upid }, { now: true });
-        const done = await waitTask(api, beat.upid, what, { pollMs, signal });
-        return { vmid: beat.vmid, node: beat.node ?? i.vm.node, created: true, upid: beat.upid, warnings: done.warnings };
+        return heartbeatWhile(what, async (signal) => {
+          reportProgress({ resumed: upid }, { now: true });
+          const done = await waitTask(api, upid, what, { pollMs, signal });
+          return { vmid, node: beat.node ?? i.vm.node, created: true, upid, warnings: done.warnings };
+        });
       }
-      reportProgress({ upid: undefined, vmid: undefined, previousFailed: `${beat.upid}: ${s.exitstatus ?? ''}` }, { now: true });
     }
     const found = await findOurs(api, i);
-    if (found) {
-      await untilUnlocked(api, found, pollMs);
-      return { vmid: found.vmid, node: found.node, created: false, warnings: [] };
-    }
+    if (found) return heartbeatWhile(what, async () => { await untilUnlocked(api, found, pollMs); return { vmid: found.vmid, node: found.node, created: false, warnings: [] }; });
     const taken = new Set((await listVms(api)).map((v) => v.vmid));
     for (let id = i.vm.vmid; id <= i.range.last; id++) {
       if (taken.has(id) || !(await isVmidFree(api, id))) continue;
@@ -88,19 +89,22 @@ export async function ensureClone(i: CloneInput, pollMs: number): Promise<CloneR
         if (e?.status === 500 && /config file already exists/i.test(e.reason)) {
           // Our own POST repeated by proxmox-api after a lost answer, or the VMID race.
           const mine = await findOurs(api, i);
-          if (mine) {
-            await untilUnlocked(api, mine, pollMs);
-            return { vmid: mine.vmid, node: mine.node, created: true, warnings: [] };
-          }
-          reportProgress({ raced: id }, { now: true });
+          if (mine) return heartbeatWhile(what, async () => { await untilUnlocked(api, mine, pollMs); return { vmid: mine.vmid, node: mine.node, created: true, warnings: [] }; });
           continue;
         }
         throw err;
       }
-      reportProgress({ upid, vmid: id, node: i.vm.node }, { now: true });
-      const done = await waitTask(api, upid, what, { pollMs, signal });
-      return { vmid: id, node: i.vm.node, created: true, upid, warnings: done.warnings };
+      // The first heartbeat of this attempt carries the UPID: the SDK sends a first heartbeat at once
+      // (later ones are throttled to 80 % of the heartbeat timeout), so a worker killed a moment
+      // later has already left the UPID for the retry.
+      const details: CloneBeat = { upid, vmid: id, node: i.vm.node };
+      Context.current().heartbeat({ ...details, what });
+      return heartbeatWhile(what, async (signal) => {
+        reportProgress(details, { now: true });
+        const done = await waitTask(api, upid, what, { pollMs, signal });
+        return { vmid: id, node: i.vm.node, created: true, upid, warnings: done.warnings };
+      });
     }
     throw new ProxmoxInventoryError(`provider.proxmox.vmids: no free VMID left in ${i.range.first}–${i.range.last} for ${i.vm.host}: widen the range`);
-  }));
+  });
 }
