@@ -50,10 +50,11 @@ export function missingPrivilege(reason: string): { path: string; privilege: str
   return m ? { path: m[1] as string, privilege: m[2] as string } : undefined;
 }
 
-function tlsCode(err: unknown): string | undefined {
-  for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+/** The TLS error down a cause chain (proxmox-api wraps undici's "fetch failed", which wraps it). */
+function tlsError(err: unknown): { code: string; message: string } | undefined {
+  for (let e: unknown = err, i = 0; e && i < 6; e = (e as { cause?: unknown }).cause, i++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|PROXMOX_PIN/.test(code)) return code;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|PROXMOX_PIN/.test(code)) return { code, message: (e as Error).message };
   }
   return undefined;
 }
@@ -67,10 +68,9 @@ export function toFailure(err: unknown, what: string): ApplicationFailure {
     const lock = /got timeout|can't lock file|cfs-lock .* error/i.test(err.exitstatus);
     return lock ? ApplicationFailure.retryable(err.message, 'ProxmoxLockTimeout') : ApplicationFailure.nonRetryable(err.message, 'ProxmoxTaskFailed');
   }
-  const tls = tlsCode(err);
+  const tls = tlsError(err);
   if (tls) {
-    const detail = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
-    return ApplicationFailure.nonRetryable(`${what}: TLS check of the Proxmox API failed (${tls}: ${detail}): pin its certificate with provider.proxmox.caFile or provider.proxmox.fingerprint (docs/proxmox.md)`, 'ProxmoxTls');
+    return ApplicationFailure.nonRetryable(`${what}: TLS check of the Proxmox API failed (${tls.code}: ${tls.message}): pin its certificate with provider.proxmox.caFile or provider.proxmox.fingerprint (docs/proxmox.md)`, 'ProxmoxTls');
   }
   const api = parseEngineError(err);
   if (api) {
