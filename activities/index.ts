@@ -6,6 +6,7 @@ import { createBackupActivities } from './backup/index.js';
 import { createControlPlaneActivities } from './control-plane/index.js';
 import { createEtcdUpgradeActivities } from './etcd-upgrade/index.js';
 import { createHostPhaseActivities, type HostPhaseDeps } from './host/index.js';
+import { createProxmoxActivities } from './cloud/proxmox/activities/index.js';
 
 export type ActivityDeps = HostPhaseDeps;
 
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createControlPlaneActivities(deps),
     ...createEtcdUpgradeActivities(deps),
     ...createHostPhaseActivities(deps),
+    ...createProxmoxActivities(),
   };
 }
 

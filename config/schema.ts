@@ -15,6 +15,7 @@ const SSH_PUBKEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z
 // A public key line as a .pub file holds it: type, base64, optional comment.
 const SSH_PUBKEY_LINE = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const SHA256_FINGERPRINT = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$/;
 
 const name = z.string().regex(DNS_LABEL, {
   error: (iss) => `${JSON.stringify(iss.input)} is not a safe name: use lowercase letters, digits and '-', starting and ending with a letter or digit (at most 63 characters)`,
@@ -100,7 +101,27 @@ const Proxmox = z.strictObject({
   templateVmid: z.number().int().min(100).describe('VMID of the template VMs are cloned from'),
   storage: z.string().min(1).describe('Storage for VM disks'),
   bridge: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a bridge name such as vmbr0' }).describe('Network bridge of the VMs, e.g. vmbr0'),
-  caFile: absPath.optional().describe('CA certificate that signed the API\'s certificate (pin it rather than skipping TLS verification)'),
+  caFile: absPath.optional().describe('CA certificate (PEM) that signed the API\'s certificate, e.g. /etc/pve/pve-root-ca.pem copied from a node: the certificate is verified against it instead of the system CAs'),
+  fingerprint: z.string().regex(SHA256_FINGERPRINT, { error: 'must be the SHA-256 fingerprint of the API certificate, 32 hex bytes separated by colons, e.g. from `openssl x509 -noout -fingerprint -sha256 -in /etc/pve/local/pve-ssl.pem`' }).optional()
+    .describe('SHA-256 fingerprint of the API\'s certificate (AA:BB:...:FF), pinned: the connection is refused when the server presents another certificate. For a self-signed PVE certificate without its CA file; TLS verification is never switched off'),
+  vmids: z.strictObject({
+    first: z.number().int().min(100).max(999_999_999).describe('First VMID of the range'),
+    last: z.number().int().min(100).max(999_999_999).describe('Last VMID of the range (inclusive)'),
+  }).optional().describe('The VMID range reserved for this cluster\'s VMs; every ID is checked free before a clone, and deprovision only touches VMs in it that carry the cluster\'s tag. Needed to provision'),
+  clone: z.enum(['full', 'linked']).default('full').describe('full: independent disks copied to provider.proxmox.storage; linked: copy-on-write disks on the template\'s storage (fast, but the template can no longer be deleted)'),
+  clonesPerStorage: z.number().int().min(1).max(16).default(1).describe('How many clones run at once on one storage (parallel clones time out on the storage lock in practice)'),
+  network: z.strictObject({
+    cidr: cidr.describe('The VMs\' network, e.g. 10.0.1.0/24: every host address is inside it (ipconfig0 gets its prefix length)'),
+    gateway: ipv4.describe('Default gateway of the VMs (cloud-init ipconfig0 gw=)'),
+    nameservers: z.array(ipv4).min(1).describe('DNS servers of the VMs (cloud-init nameserver)'),
+  }).optional().describe('Static addressing the VMs get through cloud-init. Needed to provision'),
+  publicKey: z.string().regex(SSH_PUBKEY_LINE, { error: 'must be one OpenSSH public key line, e.g. "ssh-ed25519 AAAAC3Nz... admin@example" (the .pub of ssh.privateKeyPath)' }).optional()
+    .describe('The admin\'s SSH public key, installed for ssh.user through cloud-init (sshkeys). Needed to provision'),
+  snippets: z.strictObject({
+    storage: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, { error: 'must be a Proxmox storage id such as local or cephfs' }).describe('A Proxmox file storage with content "snippets" that every VM node can read (e.g. cephfs or an NFS storage)'),
+    localDir: absPath.describe('Where that storage is mounted on the worker (e.g. /mnt/pve/cephfs): Mooring writes each VM\'s cloud-init vendor data to <localDir>/snippets/'),
+  }).optional().describe('Where the cloud-init vendor data that pins each VM\'s SSH host key is written (PVE\'s API cannot upload snippets). Needed to provision'),
+  agentTimeoutSeconds: z.number().int().min(5).max(3600).default(600).describe('How long to wait after start for the QEMU guest agent to report the VM\'s address'),
 });
 
 const providerType = 'Where the hosts come from: openstack, proxmox, or static (they exist already: bare metal, the lab)';
@@ -307,7 +328,37 @@ function crossFieldRules(inv: z.output<typeof InventoryObject>, ctx: Ctx): void 
       }
     }
   }
+  if (inv.provider.type === 'proxmox') proxmoxRules(inv, groups, issue);
   clusterRangeRules(inv, groups, issue);
+}
+
+/** What provisioning on Proxmox VE needs beyond the field checks. */
+function proxmoxRules(inv: z.output<typeof InventoryObject>, groups: readonly (readonly unknown[])[], issue: (path: (string | number)[], message: string) => void): void {
+  if (inv.provider.type !== 'proxmox') return;
+  const px = inv.provider.proxmox;
+  const at = (...p: string[]) => ['provider', 'proxmox', ...p];
+  if (!inv.ssh.hostKeySeed) issue(['ssh', 'hostKeySeed'], 'Mooring clones the hosts on Proxmox VE and pins their SSH host keys from the start: give a secret to derive them from, e.g. { file: /etc/mooring/host-key-seed } holding 32 random bytes (openssl rand -base64 32)');
+  if (!px.vmids) issue(at('vmids'), 'reserve a VMID range for the cluster, e.g. { first: 500, last: 599 }');
+  else if (px.vmids.first > px.vmids.last) issue(at('vmids', 'last'), `${px.vmids.last} is below vmids.first ${px.vmids.first}: the range is first..last`);
+  else if (px.templateVmid >= px.vmids.first && px.templateVmid <= px.vmids.last) issue(at('templateVmid'), `${px.templateVmid} is inside provider.proxmox.vmids: keep the template outside the cluster's range`);
+  if (!px.network) issue(at('network'), 'give the VMs\' network: { cidr: 10.0.1.0/24, gateway: 10.0.1.1, nameservers: [10.0.1.1] }');
+  if (!px.publicKey) issue(at('publicKey'), 'give the admin\'s SSH public key (the .pub of ssh.privateKeyPath), installed through cloud-init');
+  if (!px.snippets) issue(at('snippets'), 'name a snippets storage mounted on the worker, e.g. { storage: cephfs, localDir: /mnt/pve/cephfs }: it carries the pinned SSH host keys');
+  if (px.caFile && px.fingerprint) issue(at('fingerprint'), 'give caFile or fingerprint, not both');
+  // No URL class here: this module is also bundled into workflows.
+  if (/^http:\/\//i.test(px.apiUrl) && !/^http:\/\/127\.\d+\.\d+\.\d+(:\d+)?\//i.test(px.apiUrl)) issue(at('apiUrl'), `${px.apiUrl} is plain HTTP: Proxmox VE serves HTTPS on 8006 (pin a self-signed certificate with caFile or fingerprint; plain HTTP is only for a loopback fake)`);
+  const net = px.network?.cidr;
+  if (net && isCidr(net)) {
+    if (px.network && isIPv4(px.network.gateway) && !ipv4InCidr(px.network.gateway, net)) issue(at('network', 'gateway'), `${px.network.gateway} is outside provider.proxmox.network.cidr ${net}`);
+    for (const g of groups) {
+      const nodes = g[g.length - 1] as InventoryNode[];
+      const base = g.slice(0, -1) as string[];
+      nodes.forEach((n, i) => {
+        if (isIPv4(n.ip) && !ipv4InCidr(n.ip, net)) issue([...base, i, 'ip'], `${n.ip} is outside provider.proxmox.network.cidr ${net}`);
+        if (!n.size) issue([...base, i, 'size'], 'give the VM size { cpus, memoryGiB, diskGiB }: Mooring clones this host on Proxmox VE');
+      });
+    }
+  }
 }
 
 /**

@@ -9,3 +9,4 @@ export { etcdBackup } from './etcd-backup/backup.js';
 export { verifyEtcdBackup } from './etcd-backup/verify.js';
 export { upgradeCluster } from './upgrade/upgrade.js';
 export { provisionHosts } from './provision/hosts.js';
+export { provisionProxmox, deprovisionProxmox } from './provision/proxmox.js';

@@ -174,12 +174,14 @@ describe('Proxmox VE fake (SIMULATED /api2/json)', () => {
       const seen = await waitTask(upid);
       assert.deepEqual(seen.map((s) => s.status), ['running', 'running', 'stopped']);
       const done = seen.at(-1) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(done).sort(), ['exitstatus', 'id', 'node', 'pid', 'pstart', 'starttime', 'status', 'type', 'upid', 'user']);
+      assert.deepEqual(Object.keys(done).sort(), ['exitstatus', 'id', 'node', 'pid', 'pstart', 'starttime', 'status', 'tokenid', 'type', 'upid', 'user']);
       assert.equal(done.exitstatus, 'OK');
       assert.equal(done.type, 'qmclone');
       assert.equal(done.upid, upid);
       assert.equal(typeof done.pid, 'number');
-      assert.equal(done.user, PROXMOX_FAKE_DEFAULTS.tokenid);
+      // A token's task: PVE reports user and tokenid apart; the UPID keeps user@realm!tokenid.
+      assert.deepEqual([done.user, done.tokenid], PROXMOX_FAKE_DEFAULTS.tokenid.split('!'));
+      assert.ok(upid.endsWith(`:${PROXMOX_FAKE_DEFAULTS.tokenid}:`));
       assert.equal(seen[0]?.exitstatus, undefined, 'a running task has no exitstatus');
       const log = await pve(fake, 'GET', `/nodes/pve/tasks/${encodeURIComponent(upid)}/log`);
       assert.equal(log.body.data.at(-1).t, 'TASK OK');

@@ -3,6 +3,7 @@
 // and a client must therefore take the base URL (scheme included) from configuration.
 import { Router, startFakeServer, type FakeResponse, type RunningFake } from '../http.js';
 import { agentRoutes } from './agent.js';
+import { clusterRoutes } from './cluster.js';
 import { accessRoutes, API } from './auth.js';
 import { pveErrorResponse } from './errors.js';
 import { qemuRoutes } from './qemu.js';
@@ -29,7 +30,7 @@ function unrouted(method: string, path: string): FakeResponse {
 
 export async function startProxmoxFake(opts: ProxmoxFakeOptions = {}): Promise<ProxmoxFake> {
   const state = new ProxmoxState(opts);
-  const router = new Router().mount(accessRoutes(state)).mount(qemuRoutes(state)).mount(agentRoutes(state)).mount(taskRoutes(state));
+  const router = new Router().mount(accessRoutes(state)).mount(clusterRoutes(state)).mount(qemuRoutes(state)).mount(agentRoutes(state)).mount(taskRoutes(state));
   // Task failures (exitstatus other than OK) for a process other than the test's.
   const control = new Router()
     .on('POST', '/_fake/proxmox/fail-next-task', (req) => {
@@ -38,12 +39,23 @@ export async function startProxmoxFake(opts: ProxmoxFakeOptions = {}): Promise<P
       state.failNextTask(b.message, b.type as string | undefined);
       return { status: 201, body: { pendingFailures: state.taskFailures.length } };
     })
+    // The faults the clone path must survive, for a process other than the test's.
+    .on('POST', '/_fake/proxmox/fault', (req) => {
+      const b = (req.body ?? {}) as { kind?: unknown; times?: unknown; count?: unknown; type?: unknown; node?: unknown; online?: unknown };
+      const times = typeof b.times === 'number' && b.times > 0 ? b.times : 1;
+      if (b.kind === 'clone-lock-timeout') state.cloneLockTimeouts += times;
+      else if (b.kind === 'vmid-race') state.vmidRaces += times;
+      else if (b.kind === 'warnings' && typeof b.count === 'number' && b.count > 0) state.warnNextTask(b.count, typeof b.type === 'string' ? b.type : undefined);
+      else if (b.kind === 'node-online' && typeof b.node === 'string' && typeof b.online === 'boolean' && state.nodes.includes(b.node)) state.setOnline(b.node, b.online);
+      else return { status: 400, body: { error: 'kind: clone-lock-timeout|vmid-race [times]; warnings {count, type?}; node-online {node, online}' } };
+      return { status: 201, body: { cloneLockTimeouts: state.cloneLockTimeouts, vmidRaces: state.vmidRaces } };
+    })
     .on('GET', '/_fake/proxmox/state', () => {
       state.tick();
       return {
         status: 200,
         body: {
-          vms: [...state.vms.values()].map((v) => ({ vmid: v.vmid, node: v.node, name: v.config.name, status: v.status, lock: v.lock ?? null, template: Boolean(v.config.template) })),
+          vms: [...state.vms.values()].map((v) => ({ vmid: v.vmid, node: v.node, name: v.config.name, status: v.status, lock: v.lock ?? null, template: Boolean(v.config.template), tags: v.config.tags ?? null })),
           tasks: [...state.tasks.values()].map((t) => ({ upid: t.upid, status: t.status, exitstatus: t.exitstatus ?? null })),
         },
       };

@@ -11,6 +11,9 @@ import { checkValue, dnsName, propertyString, verify, VMID, type Schema } from '
 import { applyConfig, checkConfigRequest, CONFIG_FAMILIES, CONFIG_SCHEMA, configView } from './qemu-config.js';
 import { pveMac, type ProxmoxState, type Vm } from './state.js';
 import { startTask } from './tasks.js';
+import { requirePrivilege } from './cluster.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 const GIB = 1024 ** 3;
 
@@ -58,8 +61,9 @@ function cloneVm(state: ProxmoxState, src: Vm, newid: number, p: Record<string, 
       const suffix = opts.length ? `,${opts.join(',')}` : '';
       const n = /disk-(\d+)/.exec(image)?.[1] ?? '0';
       const linked = Boolean(src.config.template) && p.full !== 1;
-      if (image.endsWith('cloudinit')) config[k] = `${store ?? ''}:vm-${newid}-cloudinit,media=cdrom`;
-      else config[k] = `${store ?? ''}:${linked ? `${image}/` : ''}vm-${newid}-disk-${n}${suffix}`;
+      const to = !linked && p.storage !== undefined ? String(p.storage) : (store ?? '');
+      if (image.endsWith('cloudinit')) config[k] = `${to}:vm-${newid}-cloudinit,media=cdrom`;
+      else config[k] = `${to}:${linked ? `${image}/` : ''}vm-${newid}-disk-${n}${suffix}`;
     } else if (/^net\d+$/.test(k)) {
       // PVE gives every clone fresh MAC addresses.
       const nic = propertyString(String(v)) ?? {};
@@ -70,6 +74,25 @@ function cloneVm(state: ProxmoxState, src: Vm, newid: number, p: Record<string, 
   config.name = p.name !== undefined ? String(p.name) : `Copy-of-VM-${String(src.config.name ?? src.vmid)}`;
   if (p.description !== undefined) config.description = String(p.description);
   return { vmid: newid, node, status: 'stopped', config, lock: 'clone' };
+}
+
+const DISKS = ['scsi0', 'scsi1', 'virtio0', 'virtio1', 'sata0', 'sata1', 'ide0', 'ide1', 'efidisk0', 'tpmstate0'];
+const SIZE = /^(\+?)(\d+(?:\.\d+)?)([KMGT]?)$/;
+const UNIT = { '': 1, K: 1024, M: 1024 ** 2, G: GIB, T: 1024 * GIB };
+
+function sizeBytes(disk: string): number {
+  const m = /(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)(?:,|$)/.exec(disk);
+  return m ? Number(m[1]) * UNIT[(m[2] ?? '') as keyof typeof UNIT] : 8 * GIB;
+}
+
+/** PVE refuses to start a VM whose cicustom names a snippet volume that does not exist. */
+function checkCicustom(state: ProxmoxState, vm: Vm): void {
+  for (const part of String(vm.config.cicustom ?? '').split(',').filter(Boolean)) {
+    const volume = part.slice(part.indexOf('=') + 1);
+    const [store, rel] = volume.split(':');
+    const s = state.storages.find((x) => x.storage === store);
+    if (!s || !s.content.includes('snippets') || !rel?.startsWith('snippets/') || !s.path || !existsSync(join(s.path, rel))) throw new Error(`volume '${volume}' does not exist`);
+  }
 }
 
 function statusView(vm: Vm): Record<string, unknown> {
@@ -97,6 +120,7 @@ export function qemuRoutes(state: ProxmoxState): Router {
   const power = (type: string, run: (vm: Vm) => void, extra: Schema = {}) => (req: FakeRequest): FakeResponse => {
     const c = ctx(state, req);
     const vm = vmOf(state, c);
+    requirePrivilege(state, c.who.userid, `/vms/${c.vmid}`, 'VM.PowerMgmt');
     const p = params(req, { skiplock: { type: 'boolean', optional: true }, timeout: { type: 'integer', optional: true, min: 0 }, ...extra });
     if (vm.config.template) throw pveError(500, "you can't start a vm if it's a template");
     return upid(startTask(state, c.node, type, String(vm.vmid), c.who.userid, () => {
@@ -106,10 +130,6 @@ export function qemuRoutes(state: ProxmoxState): Router {
   };
   return new Router()
     .on('GET', `${API}/version`, (req) => { authenticate(state, req); return { status: 200, body: { data: { version: '8.2.4', release: '8.2', repoid: 'faa83925c9641325' } } }; })
-    .on('GET', `${API}/nodes`, (req) => {
-      authenticate(state, req);
-      return { status: 200, body: { data: state.nodes.map((n) => ({ node: n, status: 'online', type: 'node', id: `node/${n}`, maxcpu: 16, maxmem: 64 * GIB, mem: 8 * GIB, cpu: 0.05, uptime: 86_400, level: '' })) } };
-    })
     .on('GET', `${API}/cluster/nextid`, (req) => {
       authenticate(state, req);
       const p = params(req, { vmid: { ...VMID, optional: true } });
@@ -122,8 +142,11 @@ export function qemuRoutes(state: ProxmoxState): Router {
     .on('GET', `${API}/cluster/resources`, (req) => {
       authenticate(state, req);
       const p = params(req, { type: { type: 'string', optional: true, enum: ['vm', 'storage', 'node', 'sdn'] } });
-      const vms = [...state.vms.values()].map((vm) => ({ id: `qemu/${vm.vmid}`, type: 'qemu', node: vm.node, vmid: vm.vmid, name: vm.config.name, status: vm.status, template: vm.config.template ? 1 : 0, maxmem: statusView(vm).maxmem, maxcpu: statusView(vm).cpus, maxdisk: 8 * GIB }));
-      const nodes = state.nodes.map((n) => ({ id: `node/${n}`, type: 'node', node: n, status: 'online' }));
+      const vms = [...state.vms.values()].map((vm) => ({
+        id: `qemu/${vm.vmid}`, type: 'qemu', node: vm.node, vmid: vm.vmid, name: vm.config.name, status: vm.status, template: vm.config.template ? 1 : 0, maxmem: statusView(vm).maxmem, maxcpu: statusView(vm).cpus, maxdisk: 8 * GIB,
+        ...(vm.config.tags !== undefined ? { tags: String(vm.config.tags) } : {}), ...(vm.lock ? { lock: vm.lock } : {}),
+      }));
+      const nodes = state.nodes.map((n) => ({ id: `node/${n}`, type: 'node', node: n, status: state.offline.has(n) ? 'offline' : 'online' }));
       return { status: 200, body: { data: p.type === 'vm' ? vms : p.type === 'node' ? nodes : p.type ? [] : [...nodes, ...vms] } };
     })
     .on('GET', `${API}/nodes/:node/qemu`, (req) => {
@@ -145,8 +168,17 @@ export function qemuRoutes(state: ProxmoxState): Router {
       });
       const src = vmOf(state, c);
       const newid = p.newid as number;
+      requirePrivilege(state, c.who.userid, `/vms/${src.vmid}`, 'VM.Clone');
+      requirePrivilege(state, c.who.userid, `/vms/${newid}`, 'VM.Allocate');
       const target = p.target !== undefined ? String(p.target) : c.node;
       if (!state.nodes.includes(target)) throw pveError(500, `hostname lookup '${target}' failed - failed to get address info for: ${target}: Name or service not known`);
+      if (state.offline.has(target)) throw pveError(500, `target node '${target}' is not online`);
+      if (p.storage !== undefined && !state.storages.some((x) => x.storage === p.storage && x.content.includes('images') && (!x.nodes || x.nodes.includes(target)))) throw pveError(500, `storage '${String(p.storage)}' does not exist`);
+      if (state.vmidRaces > 0 && !state.vms.has(newid)) {
+        // SIMULATED VMID race: another client's clone took this ID after our nextid check.
+        state.vmidRaces--;
+        state.vms.set(newid, { vmid: newid, node: target, status: 'stopped', config: { name: `other-${newid}`, cores: 1, memory: 512, scsi0: `local-lvm:vm-${newid}-disk-0,size=4G` } });
+      }
       if (state.vms.has(newid)) throw pveError(500, `unable to create VM ${newid}: config file already exists`);
       if (p.full === 0 && !src.config.template) throw pveError(500, 'Linked clone feature is not supported for a VM that is not a template (use full=1)');
       if (src.lock) throw pveError(500, `VM ${src.vmid} is locked (${src.lock})`);
@@ -162,6 +194,12 @@ export function qemuRoutes(state: ProxmoxState): Router {
         if (src.lock === 'clone') delete src.lock;
       });
       task.log.push(`create ${p.full === 1 || !src.config.template ? 'full' : 'linked'} clone of drive scsi0`);
+      if (state.cloneLockTimeouts > 0) {
+        // SIMULATED: the template's (or storage's) lock was held by another clone for too long.
+        state.cloneLockTimeouts--;
+        task.failWith = `clone failed: can't lock file '/var/lock/qemu-server/lock-${src.vmid}.conf' - got timeout`;
+        task.log.push('trying to acquire lock...');
+      }
       return upid(task.upid);
     })
     .on('GET', `${Q}/config`, (req) => {
@@ -185,9 +223,28 @@ export function qemuRoutes(state: ProxmoxState): Router {
       const vm = vmOf(state, c);
       return upid(startTask(state, c.node, 'qmconfig', String(vm.vmid), c.who.userid, () => applyConfig(vm, values)).upid);
     })
+    .on('PUT', `${Q}/resize`, (req) => {
+      const c = ctx(state, req);
+      requirePrivilege(state, c.who.userid, `/vms/${c.vmid}`, 'VM.Config.Disk');
+      const p = params(req, { disk: { type: 'string', enum: DISKS }, size: { type: 'string', check: (v) => (SIZE.test(v) ? undefined : `value does not match the regex pattern`) }, digest: { type: 'string', optional: true, maxLength: 64 }, skiplock: { type: 'boolean', optional: true } });
+      const vm = vmOf(state, c);
+      const disk = String(p.disk);
+      if (vm.config[disk] === undefined) throw pveError(500, `disk '${disk}' does not exist`);
+      const have = sizeBytes(String(vm.config[disk]));
+      const m = SIZE.exec(String(p.size)) as RegExpExecArray;
+      const amount = Number(m[2]) * UNIT[(m[3] ?? '') as keyof typeof UNIT];
+      const want = m[1] === '+' ? have + amount : amount;
+      if (want < have) throw pveError(500, 'shrinking disks is not supported');
+      if (vm.lock && p.skiplock !== 1) throw pveError(500, `VM ${vm.vmid} is locked (${vm.lock})`);
+      // Since qemu-server 8 (PVE 8.0) resize runs as a task and answers its UPID.
+      return upid(startTask(state, c.node, 'resize', String(vm.vmid), c.who.userid, () => {
+        vm.config[disk] = String(vm.config[disk]).replace(/(^|,)size=[^,]*/, '').concat(`,size=${Math.round(want / GIB)}G`).replace(/^,/, '');
+      }).upid);
+    })
     .on('GET', `${Q}/status/current`, (req) => ({ status: 200, body: { data: statusView(vmOf(state, ctx(state, req))) } }))
     .on('POST', `${Q}/status/start`, power('qmstart', (vm) => {
       if (vm.status === 'running') throw new Error(`VM ${vm.vmid} already running`);
+      checkCicustom(state, vm);
       vm.status = 'running';
       vm.startedAt = Date.now();
       vm.agent = new Progression(state.timing.agent);

@@ -17,6 +17,14 @@ export interface ProxmoxFakeOptions {
   templates?: { vmid: number; name: string; node?: string }[];
   /** Where guests get their address when ipconfig0 says ip=dhcp. */
   dhcpCidr?: string;
+  /** Storages per node (default: local with iso/vztmpl/backup/snippets, local-lvm with images). */
+  storages?: { storage: string; content: string[]; nodes?: string[]; path?: string }[];
+  /** Bridges every node has (default ["vmbr0"]). */
+  bridges?: string[];
+  /** Nodes that are offline (GET /nodes says so; clones to them fail). */
+  offlineNodes?: string[];
+  /** Privileges an API token holds on "/" (propagated); a token not listed holds every privilege. */
+  tokenPrivileges?: Record<string, string[]>;
   /** How long tasks run and how long after start the guest agent answers (see progress.ts). */
   timing?: { task?: ProgressOptions; agent?: ProgressOptions };
 }
@@ -48,6 +56,8 @@ export interface Task {
   /** Undoes what starting the task did, when it is made to fail. */
   undo?: () => void;
   failWith?: string;
+  /** Ends "WARNINGS: N" after its work is done. */
+  warnings?: number;
 }
 
 export const PROXMOX_FAKE_DEFAULTS = {
@@ -83,6 +93,16 @@ export class ProxmoxState {
   readonly secret = randomBytes(32);
   /** The next tasks of a type (or any type) that must end with this exitstatus. */
   readonly taskFailures: { type?: string; message: string }[] = [];
+  readonly storages: { storage: string; content: string[]; nodes?: string[]; path?: string }[];
+  readonly bridges: string[];
+  readonly offline = new Set<string>();
+  readonly tokenPrivileges: Map<string, Set<string>>;
+  /** Injected: the next clones fail on the template's lock ("got timeout"), as parallel clones do. */
+  cloneLockTimeouts = 0;
+  /** Injected: before the next clones, someone else takes their newid (the VMID race). */
+  vmidRaces = 0;
+  /** Injected: the next tasks (of a type) end "WARNINGS: N" after doing their work. */
+  readonly taskWarnings: { type?: string; count: number }[] = [];
   private nextPid = 0x1000 + Math.floor(Math.random() * 0x10000);
 
   constructor(o: ProxmoxFakeOptions = {}) {
@@ -101,6 +121,10 @@ export class ProxmoxState {
     }
     this.timing = t;
     this.dhcpCidr = o.dhcpCidr ?? PROXMOX_FAKE_DEFAULTS.dhcpCidr;
+    this.storages = o.storages ?? [{ storage: 'local', content: ['iso', 'vztmpl', 'backup', 'snippets'] }, { storage: 'local-lvm', content: ['images', 'rootdir'] }];
+    this.bridges = o.bridges ?? ['vmbr0'];
+    for (const n of o.offlineNodes ?? []) this.setOnline(n, false);
+    this.tokenPrivileges = new Map(Object.entries(o.tokenPrivileges ?? {}).map(([t, p]) => [t, new Set(p)]));
     for (const tpl of o.templates ?? [{ vmid: PROXMOX_FAKE_DEFAULTS.templateVmid, name: PROXMOX_FAKE_DEFAULTS.templateName }]) this.addTemplate(tpl.vmid, tpl.name, tpl.node ?? (this.nodes[0] as string));
   }
 
@@ -124,6 +148,23 @@ export class ProxmoxState {
     for (const t of this.tasks.values()) if (t.status === 'running' && t.progress.done) finishTask(t);
   }
 
+  setOnline(node: string, online: boolean): void {
+    if (!this.nodes.includes(node)) throw new Error(`node "${node}" is not one of ${this.nodes.join(', ')}`);
+    if (online) this.offline.delete(node);
+    else this.offline.add(node);
+  }
+
+  /** Whether a caller holds a privilege (tokens may be limited; users and unlisted tokens hold all). */
+  can(userid: string, privilege: string): boolean {
+    const p = this.tokenPrivileges.get(userid);
+    return p === undefined || p.has(privilege);
+  }
+
+  /** The next task (of this type) ends "WARNINGS: count", its work done, WARN lines in its log. */
+  warnNextTask(count: number, type?: string): void {
+    this.taskWarnings.push({ count, ...(type ? { type } : {}) });
+  }
+
   /** The next task (of this type, e.g. "qmclone") ends with this exitstatus instead of OK. */
   failNextTask(message: string, type?: string): void {
     this.taskFailures.push({ message, ...(type ? { type } : {}) });
@@ -139,13 +180,16 @@ export function finishTask(t: Task): void {
   } else {
     try {
       t.work();
-      t.exitstatus = 'OK';
+      if (t.warnings) {
+        for (let i = 1; i <= t.warnings; i++) t.log.push(`WARN: SIMULATED warning ${i} of ${t.warnings}`);
+        t.exitstatus = `WARNINGS: ${t.warnings}`;
+      } else t.exitstatus = 'OK';
     } catch (e) {
       t.undo?.();
       t.exitstatus = (e as Error).message;
     }
   }
-  t.log.push(t.exitstatus === 'OK' ? 'TASK OK' : `TASK ERROR: ${t.exitstatus}`);
+  t.log.push(t.exitstatus === 'OK' ? 'TASK OK' : t.exitstatus.startsWith('WARNINGS') ? `TASK ${t.exitstatus}` : `TASK ERROR: ${t.exitstatus}`);
 }
 
 export { Progression };

@@ -20,17 +20,25 @@ export function startTask(state: ProxmoxState, node: string, type: string, id: s
   const upid = `UPID:${node}:${hex8(pid)}:${hex8(pstart)}:${hex8(starttime)}:${type}:${id}:${user}:`;
   const i = state.taskFailures.findIndex((f) => f.type === undefined || f.type === type);
   const failWith = i >= 0 ? state.taskFailures.splice(i, 1)[0]?.message : undefined;
+  const w = state.taskWarnings.findIndex((f) => f.type === undefined || f.type === type);
+  const warnings = w >= 0 && failWith === undefined ? state.taskWarnings.splice(w, 1)[0]?.count : undefined;
   const task: Task = {
     upid, node, pid, pstart, starttime, type, id, user, status: 'running', progress: new Progression(state.timing.task), log: [`starting ${type} ${id}`], work,
-    ...(undo ? { undo } : {}), ...(failWith !== undefined ? { failWith } : {}),
+    ...(undo ? { undo } : {}), ...(failWith !== undefined ? { failWith } : {}), ...(warnings ? { warnings } : {}),
   };
   state.tasks.set(upid, task);
   return task;
 }
 
+/** PVE reports a token's task with `user` and `tokenid` apart (the UPID keeps user@realm!tokenid). */
+function who(t: Task): Record<string, string> {
+  const bang = t.user.indexOf('!');
+  return bang < 0 ? { user: t.user } : { user: t.user.slice(0, bang), tokenid: t.user.slice(bang + 1) };
+}
+
 function view(t: Task): Record<string, unknown> {
   return {
-    upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, user: t.user, status: t.status,
+    upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, ...who(t), status: t.status,
     ...(t.status === 'stopped' ? { exitstatus: t.exitstatus } : {}),
   };
 }
@@ -49,7 +57,7 @@ export function taskRoutes(state: ProxmoxState): Router {
     .on('GET', `${API}/nodes/:node/tasks`, (req) => {
       authenticate(state, req);
       const list = [...state.tasks.values()].filter((t) => t.node === req.params.node).reverse()
-        .map((t) => ({ upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, user: t.user, ...(t.status === 'stopped' ? { status: t.exitstatus, endtime: t.endtime } : {}) }));
+        .map((t) => ({ upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, ...who(t), ...(t.status === 'stopped' ? { status: t.exitstatus, endtime: t.endtime } : {}) }));
       return { status: 200, body: { data: list } };
     })
     .on('GET', `${API}/nodes/:node/tasks/:upid/status`, (req) => {
