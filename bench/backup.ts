@@ -13,18 +13,18 @@ import { fillEtcd, labSsh, labSshArgs } from '../test/helpers/fill-etcd.js';
 import { loadInventory } from '../config/load.js';
 import { findRunbook } from '../client/runbooks.js';
 import { startRunbook } from '../client/start.js';
-import { progressQuery } from '../workflows/runbook/definitions.js';
 import type { EtcdBackupResult } from '../workflows/etcd-backup/backup.js';
 import { startTestTemporal, uniqueTaskQueue } from '../test/helpers/temporal.js';
 import { startWorkerProcess } from '../test/helpers/worker-process.js';
 import { scratchDir } from '../test/helpers/scratch.js';
+import { describeSteps, stepTimings, type StepTiming } from './breakdown.js';
 
 // Two sizes by default: the worker's memory growth must stay the same when the database doubles.
 const DB_SIZES_MB = (process.env.BENCH_DB_MB ?? '110,220').split(',').map(Number).sort((a, b) => a - b);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const MIB = 1024 * 1024;
 
-const lab = new Lab({ dir: scratchDir('mooring-bench-backup-'), subnet: '127.38.0' });
+const lab = new Lab({ dir: scratchDir('mooring-bench-backup-'), subnet: process.env.BENCH_SUBNET ?? '127.91.0' });
 await lab.up();
 const t = await startTestTemporal();
 const taskQueue = uniqueTaskQueue('bench-backup');
@@ -41,7 +41,7 @@ try {
   for (const sizeMb of DB_SIZES_MB) {
     const dbSize = await fillEtcd(lab, members[0]!, sizeMb);
     process.stderr.write(`etcd database: ${(dbSize / MIB).toFixed(0)} MiB\n`);
-    const mooring: { ms: number; peak: number; base: number; snapshotMs: number; uploadMs: number; size: number }[] = [];
+    const mooring: { ms: number; peak: number; base: number; snapshotMs: number; uploadMs: number; size: number; steps: StepTiming[] }[] = [];
     const bare: { ms: number; peak: number; saveMs: number; uploadMs: number }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       // Mooring: the whole runbook as a scheduled run would do it.
@@ -53,9 +53,9 @@ try {
       const ms = Date.now() - started;
       const peak = sampler.stop();
       if (r.outcome !== 'completed') throw new Error(`backup run ended ${r.outcome}: ${r.report}`);
-      const steps = (await h.query(progressQuery)).steps;
-      const took = (id: string) => { const s = steps.find((x) => x.id === id)!; return (s.endedAt ?? 0) - (s.startedAt ?? 0); };
-      mooring.push({ ms, peak, base, snapshotMs: took('snapshot'), uploadMs: took('upload'), size: r.snapshot!.size });
+      const steps = await stepTimings(h);
+      const took = (id: string) => steps.find((x) => x.id === id)?.ms ?? 0;
+      mooring.push({ ms, peak, base, snapshotMs: took('snapshot'), uploadMs: took('upload'), size: r.snapshot!.size, steps });
 
       // Baseline: the same member, snapshot save over ssh, then cat | plain streamed upload.
       const node = members.find((m) => m.name === r.snapshot!.member) ?? members.find((m) => m.name !== leader.name)!;
@@ -81,6 +81,9 @@ try {
       `                        peak RSS of the upload process ${mb(b.peak)}`,
       `  ratio time mooring/bare: ${(m.ms / b.ms).toFixed(2)}   (save+upload steps only: ${((m.snap + m.up) / b.ms).toFixed(2)})`,
       `  ratio peak memory worker-above-idle / bare upload process: ${((m.peak - m.base) / b.peak).toFixed(2)}; snapshot size / worker growth: ${(mooring[0]!.size / Math.max(1, m.peak - m.base)).toFixed(1)}`,
+      '  runbook per step (the median round; activities run/waited from the workflow history):',
+      ...describeSteps([...mooring].sort((x, y) => x.ms - y.ms)[Math.floor(mooring.length / 2)]!.steps, { detail: true }),
+      `  bare per step (median): snapshot save ${s(b.save)}, ssh cat | upload ${s(b.up)}`,
       '',
     ].join('\n'));
     growth.push(`${mb(mooring[0]!.size)} snapshot: worker +${mb(m.peak - m.base)}`);

@@ -5,8 +5,9 @@
 # Usage: leader-baseline.sh KEY OLD_LEADER_NAME OLD_LEADER_IP ALL_CLIENT_URLS INITIAL_CLUSTER SURVIVOR_IP...
 set -euo pipefail
 key="$1"; name="$2"; ip="$3"; endpoints="$4"; initial="$5"; shift 5
-ssh_() { ssh -i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "root@$1" "$2"; }
+source "$(dirname "$0")/timing.sh"
 tls="--cacert=/etc/etcd/ssl/ca.crt --cert=/etc/etcd/ssl/client.crt --key=/etc/etcd/ssl/client.key"
+step election
 leader=""
 while [ -z "$leader" ]; do
   for s in "$@"; do
@@ -17,4 +18,5 @@ while [ -z "$leader" ]; do
   done
   [ -n "$leader" ] || sleep 0.5
 done
+_flush
 exec "$(dirname "$0")/follower-baseline.sh" "$key" "$leader" "$name" "$ip" "$endpoints" "$initial"

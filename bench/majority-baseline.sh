@@ -6,7 +6,7 @@
 # Usage: majority-baseline.sh KEY SNAPSHOT_PATH_ON_FIRST NEW_TOKEN NAME=IP... (the first holds the snapshot)
 set -euo pipefail
 key="$1"; snap="$2"; token="$3"; shift 3
-ssh_() { ssh -i "$key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "root@$1" "$2"; }
+source "$(dirname "$0")/timing.sh"
 tls="--cacert=/etc/etcd/ssl/ca.crt --cert=/etc/etcd/ssl/client.crt --key=/etc/etcd/ssl/client.key"
 conf=/etc/etcd/etcd.conf.yaml
 names=(); ips=()
@@ -14,12 +14,15 @@ for m in "$@"; do names+=("${m%%=*}"); ips+=("${m#*=}"); done
 aside="/var/lib/etcd.baseline-$(date +%s)"
 
 # 1. Fence: stop etcd on every member; 2. move every data dir aside (kept, never deleted).
+step fence+move-aside
 for ip in "${ips[@]}"; do ssh_ "$ip" "systemctl stop etcd && mv /var/lib/etcd $aside"; done
 
 # 3. Restore on the first member as a one-member cluster with a new token; rewrite its config; start.
 first="${names[0]}"; fip="${ips[0]}"
 cluster="$first=https://$fip:2380"
+step restore
 ssh_ "$fip" "ETCDCTL_API=3 etcdctl snapshot restore $snap --name $first --initial-cluster $cluster --initial-cluster-token $token --initial-advertise-peer-urls https://$fip:2380 --data-dir /var/lib/etcd >/dev/null && chmod 700 /var/lib/etcd"
+step start-first
 ssh_ "$fip" "sed -i -e 's|^initial-cluster: .*|initial-cluster: $cluster|' -e 's|^initial-cluster-state: .*|initial-cluster-state: new|' -e 's|^initial-cluster-token: .*|initial-cluster-token: $token|' $conf && systemctl start etcd"
 until ssh_ "$fip" "ETCDCTL_API=3 etcdctl --endpoints=https://$fip:2379 $tls endpoint health" >/dev/null 2>&1; do sleep 0.5; done
 
@@ -27,6 +30,7 @@ until ssh_ "$fip" "ETCDCTL_API=3 etcdctl --endpoints=https://$fip:2379 $tls endp
 joined="https://$fip:2379"
 for i in $(seq 1 $((${#names[@]} - 1))); do
   n="${names[$i]}"; ip="${ips[$i]}"
+  step "grow:$n"
   ctl="ETCDCTL_API=3 etcdctl --endpoints=$joined $tls"
   # A freshly started member refuses membership changes for a few seconds ("unhealthy cluster"): retry.
   until out=$(ssh_ "$fip" "$ctl member add $n --learner --peer-urls=https://$ip:2380" 2>/dev/null); do sleep 0.5; done
@@ -38,4 +42,5 @@ for i in $(seq 1 $((${#names[@]} - 1))); do
 done
 
 # 5. Every member healthy.
+step verify
 until ssh_ "$fip" "ETCDCTL_API=3 etcdctl --endpoints=$joined $tls endpoint health" >/dev/null 2>&1; do sleep 0.5; done

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { DEFAULT_TASK_QUEUE, resolveConnection, withConnectRetry, type ConnectionFlags } from './connection.js';
 import type { AesGcmPayloadCodec } from './codec/aes-gcm.js';
+import { SshPool } from '../activities/ssh/pool.js';
 import { FAILURE_CONVERTER_PATH, codecFromEnv, encryptingDataConverter } from './codec/config.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
@@ -48,24 +49,27 @@ export interface WorkerOptions extends ConnectionFlags {
   codec?: AesGcmPayloadCodec | null;
 }
 
-export async function createMooringWorker(opts: WorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection; taskQueue: string; namespace: string; codecKeyIds?: string[] }> {
+export async function createMooringWorker(opts: WorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection; sshPool: SshPool; taskQueue: string; namespace: string; codecKeyIds?: string[] }> {
   const { connectionOptions, namespace } = resolveConnection(opts);
   // Keys are resolved before connecting: a missing key is a configuration error to report now.
   const codec = opts.codec === undefined ? await codecFromEnv('the worker') : opts.codec ?? undefined;
   const connection = await withConnectRetry(String(connectionOptions.address), () => NativeConnection.connect(connectionOptions));
   const taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
+  // SSH connections reused across this worker's activities (activities/ssh/pool.ts); closed after run().
+  const sshPool = opts.activityDeps?.sshPool ?? new SshPool();
   try {
     const worker = await Worker.create({
       connection,
       namespace,
       taskQueue,
       ...(await codecWorkerOptions(codec)),
-      activities: createActivities(opts.activityDeps),
+      activities: createActivities({ ...opts.activityDeps, sshPool }),
       shutdownGraceTime: `${opts.shutdownGraceSeconds ?? 10}s`,
       ...(opts.identity ? { identity: opts.identity } : {}),
     });
-    return { worker, connection, taskQueue, namespace, ...(codec ? { codecKeyIds: codec.keyIds } : {}) };
+    return { worker, connection, sshPool, taskQueue, namespace, ...(codec ? { codecKeyIds: codec.keyIds } : {}) };
   } catch (err) {
+    sshPool.close();
     await connection.close();
     throw err;
   }
@@ -73,13 +77,15 @@ export async function createMooringWorker(opts: WorkerOptions = {}): Promise<{ w
 
 /** Runs until SIGINT/SIGTERM, then closes the connection after run() resolves. */
 export async function runWorker(opts: WorkerOptions = {}): Promise<void> {
-  const { worker, connection, taskQueue, namespace, codecKeyIds } = await createMooringWorker(opts);
+  const { worker, connection, sshPool, taskQueue, namespace, codecKeyIds } = await createMooringWorker(opts);
   // Key ids (never keys) say whether payloads are encrypted and with which key.
   const encryption = codecKeyIds ? { payloadEncryption: 'on', encryptKeyId: codecKeyIds[0], decryptKeyIds: codecKeyIds } : { payloadEncryption: 'off' };
   process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg: 'worker started', taskQueue, namespace, ...encryption, pid: process.pid })}\n`);
   try {
     await worker.run();
   } finally {
+    // run() resolves once in-flight activities finished or were cancelled: no lease is left.
+    sshPool.close();
     await connection.close();
   }
 }

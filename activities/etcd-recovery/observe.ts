@@ -11,11 +11,13 @@ export async function observeMember(deps: SshDeps, t: EtcdTarget, m: EtcdMemberR
   try {
     return await withSession(deps, { ...t.ssh, connectTimeoutSeconds: Math.min(t.ssh.connectTimeoutSeconds, 5) }, m, signal, async (s) => {
       const endpoint = clientUrl(m.ip, t.etcd.clientPort);
-      const health = await s.exec(etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 }), { timeoutMs: 15_000, signal });
-      const healthy = parseLenient(() => parseEndpointHealth(health.stdout)[0]?.healthy) === true;
+      // Health, then status only when healthy, in one exec (one round trip): the output of each
+      // is split at a marker line no JSON contains.
+      const both = await s.exec(`h=$(${etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 })}); rc=$?; printf '%s\n' "$h"; echo ${SPLIT}; if [ "$rc" = 0 ]; then ${etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'status', '-w', 'json'], { timeoutSeconds: 3 })}; fi`, { timeoutMs: 25_000, signal });
+      const [health = '', status = ''] = both.stdout.split(`\n${SPLIT}\n`);
+      const healthy = parseLenient(() => parseEndpointHealth(health)[0]?.healthy) === true;
       if (!healthy) return { ...base, reachable: true };
-      const status = await s.exec(etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'status', '-w', 'json'], { timeoutSeconds: 3 }), { timeoutMs: 15_000, signal });
-      const st = parseLenient(() => parseEndpointStatus(status.stdout)[0]);
+      const st = parseLenient(() => parseEndpointStatus(status)[0]);
       if (!st) return { ...base, reachable: true };
       return {
         ...base, reachable: true, healthy: true, isLeader: st.leaderId === st.memberId,
@@ -28,6 +30,8 @@ export async function observeMember(deps: SshDeps, t: EtcdTarget, m: EtcdMemberR
     return base;
   }
 }
+
+const SPLIT = '--mooring-endpoint-status--';
 
 function parseLenient<T>(fn: () => T): T | undefined {
   try { return fn(); } catch { return undefined; }

@@ -1,6 +1,7 @@
-// One SSH connection per activity, on ssh2: pinned host keys, optional jump host (seed 002's
-// gateways are bastions), exec with streamed output, exit codes, timeouts and cancellation.
-import { Client, type ConnectConfig } from 'ssh2';
+// An SSH connection, on ssh2: pinned host keys, optional jump host (seed 002's gateways are
+// bastions), exec with streamed output, exit codes, timeouts and cancellation. Used by one
+// activity at a time; the worker's pool (pool.ts) may hand it to the next activity for the host.
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { CancelledFailure } from '@temporalio/common';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { checkHostKey, HostKeyMismatchError } from './host-key.js';
@@ -53,6 +54,16 @@ export class SshCommandError extends Error {
   constructor(message: string, readonly result?: ExecResult) { super(message); }
 }
 
+/** No channel could be opened on the connection: the command was not started. */
+export class ChannelOpenError extends SshCommandError {}
+
+/**
+ * How long a reused connection may take to open a channel before it is taken for dead (a host
+ * that vanished without closing the TCP connection; ssh2's keepalive would notice only after
+ * 15 s). A live connection answers within a round trip; a fresh one replaces a dead one.
+ */
+const REUSED_CHANNEL_OPEN_MS = 5000;
+
 /**
  * The error for a command or connection stopped by its abort signal: a CancelledFailure, so an
  * activity passing its `cancellationSignal()` is recorded by Temporal as cancelled, not failed
@@ -67,7 +78,24 @@ export function cancellation(what: string, signal: AbortSignal | undefined): Can
 }
 
 export class SshSession {
-  private constructor(private readonly client: Client, private readonly hops: Client[], readonly target: SshTarget) {}
+  private closed = false;
+  /** A command was cut short (timeout, cancellation, a cut stream): the connection is not handed on. */
+  private broken = false;
+  /** Handed out by the pool after an earlier activity used it. */
+  reused = false;
+  /** Channels opened since it was (re)leased. */
+  channels = 0;
+
+  private constructor(private readonly client: Client, private readonly hops: Client[], readonly target: SshTarget) {
+    // A connection (or a hop) closed by the host, or dropped by ssh2's keepalive, is dead for good.
+    for (const c of [client, ...hops]) c.on('close', () => { this.closed = true; });
+  }
+
+  /** Open, and no command on it was cut short: fit to hand to the next activity. */
+  get alive(): boolean { return !this.closed && !this.broken; }
+
+  /** Called by the pool when it leases the connection again. */
+  markReused(): void { this.reused = true; this.channels = 0; }
 
   static async open(target: SshTarget, opts: SshOptions): Promise<SshSession> {
     const hops: Client[] = [];
@@ -86,13 +114,44 @@ export class SshSession {
     }
   }
 
+  /**
+   * Opens a channel running `remote`. On a reused connection the open is bounded by
+   * REUSED_CHANNEL_OPEN_MS; past it the connection is ended (so a late channel cannot run the
+   * command) and a ChannelOpenError lets the caller retry on a fresh connection.
+   */
+  private channel(remote: string, cb: (err: Error | undefined, channel: ClientChannel) => void): void {
+    this.channels++;
+    let done = false;
+    const fail = (why: string) => { this.broken = true; cb(new ChannelOpenError(`${this.target.name}: cannot start command: ${why}`), undefined as unknown as ClientChannel); };
+    const timer = this.reused ? setTimeout(() => {
+      if (done) return;
+      done = true;
+      this.close();
+      fail(`the reused connection opened no channel within ${REUSED_CHANNEL_OPEN_MS}ms`);
+    }, REUSED_CHANNEL_OPEN_MS) : undefined;
+    try {
+      this.client.exec(remote, (err, ch) => {
+        if (done) { if (!err) ch.close(); return; }
+        done = true;
+        clearTimeout(timer);
+        if (err) fail(err.message);
+        else cb(undefined, ch);
+      });
+    } catch (err) {
+      // ssh2 throws at once when the connection is already gone ("Not connected").
+      done = true;
+      clearTimeout(timer);
+      fail((err as Error).message);
+    }
+  }
+
   /** Runs a command (already quoted by the caller via `sh`) and resolves with its exit code and output. */
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const remote = opts.stdin === undefined ? tiedToChannel(command) : command;
     if (opts.signal?.aborted) return Promise.reject(cancellation(`${this.target.name}: command`, opts.signal));
     return new Promise((resolve, reject) => {
-      this.client.exec(remote, (err, stream) => {
-        if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
+      this.channel(remote, (err, stream) => {
+        if (err) return reject(err);
         let stdout = '';
         let stderr = '';
         let settled = false;
@@ -104,7 +163,7 @@ export class SshSession {
           fn();
         };
         // Best effort: ask the remote side to kill the command before closing the channel.
-        const stop = () => { try { stream.signal('KILL'); } catch { /* not supported */ } stream.close(); };
+        const stop = () => { this.broken = true; try { stream.signal('KILL'); } catch { /* not supported */ } stream.close(); };
         const onAbort = () => finish(() => {
           stop();
           reject(cancellation(`${this.target.name}: command`, opts.signal));
@@ -120,6 +179,7 @@ export class SshSession {
         stream.stderr.on('data', (d: Buffer) => { const s = d.toString('utf8'); stderr += s; opts.onOutput?.(s, 'stderr'); });
         stream.on('close', (code: number | null, signal?: string) => finish(() => {
           if (code === null || code === undefined) {
+            this.broken = true;
             reject(new SshCommandError(`${this.target.name}: session ended before the command finished${signal ? ` (signal ${signal})` : ''}`, { code: -1, stdout, stderr }));
           } else resolve({ code, stdout, stderr });
         }));
@@ -137,11 +197,12 @@ export class SshSession {
   streamOut(command: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
     if (opts.signal?.aborted) return Promise.reject(cancellation(`${this.target.name}: command`, opts.signal));
     return new Promise((resolve, reject) => {
-      this.client.exec(tiedToChannel(command), (err, channel) => {
-        if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
+      this.channel(tiedToChannel(command), (err, channel) => {
+        if (err) return reject(err);
         const out = new PassThrough({ highWaterMark: 1024 * 1024 });
         let stderr = '';
         const onAbort = () => {
+          this.broken = true;
           try { channel.signal('KILL'); } catch { /* not supported */ }
           channel.close();
           out.destroy(cancellation(`${this.target.name}: command`, opts.signal));
@@ -151,12 +212,14 @@ export class SshSession {
         channel.on('data', (d: Buffer) => { if (!out.write(d)) channel.pause(); });
         out.on('drain', () => channel.resume());
         // The reader gave up (e.g. a digest check failed): stop the remote command too.
-        out.on('close', () => { if (!out.writableFinished) channel.close(); });
+        out.on('close', () => { if (!out.writableFinished) { this.broken = true; channel.close(); } });
         channel.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
         channel.on('close', (code: number | null, signal?: string) => {
           opts.signal?.removeEventListener('abort', onAbort);
-          if (code === 0) out.end();
-          else out.destroy(new SshCommandError(code === null || code === undefined
+          if (code === 0) { out.end(); return; }
+          const cut = code === null || code === undefined;
+          if (cut) this.broken = true;
+          out.destroy(new SshCommandError(cut
             ? `${this.target.name}: session ended before the command finished${signal ? ` (signal ${signal})` : ''}`
             : `${this.target.name}: exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ') || '(no stderr)'}`));
         });
@@ -173,12 +236,13 @@ export class SshSession {
   streamIn(command: string, source: Readable, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
     if (opts.signal?.aborted) return Promise.reject(cancellation(`${this.target.name}: command`, opts.signal));
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, channel) => {
-        if (err) return reject(new SshCommandError(`${this.target.name}: cannot start command: ${err.message}`));
+      this.channel(command, (err, channel) => {
+        if (err) return reject(err);
         let stderr = '';
         let failure: Error | undefined;
         const fail = (e: Error) => {
           failure ??= e;
+          this.broken = true;
           source.unpipe(channel);
           try { channel.signal('KILL'); } catch { /* not supported */ }
           channel.close();
@@ -230,6 +294,7 @@ export class SshSession {
   }
 
   close(): void {
+    this.closed = true;
     this.client.end();
     this.hops.forEach((h) => h.end());
   }

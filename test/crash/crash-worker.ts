@@ -6,6 +6,7 @@
 //   node crash-worker.js --address HOST:PORT --task-queue Q --freeze-after N
 import { NativeConnection, Worker, type ActivityInboundCallsInterceptor, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
+import { SshPool } from '../../activities/ssh/pool.js';
 import { workflowBundle } from '../../workers/worker.js';
 import { installRuntime } from '../../workers/runtime.js';
 
@@ -46,18 +47,20 @@ const countCompletions: ActivityInterceptorsFactory = () => ({
 
 installRuntime({ logLevel: 'WARN' });
 const connection = await NativeConnection.connect({ address });
+const sshPool = new SshPool();
 try {
   const worker = await Worker.create({
     connection,
     namespace: 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities(),
+    activities: createActivities({ sshPool }),
     interceptors: { activity: [countCompletions] },
     shutdownGraceTime: '10s',
   });
   process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg: 'worker started', taskQueue, pid: process.pid, freezeAfter })}\n`);
   await worker.run();
 } finally {
+  sshPool.close();
   await connection.close();
 }

@@ -46,14 +46,15 @@ export const BOUNDARIES: Record<CrashScenario, number> = {
   // verify: list(14) observe(15) canary(16). The test waits for the new leader before starting the
   // run, so the election and write-probe loops take one activity each.
   leader: 16,
-  // confirm: observe x3 (1-3) snapshot: find(4) snapshot:remote: newest in the bucket(5, only
-  // when the inventory has an object store, as the lab's does) [gate] reassess: observe(6)
-  // find(7) fence: stop x3 in parallel (8-10) move-aside x3 in parallel (11-13) restore(14)
-  // start-first: config(15) start(16) healthy(17) grow etcd-2: add(18) config(19) start(20)
-  // promote(21) healthy(22) observe(23) grow etcd-3: add(24) config(25) start(26) promote(27)
-  // healthy(28) observe(29) verify: observe(30) canary(31) control-plane, per master (the lab has
-  // one): its container IDs(32) restart(33). (No fetch: the lab's bucket holds no newer snapshot.)
-  majority: 33,
+  // confirm: observe x2 (1-2; two probes CONFIRM_GAP_MS apart) snapshot: find(3)
+  // snapshot:remote: newest in the bucket(4, only when the inventory has an object store, as the
+  // lab's does) [gate] reassess: observe(5) find(6) fence: stop x3 in parallel (7-9) move-aside x3
+  // in parallel (10-12) restore(13) start-first: config(14) start(15) healthy(16) grow etcd-2:
+  // add(17) config(18) start(19) promote(20) healthy(21) observe(22) grow etcd-3: add(23)
+  // config(24) start(25) promote(26) healthy(27) observe(28) verify: observe(29) canary(30)
+  // control-plane, per master (the lab has one): its container IDs(31) restart(32). (No fetch:
+  // the lab's bucket holds no newer snapshot.)
+  majority: 32,
 };
 
 export async function setUpCrashEnv(subnet: string): Promise<CrashEnv> {

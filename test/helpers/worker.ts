@@ -4,14 +4,20 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { codecWorkerOptions } from '../../workers/worker.js';
 import type { AesGcmPayloadCodec } from '../../workers/codec/aes-gcm.js';
 import { createActivities, type MooringActivities } from '../../activities/index.js';
+import { SshPool } from '../../activities/ssh/pool.js';
 
 export interface TestWorker {
   worker: Worker;
   stop(): Promise<void>;
 }
 
-/** `codec`: the payload codec, wired as production wires it (data converter and bundle). */
-export async function startTestWorker(address: string, taskQueue: string, activities: Partial<MooringActivities> = createActivities(), opts: { codec?: AesGcmPayloadCodec } = {}): Promise<TestWorker> {
+/**
+ * `codec`: the payload codec, wired as production wires it (data converter and bundle). Without
+ * `activities`, the real ones with an SSH connection pool, as `mooring worker` runs them.
+ */
+export async function startTestWorker(address: string, taskQueue: string, activities?: Partial<MooringActivities>, opts: { codec?: AesGcmPayloadCodec } = {}): Promise<TestWorker> {
+  const sshPool = new SshPool();
+  activities ??= createActivities({ sshPool });
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({ connection, taskQueue, ...(await codecWorkerOptions(opts.codec)), activities, shutdownGraceTime: '2s' });
   const running = worker.run();
@@ -20,6 +26,7 @@ export async function startTestWorker(address: string, taskQueue: string, activi
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
+      sshPool.close();
       await connection.close();
     },
   };

@@ -19,6 +19,8 @@
 //   recover-etcd-majority                  quorum lost, no local snapshot, the newest verified one fetched
 //                                          from the bucket: 'majority-remote-snapshots' and
 //                                          'majority-control-plane-restart' and 'majority-grow-waits-for-agreement' taken
+//   recover-etcd-majority-election-confirm the quorum loss confirmed by two probes 3 s apart
+//                                          ('majority-confirm-by-election-timeout'), a local snapshot
 //   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
 //                                          snapshot: the `backup &&` guard short-circuits
 //   upgrade-etcd                           upgradeCluster to 1.37.2 on the lab: no control plane, so
@@ -222,18 +224,24 @@ try {
 
   // Majority from a local snapshot with the re-assessment, the default timeout and the
   // one-master-at-a-time control-plane restart (patch control-plane-rolling-restart).
-  if (wanted('recover-etcd-majority-rolling-restart')) {
+  /** A majority recovery from a local snapshot (`file` on etcd-1), inventory without a backup section. */
+  const majorityFromLocal = async (name: string, file: string) => {
     const noBackup: Inventory = { ...inv };
     delete noBackup.backup;
     await etcdctl(['put', canary.key, canary.value]);
-    await hostEtcdctl(lab.etcdSettings, etcd1(), [clientEndpoint(lab.etcdSettings, etcd1())], ['snapshot', 'save', join(lab.viewPath('etcd-1', '/var/backups/etcd'), 'replay-rolling.db')], 10);
+    await hostEtcdctl(lab.etcdSettings, etcd1(), [clientEndpoint(lab.etcdSettings, etcd1())], ['snapshot', 'save', join(lab.viewPath('etcd-1', '/var/backups/etcd'), file)], 10);
     lab.killMajority();
     const handle = await startRunbook(t.client, findRunbook('recover-etcd-majority'), noBackup, opts({ canary }));
     await approveAtGate(handle);
     const r = (await handle.result()) as { recovered?: string };
     if (r.recovered?.split(',').length !== 3) throw new Error(`the majority recovery did not bring back three members: ${JSON.stringify(r)}`);
-    save('recover-etcd-majority-rolling-restart', handle.workflowId, handle.firstExecutionRunId);
-  }
+    save(name, handle.workflowId, handle.firstExecutionRunId);
+  };
+  if (wanted('recover-etcd-majority-rolling-restart')) await majorityFromLocal('recover-etcd-majority-rolling-restart', 'replay-rolling.db');
+
+  // Majority with the quorum loss confirmed by two probes CONFIRM_GAP_MS apart (patch
+  // majority-confirm-by-election-timeout), from a local snapshot.
+  if (wanted('recover-etcd-majority-election-confirm')) await majorityFromLocal('recover-etcd-majority-election-confirm', 'replay-election-confirm.db');
 
   // Last: it leaves the lab's etcd on 3.6. No node runs Kubernetes in the lab, so the Kubernetes
   // release source is a SIMULATED directory of release names (as in test/e2e/upgrade-etcd.test.ts).
