@@ -13,7 +13,7 @@ import { LAB_NODES, DEFAULT_SUBNET, VIP_OCTET, nodeIp, type LabNode } from './to
 import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from './sshd.js';
 import { childrenOf, killNow, runningAs, startDetached, stopTree, waitFor } from './processes.js';
 import { inNodeView, nodeRoot, prepareNodeView } from './node-view.js';
-import { ensureCa, ensureMasterFiles, ensureMemberFiles, etcdPid, findLeader, memberHealthy, nodeSystemctl, type LabMember } from './etcd-cluster.js';
+import { clientEndpoint, ensureCa, ensureMasterFiles, ensureMemberFiles, etcdPid, findLeader, memberHealthy, nodeSystemctl, type LabMember } from './etcd-cluster.js';
 import { labProcesses, mountPointsUnder, type LabProcess } from './lab-processes.js';
 import { corruptFile, loseDataDir, restoreDataDir, truncateFile } from './faults.js';
 import { etcdTargetOf } from '../workflows/etcd-recovery/target.js';
@@ -22,9 +22,11 @@ import { ensureBucket, LAB_BUCKET, labS3Credentials, s3Endpoint, startS3, type S
 import { freePorts } from './ports.js';
 import { checkMixable, clusterVersion, ETCD_TOOLS, resolveEtcd, SYSTEM_ETCD_MINOR, type EtcdBuild } from './etcd-versions.js';
 import { randomBytes } from 'node:crypto';
+import { resolveKubernetes } from './kubernetes-versions.js';
+import { kubectlWith, upApiserver, type RunningApiserver } from './apiserver.js';
 
 /** What `up` creates at the top of a lab directory (see destroy). */
-const LAB_DIR_ENTRIES = new Set(['state.json', 'inventory.yaml', 'id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'backup.key', 's3-access-key', 's3-secret-key', 'bin', 'pki', 's3', 'nodes']);
+const LAB_DIR_ENTRIES = new Set(['state.json', 'inventory.yaml', 'id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'backup.key', 's3-access-key', 's3-secret-key', 'bin', 'pki', 's3', 'nodes', 'kubernetes']);
 
 export interface LabOptions {
   /** Directory for keys, configs, logs and state; default .lab in the project. */
@@ -47,6 +49,13 @@ export interface LabOptions {
    * config: set when the lab is made (kept by later `up`s; a different one needs a destroyed lab).
    */
   etcdQuotaBackendBytes?: number | string;
+  /**
+   * A pinned Kubernetes release (1.35 or 1.35.4): the master runs a REAL kube-apiserver of it
+   * against the lab's etcd, under the SIMULATED kubelet (lab/apiserver.ts), and the inventory asks
+   * restarts to probe its /readyz. Kept by later `up`s. Without it the master runs nothing
+   * (SIMULATED crictl, kubernetes.apiserverReadiness: none-simulated).
+   */
+  kubernetes?: string;
 }
 
 interface LabState {
@@ -58,6 +67,8 @@ interface LabState {
   etcd?: { members: Record<string, string>; version: string };
   /** etcd.quotaBackendBytes of the lab inventory, as given. */
   etcdQuotaBackendBytes?: number | string;
+  /** The master's real kube-apiserver (LabOptions.kubernetes) and the SIMULATED kubelet running it. */
+  apiserver?: RunningApiserver;
 }
 
 export interface NodeStatus { name: string; ip: string; role: string; sshd: 'up' | 'down'; etcd?: 'leader' | 'follower' | 'unhealthy' | 'stopped'; etcdVersion?: string; faults: string[] }
@@ -69,11 +80,13 @@ export class Lab {
   readonly withEtcd: boolean;
   private readonly etcdRequest: { all?: string; byMember: Record<string, string> };
   private readonly quotaRequest: number | string | undefined;
+  private readonly kubernetesRequest: string | undefined;
 
   constructor(opts: LabOptions = {}) {
     this.withEtcd = opts.etcd ?? true;
     this.etcdRequest = { ...(opts.etcdVersion ? { all: opts.etcdVersion } : {}), byMember: { ...opts.etcdVersions } };
     this.quotaRequest = opts.etcdQuotaBackendBytes;
+    this.kubernetesRequest = opts.kubernetes;
     this.dir = resolve(opts.dir ?? process.env.MOORING_LAB_DIR ?? join(PROJECT_ROOT, '.lab'));
     const saved = this.readState();
     this.subnet = opts.subnet ?? saved?.subnet ?? DEFAULT_SUBNET;
@@ -83,6 +96,13 @@ export class Lab {
 
   get inventoryFile(): string { return join(this.dir, 'inventory.yaml'); }
   nodeDir(name: string): string { return join(this.dir, 'nodes', name); }
+  /** admin.conf for the master's real kube-apiserver (LabOptions.kubernetes). */
+  get kubeconfig(): string { return join(this.dir, 'kubernetes', 'admin.conf'); }
+
+  /** Real kubectl against the master's real kube-apiserver (LabOptions.kubernetes). */
+  kubectl(args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return kubectlWith(this.kubeconfig, args);
+  }
 
   /** Brings every node up; nodes already up are left alone, so a second `up` is quick. */
   async up(log: (m: string) => void = () => {}): Promise<string> {
@@ -97,8 +117,12 @@ export class Lab {
     const prev = this.readState();
     const builds = this.withEtcd ? this.etcdBuilds(prev) : undefined;
     const quota = this.etcdQuota(prev);
+    const kube = this.kubernetesRequest ?? prev?.apiserver?.version;
+    const k8s = kube ? resolveKubernetes(kube) : undefined;
+    if (k8s && prev?.apiserver && prev.apiserver.version !== k8s.version) throw new Error(`kubernetes: the lab in ${this.dir} runs kube-apiserver ${prev.apiserver.version}; run \`mooring lab destroy --yes\` first to run ${k8s.version}`);
     const state: LabState = {
       subnet: this.subnet, sshPort: this.sshPort, nodes: [],
+      ...(k8s ? { apiserver: prev?.apiserver ?? { version: k8s.version, kubeletPid: 0, healthzPort: 0 } } : {}),
       ...(quota !== undefined ? { etcdQuotaBackendBytes: quota } : {}),
       ...(builds ? { etcd: { members: Object.fromEntries([...builds].map(([n, b]) => [n, b.version])), version: clusterVersion(builds) } } : prev?.etcd ? { etcd: prev.etcd } : {}),
     };
@@ -136,6 +160,15 @@ export class Lab {
     const versions = state.etcd ? Object.entries(state.etcd.members).map(([n, v]) => `${n} ${v}`).join(', ') : 'not started';
     writeFileSync(this.inventoryFile, `${schemaModeline(this.dir)}\n# SIMULATED lab cluster, written by \`mooring lab up\`: real sshd per node on loopback,\n# real etcd with TLS on the etcd nodes (${versions}).\n${stringify(inventory)}`);
     if (this.withEtcd) await this.upEtcd(etcdTargetOf(parsed).etcd, log);
+    if (k8s && this.withEtcd) {
+      const master = LAB_NODES.find((n) => n.role === 'master')!;
+      state.apiserver = await upApiserver({
+        labDir: this.dir, master: { name: master.name, ip: nodeIp(this.subnet, master), nodeDir: this.nodeDir(master.name) },
+        spec: { version: k8s.version, etcdServers: this.etcdMembers().map((m) => clientEndpoint(this.etcdSettings, m)), serviceSubnet: parsed.kubernetes.serviceSubnet, vip: parsed.loadBalancer.vip },
+        binDir: k8s.binDir, kubeconfig: this.kubeconfig, ...(state.apiserver?.kubeletPid ? { running: state.apiserver } : {}), log,
+      });
+      this.writeState(state);
+    }
     return this.inventoryFile;
   }
 
@@ -305,6 +338,9 @@ export class Lab {
    */
   async down(): Promise<void> {
     const state = this.readState();
+    // The SIMULATED kubelet first (with its pods), or it would start the apiserver again meanwhile.
+    const kubelet = state?.apiserver?.kubeletPid;
+    if (kubelet && this.processes().some((p) => p.pid === kubelet)) await stopTree(kubelet, 10_000);
     await Promise.all([
       // Sessions sshd forked for clients run in sessions of their own: stop the whole tree.
       ...(state?.nodes ?? []).map((n) => this.sshdPid(n.name, state)).filter((p): p is number => !!p).map((p) => stopTree(p)),
@@ -438,9 +474,13 @@ export class Lab {
       },
       masters: node('master'),
       workers: node('worker'),
-      // The lab's masters run no kube-apiserver (SIMULATED crictl, no kubelet): a control-plane
-      // restart says it did not probe /readyz instead of waiting for an apiserver that is not there.
-      kubernetes: { version: '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico', apiserverReadiness: 'none-simulated', binaries: { source: join(kubernetesCacheDir(), '{version}') } },
+      // Without LabOptions.kubernetes the master runs no kube-apiserver (SIMULATED crictl, no kubelet):
+      // a control-plane restart says it did not probe /readyz instead of waiting for an apiserver
+      // that is not there. With it, the real apiserver's /readyz is probed (the default).
+      kubernetes: {
+        version: saved?.apiserver?.version ?? '1.28.4', controlPlaneEndpoint: `${vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico',
+        ...(saved?.apiserver ? {} : { apiserverReadiness: 'none-simulated' as const }), binaries: { source: join(kubernetesCacheDir(), '{version}') },
+      },
       ...(s3 ? {
         backup: {
           schedule: { every: '1h' },

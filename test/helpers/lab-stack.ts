@@ -15,7 +15,7 @@ export interface LabStack {
   stop(): Promise<void>;
 }
 
-export async function startLabStack(name: string, subnet: string, opts: Pick<LabOptions, 'etcdVersion' | 'etcdVersions' | 'etcdQuotaBackendBytes'> = {}): Promise<LabStack> {
+export async function startLabStack(name: string, subnet: string, opts: Pick<LabOptions, 'etcdVersion' | 'etcdVersions' | 'etcdQuotaBackendBytes' | 'kubernetes'> = {}): Promise<LabStack> {
   const lab = new Lab({ ...opts, dir: scratchDir(`mooring-${name}-`), subnet });
   let t: TestTemporal | undefined;
   let w: TestWorker;
