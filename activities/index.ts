@@ -5,6 +5,7 @@ import { createEtcdStatusActivities } from './etcd/status.js';
 import { createBackupActivities } from './backup/index.js';
 import { createControlPlaneActivities } from './control-plane/index.js';
 import { createEtcdUpgradeActivities } from './etcd-upgrade/index.js';
+import { createKubernetesUpgradeActivities } from './kubernetes-upgrade/index.js';
 import type { SshDeps } from './ssh/access.js';
 
 export type ActivityDeps = SshDeps;
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createBackupActivities(deps),
     ...createControlPlaneActivities(deps),
     ...createEtcdUpgradeActivities(deps),
+    ...createKubernetesUpgradeActivities(deps),
   };
 }
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SIMULATED systemctl for lab nodes (installed as /usr/local/sbin/systemctl in each node's own
-# filesystem view). It knows one unit, etcd, and runs the node's REAL etcd from the node's REAL
+# filesystem view). It knows two units: kubelet (below) and etcd, and for etcd runs the node's REAL etcd from the node's REAL
 # /etc/etcd/etcd.conf.yaml, detached from the SSH session, answering like systemd does. The etcd is
 # the one installed on the node: a built release the lab put in /usr/local/sbin, else Debian's
 # /usr/bin/etcd (as a unit's ExecStart names the binary its package installed).
@@ -35,8 +35,46 @@ running() {
 case "$action" in
   daemon-reload) exit 0 ;;
 esac
+# The kubelet unit of the Kubernetes lab: the SIMULATED kubelet (lab/kubelet/) with the arguments
+# the lab started it with ($node_dir/kubelet.args, one per line, as a unit's ExecStart), so an
+# upgrade's `systemctl restart kubelet` runs the newly installed /usr/local/sbin/kubelet. A stopped
+# kubelet leaves the static pods running (containers outlive it); the new one adopts them.
+if [ "$unit" = "kubelet" ]; then
+  kpid="$node_dir/kubelet.pid"
+  kargs="$node_dir/kubelet.args"
+  krunning() {
+    local pid
+    [ -f "$kpid" ] || return 1
+    pid=$(cat "$kpid")
+    tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -q -- '--node-name' || return 1
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+  }
+  case "$action" in
+    start)
+      krunning && exit 0
+      [ -f "$kargs" ] || { echo "kubelet.service: $kargs missing (started by the lab?)" >&2; exit 1; }
+      mapfile -t argv < "$kargs"
+      setsid /usr/local/sbin/kubelet "${argv[@]}" >>"$node_dir/kubelet.log" 2>&1 </dev/null &
+      echo $! > "$kpid"
+      sleep 0.3
+      krunning || { echo "Job for kubelet.service failed: see $node_dir/kubelet.log" >&2; exit 1; }
+      ;;
+    stop)
+      krunning || exit 0
+      pid=$(cat "$kpid")
+      kill -TERM "$pid" 2>/dev/null
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      ;;
+    restart) "$0" stop kubelet && "$0" start kubelet ;;
+    is-active)
+      if krunning; then [ $quiet = 1 ] || echo active; exit 0; else [ $quiet = 1 ] || echo inactive; exit 3; fi ;;
+    *) echo "SIMULATED systemctl: unsupported action '$action' for kubelet" >&2; exit 1 ;;
+  esac
+  exit 0
+fi
 if [ "$unit" != "etcd" ]; then
-  echo "Unit ${unit:-?}.service not found. (SIMULATED lab systemctl knows etcd only)" >&2
+  echo "Unit ${unit:-?}.service not found. (SIMULATED lab systemctl knows etcd and kubelet only)" >&2
   exit 5
 fi
 

@@ -243,7 +243,7 @@ try {
       mkdirSync(join(releases, v));
       writeFileSync(join(releases, v, 'kubeadm'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
     }
-    const upgradeInv: Inventory = { ...inv, kubernetes: { ...inv.kubernetes, binaries: { source: join(releases, '{version}') } } };
+    const upgradeInv: Inventory = { ...inv, kubernetes: { ...inv.kubernetes, binaries: { source: join(releases, '{version}'), installDir: '/usr/bin' } } };
     const handle = await startRunbook(t.client, findRunbook('upgrade'), upgradeInv, opts({ to: '1.37.2', canary }));
     await approveAtGate(handle);
     const r = (await handle.result()) as { etcd?: { version: string }[] };
