@@ -212,7 +212,14 @@ export class KubernetesLab {
   /** The inventory `up` wrote, plus what the upgrade needs in this lab (its release source, the ignored checks). */
   private writeUpgradeInventory(file: string): void {
     this.writeReleases();
-    const doc = parse(readFileSync(file, 'utf8')) as { kubernetes: Record<string, unknown> };
+    const doc = parse(readFileSync(file, 'utf8')) as { kubernetes: Record<string, unknown>; etcd: Record<string, unknown> };
+    // kubeadm's stacked etcd keeps its certificates in /etc/kubernetes/pki/etcd; etcdctl reads
+    // the members with the healthcheck client's (etcd-status, the upgrade's observation).
+    const pki = '/etc/kubernetes/pki/etcd';
+    doc.etcd.tls = {
+      caCert: `${pki}/ca.crt`, serverCert: `${pki}/server.crt`, serverKey: `${pki}/server.key`, peerCert: `${pki}/peer.crt`, peerKey: `${pki}/peer.key`,
+      clientCert: `${pki}/healthcheck-client.crt`, clientKey: `${pki}/healthcheck-client.key`,
+    };
     doc.kubernetes.binaries = { source: join(this.releasesDir, '{version}'), installDir: '/usr/local/sbin' };
     doc.kubernetes.upgrade = { ...(doc.kubernetes.upgrade as object | undefined), ignorePreflightErrors: LAB_IGNORED_PREFLIGHT };
     parseInventory(doc, 'Kubernetes lab inventory');

@@ -10,6 +10,7 @@ import { sh } from '../ssh/quote.js';
 import type { KubePackage, KubernetesBinaries } from './context.js';
 
 const VERSION = /^\d+\.\d+\.\d+$/;
+const minor = (v: string) => Number(v.split('.')[1]);
 
 /** The command each package answers its version with (kubectl: the client's only). */
 const VERSION_OF: Record<KubePackage, (bin: string) => string> = {
@@ -32,17 +33,20 @@ export async function installPackages(s: SshSession, b: KubernetesBinaries, vers
   const out: PackagesResult = { installed: [], already: [], previous: {} };
   for (const pkg of packages) {
     const to = `${b.installDir}/${pkg}`;
-    const now = await packageVersion(s, pkg, to, signal);
-    if (now === version) { out.already.push(pkg); continue; }
-    if (now) out.previous[pkg] = now;
     const offered = await packageVersion(s, pkg, `${src}/${pkg}`, signal);
-    if (offered !== version) {
-      throw ApplicationFailure.nonRetryable(`${s.target.name}: ${src}/${pkg} ${offered ? `reports ${offered}, not ${version}` : 'is missing or does not run'} (kubernetes.binaries.source): put ${pkg} ${version} there`, 'PreconditionFailed');
+    // kubectl is a client: any build within one minor of the release is in its skew policy (the
+    // lab has one kubectl build for its three releases). kubeadm and kubelet must be the release.
+    const fits = pkg === 'kubectl' ? offered !== undefined && Math.abs(minor(offered) - minor(version)) <= 1 : offered === version;
+    if (!fits) {
+      throw ApplicationFailure.nonRetryable(`${s.target.name}: ${src}/${pkg} ${offered ? `reports ${offered}, not ${pkg === 'kubectl' ? `within one minor of ${version}` : version}` : 'is missing or does not run'} (kubernetes.binaries.source): put ${pkg} ${version} there`, 'PreconditionFailed');
     }
+    const now = await packageVersion(s, pkg, to, signal);
+    if (now === offered) { out.already.push(pkg); continue; }
+    if (now) out.previous[pkg] = now;
     const tmp = `${b.installDir}/.${pkg}.mooring-new`;
     await s.run(sh`mkdir -p ${b.installDir} && cp ${`${src}/${pkg}`} ${tmp} && chmod 755 ${tmp} && mv -f ${tmp} ${to}`, { timeoutMs: 180_000, signal });
     const after = await packageVersion(s, pkg, to, signal);
-    if (after !== version) throw new Error(`${s.target.name}: ${to} reports ${after ?? 'nothing'} after installing ${version}`);
+    if (after !== offered) throw new Error(`${s.target.name}: ${to} reports ${after ?? 'nothing'} after installing ${offered}`);
     out.installed.push(pkg);
   }
   return out;

@@ -73,11 +73,17 @@ describe('upgrade on the netns Kubernetes lab: kubeadm hops, drains held by a re
 
   const progress = (h: WorkflowHandle) => h.query(progressQuery);
   async function pending(h: WorkflowHandle, what: string, timeoutMs = 25 * 60_000): Promise<NonNullable<RunbookProgress['pendingApproval']>> {
-    return eventually(what, async () => {
-      const d = await h.describe();
-      if (d.status.name !== 'RUNNING') throw new Error(`the run ended (${d.status.name}) before ${what}: ${JSON.stringify((await progress(h)).steps.filter((s) => s.status === 'failed'))}`);
-      return (await progress(h)).pendingApproval;
-    }, timeoutMs, 1000);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await h.describe()).status.name !== 'RUNNING') {
+        const why = await h.result().then(() => 'completed', (e: Error) => String((e.cause as Error | undefined)?.message ?? e.message));
+        assert.fail(`the run ended before ${what}: ${why}; failed steps: ${JSON.stringify((await progress(h)).steps.filter((s) => s.status === 'failed'))}`);
+      }
+      const p = (await progress(h)).pendingApproval;
+      if (p) return p;
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify((await progress(h)).steps.filter((s) => s.status !== 'pending').map((s) => `${s.id} ${s.status} ${s.detail ?? ''}`))}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
   const decide = (h: WorkflowHandle, step: string, d: { approved?: boolean; choice?: string; comment?: string }) =>
     h.executeUpdate(decideUpdate, { args: [{ step, approved: d.approved ?? d.choice !== 'stop', by: 'oncall', identity: 'upgrade-test', ...(d.choice ? { choice: d.choice } : {}), ...(d.comment ? { comment: d.comment } : {}) }] });
@@ -91,7 +97,7 @@ describe('upgrade on the netns Kubernetes lab: kubeadm hops, drains held by a re
   const start = (to: string) => startRunbook(t.client, findRunbook('upgrade'), inv, { to, taskQueue, skipSnapshot: 'the Kubernetes lab has no object store (SIMULATED cluster)' });
 
   before(async () => {
-    await lab.up();
+    if (!reuse) await lab.up();
     inv = await loadInventory(lab.net.inventoryFile);
     t = await startTestTemporal();
     w = await startTestWorker(t.address, taskQueue);
