@@ -5,15 +5,22 @@ import { CORDONED_BY } from './context.js';
 
 export interface NodeObject {
   metadata: { name: string; annotations?: Record<string, string> };
-  spec?: { unschedulable?: boolean; taints?: { key: string; effect: string }[] };
+  spec?: { unschedulable?: boolean; taints?: Taint[] };
   status?: { conditions?: { type: string; status: string; message?: string }[]; nodeInfo?: { kubeletVersion?: string }; allocatable?: Record<string, string> };
 }
 
 export interface PodObject {
   metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string }[]; deletionTimestamp?: string };
-  spec: { nodeName?: string; containers: { name: string; image: string; resources?: { requests?: Record<string, string> } }[] };
+  spec: { nodeName?: string; containers: { name: string; image: string; resources?: { requests?: Record<string, string> } }[]; tolerations?: Toleration[] };
   status?: { phase?: string };
 }
+
+export interface Toleration { key?: string; operator?: string; value?: string; effect?: string }
+type Taint = { key: string; value?: string; effect: string };
+
+/** Whether `tols` tolerate `taint`, as the scheduler's TaintToleration matches them. */
+const tolerates = (tols: Toleration[] | undefined, taint: Taint) => (tols ?? []).some((t) => (!t.effect || t.effect === taint.effect)
+  && (t.operator === 'Exists' ? !t.key || t.key === taint.key : t.key === taint.key && (t.value ?? '') === (taint.value ?? '')));
 
 export interface PdbObject {
   metadata: { name: string; namespace: string };
@@ -155,7 +162,8 @@ const requests = (pods: PodObject[], kind: 'cpu' | 'memory') => pods.reduce((s, 
 /**
  * Enough room to drain each batch: the CPU and memory requests of the batch's evictable pods fit
  * in what the other schedulable, untainted nodes have left (allocatable minus requests), as the
- * scheduler's resource fit counts. Affinity and topology spread are not modelled.
+ * scheduler's resource fit counts, on nodes whose taints every moving pod tolerates. Affinity and
+ * topology spread are not modelled.
  */
 export function checkCapacity(nodes: NodeObject[], pods: PodObject[], batches: string[][]): string[] {
   const out: string[] = [];
@@ -164,7 +172,10 @@ export function checkCapacity(nodes: NodeObject[], pods: PodObject[], batches: s
     const moving = pods.filter((p) => inBatch.has(p.spec.nodeName ?? '') && evictable(p));
     const need = { cpu: requests(moving, 'cpu'), memory: requests(moving, 'memory') };
     if (!need.cpu && !need.memory) continue;
-    const targets = nodes.filter((n) => !inBatch.has(n.metadata.name) && !n.spec?.unschedulable && !n.spec?.taints?.some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute'));
+    // A node counts when every moving pod tolerates its NoSchedule/NoExecute taints (a control
+    // plane taint keeps ordinary pods off the masters; CoreDNS tolerates it).
+    const targets = nodes.filter((n) => !inBatch.has(n.metadata.name) && !n.spec?.unschedulable
+      && (n.spec?.taints ?? []).filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute').every((t) => moving.every((p) => tolerates(p.spec.tolerations, t))));
     const free = { cpu: 0, memory: 0 };
     for (const n of targets) {
       const on = pods.filter((p) => p.spec.nodeName === n.metadata.name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');

@@ -78,6 +78,9 @@ describe('Kubernetes hop preflight', () => {
     assert.match(r[0]!, /draining w1 moves pods requesting 1500m CPU, and the other schedulable nodes have 1000m left/);
     assert.deepEqual(checkCapacity(nodes, [pod('a', 'w1', { cpu: '500m' }), ...pods.slice(1)], [['w1']]), []);
     assert.deepEqual(checkCapacity(nodes, [pod('a', 'w1')], [['w1', 'w2']]), [], 'pods without requests fit anywhere');
+    // A pod that tolerates the control-plane taint may go to the master (8 CPUs).
+    const coredns = { ...pod('coredns', 'w1', { cpu: '1500m' }), spec: { ...pod('coredns', 'w1', { cpu: '1500m' }).spec, tolerations: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] } };
+    assert.deepEqual(checkCapacity(nodes, [coredns, ...pods.slice(1)], [['w1']]), []);
     assert.equal(quantity('512Mi', 'memory'), 512 * 2 ** 20);
     assert.equal(quantity('2', 'cpu'), 2000);
   });
