@@ -172,10 +172,12 @@ export function checkCapacity(nodes: NodeObject[], pods: PodObject[], batches: s
     const moving = pods.filter((p) => inBatch.has(p.spec.nodeName ?? '') && evictable(p));
     const need = { cpu: requests(moving, 'cpu'), memory: requests(moving, 'memory') };
     if (!need.cpu && !need.memory) continue;
+    // Pods requesting nothing fit anywhere; the taints matter for those that request something.
+    const asking = moving.filter((p) => requests([p], 'cpu') || requests([p], 'memory'));
     // A node counts when every moving pod tolerates its NoSchedule/NoExecute taints (a control
     // plane taint keeps ordinary pods off the masters; CoreDNS tolerates it).
     const targets = nodes.filter((n) => !inBatch.has(n.metadata.name) && !n.spec?.unschedulable
-      && (n.spec?.taints ?? []).filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute').every((t) => moving.every((p) => tolerates(p.spec.tolerations, t))));
+      && (n.spec?.taints ?? []).filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute').every((t) => asking.every((p) => tolerates(p.spec.tolerations, t))));
     const free = { cpu: 0, memory: 0 };
     for (const n of targets) {
       const on = pods.filter((p) => p.spec.nodeName === n.metadata.name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
