@@ -7,6 +7,7 @@ import { createControlPlaneActivities } from './control-plane/index.js';
 import { createEtcdUpgradeActivities } from './etcd-upgrade/index.js';
 import { createHostPhaseActivities, type HostPhaseDeps } from './host/index.js';
 import { createProxmoxActivities } from './cloud/proxmox/activities/index.js';
+import { createKubernetesUpgradeActivities } from './kubernetes-upgrade/index.js';
 
 export type ActivityDeps = HostPhaseDeps;
 
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createEtcdUpgradeActivities(deps),
     ...createHostPhaseActivities(deps),
     ...createProxmoxActivities(),
+    ...createKubernetesUpgradeActivities(deps),
   };
 }
 

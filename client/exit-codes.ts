@@ -18,7 +18,7 @@ export const ExitCode = {
   degraded: 6,
   /** `backup verify` could not check the snapshot on the worker (not a verdict on the snapshot). */
   inconclusive: 7,
-  /** `upgrade` did what Mooring runs (etcd hops) and stopped before the Kubernetes hops, which are not built yet. */
+  /** `upgrade` stopped part-way on purpose: a person chose stop at a hold, or skipped nodes keep the next hop from starting (runs of releases before the Kubernetes hops: stopped before them). */
   notBuilt: 8,
 } as const;
 
@@ -28,7 +28,8 @@ export const EXIT_CODE_HELP = `Exit codes:
   3  the cluster is busy with another run (or the backup schedule exists already)
   4  the approval was rejected          5  the approval timed out (the run stopped safely)
   6  backup degraded: no off-site copy  7  backup verify inconclusive: the worker could not check it
-  8  upgrade stopped before the Kubernetes hops (not built yet; etcd hops, if any, are done)`;
+  8  upgrade stopped part-way on purpose: "stop" chosen at a hold, or skipped nodes keep the
+     next hop from starting (the report says where it stopped and what is cordoned)`;
 
 // Failure types of the scheduled wrapper and verify (workflows/etcd-backup): kept as strings so
 // the client does not import workflow modules for them.
@@ -40,6 +41,8 @@ const BY_FAILURE_TYPE: Record<string, number> = {
   BackupSkippedBusy: ExitCode.busy,
   VerificationInconclusive: ExitCode.inconclusive,
   KubernetesHopsNotBuilt: ExitCode.notBuilt,
+  UpgradeStopped: ExitCode.notBuilt,
+  NodesBehind: ExitCode.notBuilt,
 };
 
 /** The exit code for a run that ended with a failure of this type. */

@@ -27,14 +27,17 @@ export function table(headers: string[], rows: string[][]): string {
 export function renderProgress(p: RunbookProgress, workflowId: string, status: string, now = Date.now()): string {
   const rows = p.steps.map((s) => [MARK[s.status], s.title, s.status, stepDuration(s, now), s.detail ?? '']);
   const out = [`${bold(p.runbook)} on ${bold(p.cluster)}  ${dim(workflowId)}  ${status}  phase ${p.phase}`, '', table(['', 'step', 'status', 'time', 'detail'], rows)];
-  if (p.pendingApproval) {
+  if (p.pendingApproval?.choices) {
+    out.push('', yellow(`Held at "${p.pendingApproval.step}": ${p.pendingApproval.plan}`));
+    out.push(`  mooring resolve ${workflowId} --choice ${p.pendingApproval.choices.join('|')} --by NAME --comment WHY`);
+  } else if (p.pendingApproval) {
     out.push('', yellow(`Waiting for approval of "${p.pendingApproval.step}": ${p.pendingApproval.plan}`));
     if (p.pendingApproval.deadline) out.push(yellow(`Stops safely at ${new Date(p.pendingApproval.deadline).toISOString()} if nobody decides.`));
     out.push(`  mooring approve ${workflowId} --by NAME [--comment TEXT]`, `  mooring reject ${workflowId} --by NAME --comment WHY`);
   }
   if (p.decisions.length) {
     out.push('', bold('Decisions'));
-    for (const d of p.decisions) out.push(`  ${d.approved ? green('approved') : red('rejected')} ${d.step} by ${d.by} at ${new Date(d.at).toISOString()}${d.comment ? `: ${d.comment}` : ''}${d.identity ? dim(` (${d.identity})`) : ''}`);
+    for (const d of p.decisions) out.push(`  ${d.choice ? (d.choice === 'stop' ? red('stop') : green(d.choice)) : d.approved ? green('approved') : red('rejected')} ${d.step} by ${d.by} at ${new Date(d.at).toISOString()}${d.comment ? `: ${d.comment}` : ''}${d.identity ? dim(` (${d.identity})`) : ''}`);
   }
   if (p.report) out.push('', p.report);
   return out.join('\n');

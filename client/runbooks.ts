@@ -24,6 +24,12 @@ export interface RunbookOptions {
   trigger?: string;
   /** upgrade: the Kubernetes release to reach. */
   to?: string;
+  /** upgrade: workers at once (count or N%), overriding the inventory. */
+  workerBatch?: number | string;
+  /** upgrade: one approval for all hops. */
+  gates?: 'per-hop' | 'single';
+  /** upgrade: go on without the snapshot (no backup section), with this reason. */
+  skipSnapshot?: string;
 }
 
 const recoveryArgs = (inventory: Inventory, o: RunbookOptions) => [{
@@ -92,7 +98,7 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
     name: 'upgrade',
     workflowType: 'upgradeCluster',
     mutating: true,
-    summary: 'plan the hops to a Kubernetes release from the versions the nodes run (one minor at a time, etcd minors first where needed), approve, snapshot through etcd-backup, upgrade external etcd member by member; stops before the Kubernetes hops (not built yet)',
+    summary: 'plan the hops to a Kubernetes release from the versions the nodes run (one minor at a time, etcd minors first where needed), approve, snapshot through etcd-backup, upgrade external etcd member by member, then per Kubernetes hop: approval, preflight, kubeadm upgrade apply/node, kubelets, workers drained in batches; a blocked step holds and asks (retry/skip/stop)',
     args: (inventory, o) => {
       if (!o.to) throw new Error('upgrade needs the target release: use `mooring upgrade -c FILE --to 1.X.Y`');
       return [{
@@ -100,6 +106,9 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
         ...(o.approvalTimeoutMs ? { approvalTimeoutMs: o.approvalTimeoutMs } : {}),
         ...(o.planOnly ? { planOnly: true } : {}),
         ...(o.canary ? { canary: o.canary } : {}),
+        ...(o.workerBatch !== undefined ? { workerBatch: o.workerBatch } : {}),
+        ...(o.gates ? { gates: o.gates } : {}),
+        ...(o.skipSnapshot ? { skipSnapshot: o.skipSnapshot } : {}),
       }];
     },
   },

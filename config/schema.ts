@@ -211,8 +211,22 @@ const Kubernetes = z.strictObject({
     .describe('How a control-plane restart knows a master\'s kube-apiserver is back: readyz (default) waits until GET https://<master>:6443/readyz answers 200, asked on the master over SSH with the cluster CA; none-simulated only for a lab whose masters run no apiserver (SIMULATED), and the restart then says nothing was probed'),
   kubeadmSkipPhases: z.array(z.string().regex(/^[a-z-]+(\/[a-z0-9-]+)*$/, { error: 'must be a kubeadm phase such as preflight or addon/kube-proxy' })).optional()
     .describe('Phases kubeadm init and join skip (the provision runbook passes them as skipPhases); production leaves this out; the SIMULATED lab skips preflight (it has no container runtime for kubeadm to check) and addon/kube-proxy'),
-  binaries: z.strictObject({ source: releaseDir('kubernetes').describe('Directory of each release, {version} standing for the release, e.g. /opt/kubernetes/{version}') }).optional()
-    .describe('For mooring upgrade: the Kubernetes releases available to the nodes, one directory per release holding kubeadm (the lab\'s builds; in production e.g. staged release binaries); the releases found there are the only targets the upgrade accepts'),
+  binaries: z.strictObject({
+    source: releaseDir('kubernetes').describe('Directory of each release, {version} standing for the release, e.g. /opt/kubernetes/{version}'),
+    installDir: absPath.default('/usr/bin').describe('Where the upgrade installs each release\'s kubeadm, kubelet and kubectl on a node (the kubelet unit\'s ExecStart names installDir/kubelet); the replaced files are renamed over, never written through'),
+  }).optional()
+    .describe('For mooring upgrade: the Kubernetes releases available to the nodes, one directory per release holding kubeadm, kubelet and kubectl (the lab\'s builds; in production e.g. staged release binaries); the releases found there are the only targets the upgrade accepts'),
+  upgrade: z.strictObject({
+    workerBatch: z.union([
+      z.number().int().min(1),
+      z.string().regex(/^([1-9]\d?|100)%$/, { error: 'must be a count such as 2 or a percentage such as 25%' }),
+    ]).default(1).describe('Workers upgraded at once (cordon, drain, upgrade, uncordon): a count, or a percentage of the workers (rounded down, at least 1)'),
+    drainTimeoutSeconds: z.number().int().min(10).max(86_400).default(300).describe('How long one node\'s drain may take (kubectl drain --timeout); past it the run holds and asks'),
+    gates: z.enum(['per-hop', 'single']).default('per-hop').describe('per-hop: an approval before each Kubernetes hop as well as the one for the whole plan; single: only the one for the whole plan'),
+    certificateMinDays: z.number().int().min(0).max(3650).default(7).describe('The preflight refuses a hop when a kubeadm certificate expires within this many days (kubeadm certs check-expiration); renew them first'),
+    ignorePreflightErrors: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, { error: 'must be the name of a kubeadm preflight check, e.g. CoreDNSUnsupportedPlugins' })).default([])
+      .describe('kubeadm preflight checks whose errors are warnings during kubeadm upgrade (--ignore-preflight-errors); empty in production. The lab lists the checks its SIMULATED container runtime cannot pass'),
+  }).prefault({}).describe('How mooring upgrade runs the Kubernetes hops'),
 });
 
 const keep = (what: string, n: number) => z.number().int().min(0).default(n).describe(`How many ${what} snapshots to keep (the newest of each period)`);

@@ -18,15 +18,22 @@ import { kubeadmInitInputFromInventory, renderKubeadmInitConfig } from '../activ
 import { renderKubeadmJoinConfig } from '../activities/kubeadm/join-config.js';
 import { nodeRoot } from './node-view.js';
 import { execFileP, runningAs, waitFor } from './processes.js';
-import { findTool } from '../client/tools.js';
 import { NetnsLab, type NetnsLabOptions } from './netns/netns-lab.js';
-import { resolveKubernetes, type KubernetesBuild } from './kubernetes-versions.js';
-import { installKubelet } from './kubelet/install.js';
+import { pinnedKubernetes, resolveKubernetes, type KubernetesBuild } from './kubernetes-versions.js';
+import { installKubelet, kubeletShim } from './kubelet/install.js';
+import { cachedEtcdBuilds, findTool, isExecutable, kubernetesCacheDir } from '../client/tools.js';
 
 const KUBEADM_CONFIG = '/etc/kubernetes/kubeadm-init.yaml';
 const KUBEADM_JOIN_CONFIG = '/etc/kubernetes/kubeadm-join.yaml';
 /** Lab state of the Kubernetes layer, next to the netns lab's. */
 const STATE = 'kubernetes-state.json';
+/**
+ * kubeadm preflight checks the lab's nodes cannot pass, ignored by the upgrade (inventory
+ * kubernetes.upgrade.ignorePreflightErrors): CRI, ContainerRuntimeVersion, ImagePull and
+ * SystemVerification need a container runtime (docs/kubelet-standin.md), CreateJob waits for a
+ * Job's pod to complete and the SIMULATED kubelet runs no pods but static ones.
+ */
+export const LAB_IGNORED_PREFLIGHT = ['CRI', 'ContainerRuntimeVersion', 'ImagePull', 'SystemVerification', 'CreateJob'];
 
 interface KubeState { version: string; kubelets: Record<string, number> }
 
@@ -76,12 +83,20 @@ export class KubernetesLab {
     const nodes = [...inv.masters, ...inv.workers];
     for (const n of nodes) {
       this.installBinaries(n.name);
-      if (!runningAs(state.kubelets[n.name], `--node-name=${n.name}`)) {
+      // The SIMULATED systemctl's kubelet unit restarts it (an upgrade does) and records its pid.
+      const pidFile = join(this.net.nodeDir(n.name), 'kubelet.pid');
+      const recorded = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : state.kubelets[n.name];
+      if (!runningAs(recorded, `--node-name=${n.name}`)) {
         // Enabled as under systemd: it waits for kubeadm to write its kubeconfig and manifests.
-        state.kubelets[n.name] = this.net.startInNode(n.name, ['/usr/local/sbin/kubelet', `--node-name=${n.name}`,
+        const args = [`--node-name=${n.name}`,
           '--manifests=/etc/kubernetes/manifests', '--kubeconfig=/etc/kubernetes/kubelet.conf', '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf',
-          '--state-dir=/var/lib/kubelet', `--binaries=${this.build.binDir}`, `--node-ip=${n.ip}`], 'kubelet.log');
+          '--state-dir=/var/lib/kubelet', `--binaries=${this.build.binDir}`, `--node-ip=${n.ip}`];
+        writeFileSync(join(this.net.nodeDir(n.name), 'kubelet.args'), `${args.join('\n')}\n`);
+        state.kubelets[n.name] = this.net.startInNode(n.name, ['/usr/local/sbin/kubelet', ...args], 'kubelet.log');
+        writeFileSync(pidFile, `${state.kubelets[n.name]}\n`);
         log(`${n.name}: SIMULATED kubelet v${this.build.version} (pid ${state.kubelets[n.name]})`);
+      } else {
+        state.kubelets[n.name] = recorded!;
       }
       this.writeState(state);
     }
@@ -121,6 +136,7 @@ export class KubernetesLab {
       }
     }
     this.writeKubeconfig(inv);
+    this.writeUpgradeInventory(inventory);
     await waitFor(`every node Ready in \`kubectl --kubeconfig ${this.kubeconfig} get nodes\``, async () => {
       const ready = await this.readyNodes().catch((): string[] => []);
       return nodes.every((n) => ready.includes(n.name));
@@ -154,6 +170,12 @@ export class KubernetesLab {
     installKubelet(nodeRoot(this.net.nodeDir(node)), `v${this.build.version}`);
     const sbin = join(nodeRoot(this.net.nodeDir(node)), '/usr/local/sbin');
     mkdirSync(sbin, { recursive: true });
+    // etcdctl, as Debian's etcd-client would put it there: the upgrade's preflight asks the stacked
+    // etcd for its members with it. From the newest etcd build (3.6 talks to 3.5 and 3.6 servers).
+    const etcd = cachedEtcdBuilds().find((d) => isExecutable(join(d, 'etcdctl')));
+    if (etcd && !existsSync(join(sbin, 'etcdctl'))) symlinkSync(join(etcd, 'etcdctl'), join(sbin, 'etcdctl'));
+    // kubectl, as its package would: the machine's build (one, within one minor of every release).
+    if (!existsSync(join(sbin, 'kubectl'))) symlinkSync(findTool('kubectl', 'MOORING_KUBECTL'), join(sbin, 'kubectl'));
     const link = join(sbin, 'kubeadm');
     const target = join(this.build.binDir, 'kubeadm');
     let now: string | undefined;
@@ -161,6 +183,48 @@ export class KubernetesLab {
     if (now === target) return;
     rmSync(link, { force: true });
     symlinkSync(target, link);
+  }
+
+  /** The SIMULATED package repository: per cached release, what its packages would install. */
+  get releasesDir(): string { return join(this.net.dir, 'kubernetes', 'releases'); }
+
+  /**
+   * One directory per cached release (the source the upgrade installs from, as
+   * kubernetes.binaries.source): kubeadm (a link into the build cache), kubectl (the machine's:
+   * one build, within one minor of all three releases) and kubelet, the SIMULATED kubelet's shim
+   * at that version. Installing that directory's files is the SIMULATED "package install".
+   */
+  private writeReleases(): void {
+    const kubectl = findTool('kubectl', 'MOORING_KUBECTL');
+    for (const v of pinnedKubernetes()) {
+      const built = join(kubernetesCacheDir(), v);
+      if (!isExecutable(join(built, 'kubeadm'))) continue;
+      const dir = join(this.releasesDir, v);
+      mkdirSync(dir, { recursive: true });
+      for (const [name, target] of [['kubeadm', join(built, 'kubeadm')], ['kubectl', kubectl]] as const) {
+        rmSync(join(dir, name), { force: true });
+        symlinkSync(target, join(dir, name));
+      }
+      writeFileSync(join(dir, 'kubelet'), kubeletShim(`v${v}`), { mode: 0o755 });
+    }
+  }
+
+  /** The inventory `up` wrote, plus what the upgrade needs in this lab (its release source, the ignored checks). */
+  private writeUpgradeInventory(file: string): void {
+    this.writeReleases();
+    const doc = parse(readFileSync(file, 'utf8')) as { kubernetes: Record<string, unknown>; etcd: Record<string, unknown> };
+    // kubeadm's stacked etcd keeps its certificates in /etc/kubernetes/pki/etcd; etcdctl reads
+    // the members with the healthcheck client's (etcd-status, the upgrade's observation).
+    const pki = '/etc/kubernetes/pki/etcd';
+    doc.etcd.tls = {
+      caCert: `${pki}/ca.crt`, serverCert: `${pki}/server.crt`, serverKey: `${pki}/server.key`, peerCert: `${pki}/peer.crt`, peerKey: `${pki}/peer.key`,
+      clientCert: `${pki}/healthcheck-client.crt`, clientKey: `${pki}/healthcheck-client.key`,
+    };
+    doc.kubernetes.binaries = { source: join(this.releasesDir, '{version}'), installDir: '/usr/local/sbin' };
+    doc.kubernetes.upgrade = { ...(doc.kubernetes.upgrade as object | undefined), ignorePreflightErrors: LAB_IGNORED_PREFLIGHT };
+    parseInventory(doc, 'Kubernetes lab inventory');
+    const head = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('#')).join('\n');
+    writeFileSync(file, `${head}\n# kubernetes.binaries: the SIMULATED package source (one directory per built release, see lab/kubernetes-lab.ts).\n${stringify(doc)}`);
   }
 
   private has(node: string, path: string): boolean {

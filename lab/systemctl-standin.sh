@@ -10,6 +10,8 @@
 # - kubelet, containerd: only once the SIMULATED apt-get "installed" them (lab/packages/apt.ts):
 #   the SIMULATED kubelet with the node's name and the --node-ip of /etc/default/kubelet;
 #   containerd has no process (no container runtime runs in the lab).
+# - kubelet on a node of `mooring lab up --kubernetes` (it has kubelet.args): the SIMULATED kubelet
+#   with the arguments the lab started it with (below).
 set -u
 node_dir="${MOORING_LAB_NODE_DIR:?SIMULATED systemctl: run inside a lab node}"
 
@@ -29,6 +31,44 @@ done
 
 node_name=$(basename "$node_dir")
 unit_file_missing() { echo "Unit ${unit:-?}.service not found. (SIMULATED lab systemctl)" >&2; exit 5; }
+# The kubelet unit of the Kubernetes lab: the SIMULATED kubelet (lab/kubelet/) with the arguments
+# the lab started it with ($node_dir/kubelet.args, one per line, as a unit's ExecStart), so an
+# upgrade's `systemctl restart kubelet` runs the newly installed /usr/local/sbin/kubelet. A stopped
+# kubelet leaves the static pods running (containers outlive it); the new one adopts them.
+if [ "$unit" = "kubelet" ] && [ -f "$node_dir/kubelet.args" ]; then
+  kpid="$node_dir/kubelet.pid"
+  kargs="$node_dir/kubelet.args"
+  krunning() {
+    local pid
+    [ -f "$kpid" ] || return 1
+    pid=$(cat "$kpid")
+    tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline" | grep -q -- '--node-name' || return 1
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+  }
+  case "$action" in
+    start)
+      krunning && exit 0
+      [ -f "$kargs" ] || { echo "kubelet.service: $kargs missing (started by the lab?)" >&2; exit 1; }
+      mapfile -t argv < "$kargs"
+      setsid /usr/local/sbin/kubelet "${argv[@]}" >>"$node_dir/kubelet.log" 2>&1 </dev/null &
+      echo $! > "$kpid"
+      sleep 0.3
+      krunning || { echo "Job for kubelet.service failed: see $node_dir/kubelet.log" >&2; exit 1; }
+      ;;
+    stop)
+      krunning || exit 0
+      pid=$(cat "$kpid")
+      kill -TERM "$pid" 2>/dev/null
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      ;;
+    restart) "$0" stop kubelet && "$0" start kubelet ;;
+    is-active)
+      if krunning; then [ $quiet = 1 ] || echo active; exit 0; else [ $quiet = 1 ] || echo inactive; exit 3; fi ;;
+    *) echo "SIMULATED systemctl: unsupported action '$action' for kubelet" >&2; exit 1 ;;
+  esac
+  exit 0
+fi
 case "$unit" in
   etcd) pidfile="$node_dir/etcd.pid"; comm=etcd ;;
   haproxy|keepalived) [ -x "/usr/sbin/$unit" ] || unit_file_missing; pidfile="$node_dir/unit-$unit.pid"; comm=$unit ;;

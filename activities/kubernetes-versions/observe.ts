@@ -43,14 +43,20 @@ export function parseVersionsOutput(text: string): Omit<NodeVersions, 'name' | '
   return out;
 }
 
+/** A node counts as unreachable only after this many tries: one slow handshake is not a node down. */
+const TRIES = 3;
+
 export async function nodeVersions(deps: SshDeps, ssh: SshAccess, node: HostRef, role: NodeVersions['role'], signal: AbortSignal): Promise<NodeVersions> {
-  try {
-    return await withSession(deps, ssh, node, signal, async (s) => ({
-      name: node.name, role, reachable: true, ...parseVersionsOutput(await s.run(VERSIONS_COMMAND, { timeoutMs: 30_000, signal })),
-    }));
-  } catch (err) {
-    // A wrong host key or a refused key must stop the run, not look like a node that is down.
-    if ((err as Error).name === 'ApplicationFailure' && /HostKeyMismatch|AuthenticationFailed|InvalidInput/.test(String((err as { type?: string }).type))) throw err;
-    return { name: node.name, role, reachable: false };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withSession(deps, ssh, node, signal, async (s) => ({
+        name: node.name, role, reachable: true, ...parseVersionsOutput(await s.run(VERSIONS_COMMAND, { timeoutMs: 30_000, signal })),
+      }));
+    } catch (err) {
+      // A wrong host key or a refused key must stop the run, not look like a node that is down.
+      if ((err as Error).name === 'ApplicationFailure' && /HostKeyMismatch|AuthenticationFailed|InvalidInput/.test(String((err as { type?: string }).type))) throw err;
+      if (attempt >= TRIES || signal.aborted) return { name: node.name, role, reachable: false };
+      await new Promise((r) => setTimeout(r, 2000 * attempt));
+    }
   }
 }

@@ -27,4 +27,28 @@ export function registerDecide(program: Command): void {
       }
     });
   }
+  withExamples(withConnectionOptions(program.command('resolve')),
+    'mooring resolve ops/prod --choice retry --by alice --comment "PDB web relaxed"',
+    'mooring resolve ops/prod --choice skip --by alice --comment "worker-3 is retired next week"',
+    'mooring resolve ops/prod --choice stop --by alice')
+    .description('Answer a run that holds because a step is blocked or failed (e.g. a drain a PodDisruptionBudget holds up): retry the step, skip the node, or stop the run; who, when and why are kept in its history')
+    .argument('<workflow-id>', 'the run, as `mooring list` shows it')
+    .requiredOption('--choice <choice>', 'one of the choices the hold offers (mooring status shows them): retry, skip, stop')
+    .requiredOption('--by <name>', 'who decides (recorded in the run\'s history)')
+    .option('--comment <text>', 'why (recorded; required for skip)')
+    .option('--step <id>', 'the hold to answer (default: the one pending)')
+    .action(async (id: string, o: Record<string, string>) => {
+      const [{ WorkflowUpdateFailedError }, { connectClient }, { decide }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../decide.js')]);
+      const mc = await connectClient(connectionFlags(o));
+      try {
+        const d = await decide(mc.client, id, { approved: o.choice !== 'stop', choice: o.choice!, by: o.by!, ...(o.comment ? { comment: o.comment } : {}), ...(o.step ? { step: o.step } : {}) });
+        process.stdout.write(`${d.choice} chosen at "${d.step}" of ${id} by ${d.by} at ${new Date(d.at).toISOString()}\n`);
+      } catch (err) {
+        if (err instanceof CliExit) throw err;
+        if (err instanceof WorkflowUpdateFailedError) fail(`the run refused the decision: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+        fail((err as Error).message);
+      } finally {
+        await mc.close();
+      }
+    });
 }

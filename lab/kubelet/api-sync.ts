@@ -1,13 +1,14 @@
 // SIMULATED kubelet (lab only): everything the kubelet tells the apiserver, in one loop every 2 s
 // (and at once when a container starts or stops): credentials from kubelet.conf (or the TLS
 // bootstrap when only bootstrap-kubelet.conf exists), the Node and its status every 10 s, the
-// node Lease every 10 s, the mirror pods. The apiserver being down (it is a static pod of this
+// node Lease every 10 s, the mirror pods, the final deletion of evicted pods (bound-pods.ts). The apiserver being down (it is a static pod of this
 // very node) is normal: each step is retried on the next pass, an error is logged once.
 import { existsSync, statSync } from 'node:fs';
 import { ApiClient, isStatus } from './api-client.js';
 import { readKubeconfig } from './kubeconfig.js';
 import { renewLease } from './lease.js';
 import { MirrorPods } from './mirror-pods.js';
+import { syncBoundPods } from './bound-pods.js';
 import { registerNode, postNodeStatus } from './node.js';
 import { nodeAddress } from './node-info.js';
 import { Prober } from './probes.js';
@@ -103,6 +104,7 @@ export function startApiSync(o: ApiSyncOptions): { poke: () => void; stop: () =>
         lastLease = Date.now();
       }
       await mirrors.sync(c, pods, nodeUid, ip, prober);
+      await syncBoundPods(c, o.nodeName, ip, o.log);
       if (lastError) o.log('apiserver reachable again; node status, lease and mirror pods in sync');
       lastError = '';
     } catch (e) {

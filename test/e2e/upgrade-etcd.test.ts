@@ -81,7 +81,7 @@ describe('upgrade on the lab: external etcd 3.4 → 3.5 → 3.6 member by member
     stack = await startLabStack('upgrade', '127.74.0', { etcdVersion: '3.4' });
     ({ lab, t, env } = stack);
     const labInv = await loadInventory(lab.inventoryFile);
-    inv = { ...labInv, kubernetes: { ...labInv.kubernetes, binaries: { source: simulatedKubernetesReleases() } } };
+    inv = { ...labInv, kubernetes: { ...labInv.kubernetes, binaries: { source: simulatedKubernetesReleases(), installDir: '/usr/bin' } } };
     invFile = join(scratchDir('mooring-upgrade-inv-'), 'inventory.yaml');
     writeFileSync(invFile, stringify(inv));
     await etcdctl(['put', 'canary', 'before-the-upgrade']);

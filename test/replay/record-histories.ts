@@ -26,6 +26,9 @@
 //   upgrade-etcd                           upgradeCluster to 1.37.2 on the lab: no control plane, so
 //                                          etcd 3.4 → 3.5 → 3.6 (with its etcd-backup child); last,
 //                                          as it leaves the lab's etcd at 3.6
+//   upgrade-kubernetes                     NOT recorded here (this lab runs no Kubernetes): written by
+//                                          test/e2e/upgrade-kubernetes.lab.ts with MOORING_RECORD_UPGRADE_HISTORY=1,
+//                                          its first run (1.35.4 → 1.36.3 on the netns lab, two holds, retry)
 // Histories of the shapes before each patched() (test/histories/*-before-<patch-id>.json) come from
 // the commit before the patch, recorded with test/replay/record-old-shape.ts; this script never writes
 // them. `-- --force` re-records everything above from today's code: never over released shapes.
@@ -251,7 +254,7 @@ try {
       mkdirSync(join(releases, v));
       writeFileSync(join(releases, v, 'kubeadm'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
     }
-    const upgradeInv: Inventory = { ...inv, kubernetes: { ...inv.kubernetes, binaries: { source: join(releases, '{version}') } } };
+    const upgradeInv: Inventory = { ...inv, kubernetes: { ...inv.kubernetes, binaries: { source: join(releases, '{version}'), installDir: '/usr/bin' } } };
     const handle = await startRunbook(t.client, findRunbook('upgrade'), upgradeInv, opts({ to: '1.37.2', canary }));
     await approveAtGate(handle);
     const r = (await handle.result()) as { etcd?: { version: string }[] };

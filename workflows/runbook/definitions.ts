@@ -22,6 +22,10 @@ export interface ApprovalRequest {
   requestedAt: number;
   /** Epoch ms after which the runbook stops safely instead of waiting further. */
   deadline?: number;
+  /** A hold (something blocked or failed) asks for one of these instead of approve/reject. */
+  choices?: string[];
+  /** Choices that need a comment saying why (e.g. skip). */
+  needsReason?: string[];
 }
 
 export interface Decision {
@@ -33,6 +37,8 @@ export interface Decision {
   at: number;
   /** Temporal client identity that sent it (audit trail). */
   identity?: string;
+  /** At a hold: the choice made (e.g. retry, skip, stop). */
+  choice?: string;
 }
 
 /** A decision sent as a Signal that did not apply (a Signal cannot be refused to its sender). */
@@ -66,6 +72,8 @@ export interface DecisionInput {
   by: string;
   comment?: string;
   identity?: string;
+  /** Required at a hold: one of its choices (`approved` is then true unless the choice is stop). */
+  choice?: string;
 }
 
 export const progressQuery = defineQuery<RunbookProgress>('progress');

@@ -22,7 +22,10 @@ export function renderProgressMarkdown(p: RunbookProgress, workflowId: string): 
   for (const s of p.steps) {
     lines.push(`| ${ICON[s.status]} | ${s.title} | ${s.endedAt ? stepDuration(s, s.endedAt) : ''} | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`);
   }
-  if (p.pendingApproval) {
+  if (p.pendingApproval?.choices) {
+    lines.push('', `**Held at \`${p.pendingApproval.step}\`**: ${p.pendingApproval.plan}`,
+      `Answer with \`mooring resolve ${workflowId} --choice ${p.pendingApproval.choices.join('|')} --by NAME --comment WHY\`.`);
+  } else if (p.pendingApproval) {
     lines.push('', `**Waiting for approval of \`${p.pendingApproval.step}\`**: ${p.pendingApproval.plan}`,
       `Approve with \`mooring approve ${workflowId} --by NAME\` or reject with \`mooring reject ${workflowId} --by NAME --comment WHY\`.`);
   }

@@ -122,6 +122,27 @@ export class Runbook {
     return decision;
   }
 
+  /**
+   * Holds at step `id` (something blocked or failed) and asks for one of `choices`; who chose what,
+   * when and why is kept with the approvals. `needsReason`: choices that must come with a comment.
+   * No timeout: a hold waits for a person (the cluster is left as the question says).
+   */
+  async hold(id: string, question: string, choices: string[], needsReason: string[] = []): Promise<Decision> {
+    const s = this.find(id);
+    s.status = 'waiting';
+    s.startedAt = Date.now();
+    this.state.pendingApproval = { step: id, plan: question, requestedAt: Date.now(), choices, ...(needsReason.length ? { needsReason } : {}) };
+    this.setPhase(`held:${id}`);
+    await condition(() => this.state.decisions.some((d) => d.step === id));
+    this.state.pendingApproval = undefined;
+    const d = this.state.decisions.find((x) => x.step === id)!;
+    s.status = 'done';
+    s.endedAt = Date.now();
+    s.detail = `${d.choice} chosen by ${d.by}${d.comment ? `: ${d.comment}` : ''}`;
+    this.publish();
+    return d;
+  }
+
   setReport(markdown: string): void {
     this.state.report = markdown;
     this.publish();
@@ -136,6 +157,12 @@ export class Runbook {
     if (!pending) throw new Error('nothing is waiting for approval in this run');
     if (input.step !== pending.step) throw new Error(`the pending approval is "${pending.step}", not "${input.step}"`);
     if (typeof input.by !== 'string' || input.by.trim() === '') throw new Error('a decision needs the approver\'s name (--by NAME)');
+    if (pending.choices) {
+      if (typeof input.choice !== 'string' || !pending.choices.includes(input.choice)) throw new Error(`"${pending.step}" is a hold: choose one of ${pending.choices.join(', ')} (--choice)`);
+      if (pending.needsReason?.includes(input.choice) && !(typeof input.comment === 'string' && input.comment.trim())) throw new Error(`choosing ${input.choice} needs a reason (--comment)`);
+    } else if (input.choice !== undefined) {
+      throw new Error(`"${pending.step}" is an approval, not a hold: approve or reject it`);
+    }
     if (typeof input.approved !== 'boolean') throw new Error('a decision must say approved: true or false');
     // Two decisions can arrive in one activation, before the gate closes: only the first counts.
     const earlier = this.state.decisions.find((d) => d.step === pending.step);
@@ -159,6 +186,7 @@ export class Runbook {
     const d: Decision = { step: input.step, approved: input.approved, by: input.by.trim(), at: Date.now() };
     if (input.comment) d.comment = input.comment;
     if (input.identity) d.identity = input.identity;
+    if (input.choice !== undefined) d.choice = input.choice;
     this.state.decisions.push(d);
     return d;
   }

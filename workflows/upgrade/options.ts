@@ -20,3 +20,18 @@ export const COME_BACK: ActivityOptions = {
   startToCloseTimeout: '30 seconds', heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '3 seconds', maximumAttempts: 45, nonRetryableErrorTypes: NON_RETRYABLE },
 };
+
+/** kubeadm upgrade plan/apply/node: minutes on a loaded host; each reads first, so a retry is harmless. */
+export const KUBEADM: ActivityOptions = { startToCloseTimeout: '35 minutes', heartbeatTimeout: '15 seconds', retry: retry(3, '30 seconds') };
+
+/** cordon, uncordon, a kubelet restart, a node's state: short, and each looks before it acts. */
+export const NODE: ActivityOptions = { startToCloseTimeout: '3 minutes', heartbeatTimeout: '10 seconds', retry: retry(5) };
+
+/** One drain: kubectl's own --timeout bounds it (kubernetes.upgrade.drainTimeoutSeconds, at most a day). */
+export const DRAIN: ActivityOptions = { startToCloseTimeout: '25 hours', heartbeatTimeout: '15 seconds', retry: retry(3) };
+
+/** A restarted kubelet's node Ready on the release: about three minutes in all. */
+export const NODE_BACK: ActivityOptions = {
+  startToCloseTimeout: '1 minute', heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 1.5, maximumInterval: '5 seconds', maximumAttempts: 40, nonRetryableErrorTypes: NON_RETRYABLE },
+};

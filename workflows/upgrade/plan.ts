@@ -89,6 +89,13 @@ function build(input: PlanInput): UpgradePlan {
       at = r;
     }
     if (compareVersions(target, at) > 0) k8sSteps.push({ from: at, to: target });
+    // The control plane is at the target and some kubelets are not: an earlier run stopped in the
+    // middle of the last hop. Its hop is planned again; what is done is skipped step by step.
+    const kBehind = lowest(kubelets);
+    if (!k8sSteps.length && kBehind && compareVersions(cpLow, target) === 0 && compareVersions(kBehind, target) < 0) {
+      k8sSteps.push({ from: kBehind, to: target });
+      notes.push(`The control plane runs ${formatVersion(target)} and some kubelets ${formatVersion(kBehind)}: an earlier run stopped part-way; the hop finishes those nodes and skips what is done.`);
+    }
     if (!k8sSteps.length) notes.push(`The control plane is at ${formatVersion(cpLow)} already: no Kubernetes hop.`);
     // During a hop the kubelets still run the previous release: the oldest must stay within the
     // skew of the first hop's control plane (later hops start with every kubelet upgraded).

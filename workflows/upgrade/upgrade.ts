@@ -1,9 +1,11 @@
 // Runbook `upgrade`: read the versions the cluster actually runs, plan the hops to the target
 // (plan.ts), show the plan behind one approval gate, take a fresh verified etcd snapshot through
 // the etcd-backup runbook as a child (the way back, its ID in the report), then run the external
-// etcd hops member by member. The Kubernetes hops (kubeadm upgrade apply/node, kubelets, drains)
-// are NOT built yet: the run stops before the first one and says so. `planOnly` changes nothing.
-import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+// hops in the plan's order: external etcd member by member (etcd-hop.ts), Kubernetes with kubeadm,
+// kubelets and worker drains (kubernetes-hop.ts), holding and asking when a step is blocked.
+// Runs recorded before the Kubernetes hops existed (patch 'upgrade-kubernetes-hops') stopped before
+// the first one; that shape is kept for them. `planOnly` changes nothing.
+import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { MooringActivities } from '../../activities/index.js';
 import type { EtcdMemberVersion } from '../../activities/etcd-upgrade/index.js';
 import type { NodeVersions } from '../../activities/kubernetes-versions/observe.js';
@@ -16,6 +18,8 @@ import { etcdTargetOf, masterRefsOf, memberRefsOf, runTag } from '../etcd-recove
 import type { EtcdBackupResult } from '../etcd-backup/backup.js';
 import { planUpgrade, renderPlan, type Hop, type UpgradePlan } from './plan.js';
 import { upgradeEtcdHop, type HopOutcome } from './etcd-hop.js';
+import { upgradeKubernetesHop, type KubeHopOutcome } from './kubernetes-hop.js';
+import { workerBatches } from './batches.js';
 import { OBSERVE } from './options.js';
 
 export interface UpgradeInput {
@@ -29,6 +33,12 @@ export interface UpgradeInput {
   /** Release lists given instead of read from the binary sources (tests; a source not reachable). */
   kubernetesReleases?: string[];
   etcdReleases?: string[];
+  /** Go on without the fresh snapshot when the inventory has no backup section: the reason, recorded. */
+  skipSnapshot?: string;
+  /** Overrides kubernetes.upgrade.workerBatch (a count or N%). */
+  workerBatch?: number | string;
+  /** Overrides kubernetes.upgrade.gates. */
+  gates?: 'per-hop' | 'single';
 }
 
 export interface UpgradeResult {
@@ -38,8 +48,10 @@ export interface UpgradeResult {
   /** The etcd-backup child run and the snapshot it stored: the way back. */
   snapshot?: { workflowId: string; key?: string; path: string; revision: number };
   etcd?: { version: string; kept: Record<string, string> }[];
-  /** The Kubernetes hops that were not run (not built yet). */
+  /** The Kubernetes hops that were not run (runs recorded before they were built). */
   notRun: string[];
+  /** The Kubernetes hops done, with the nodes a person chose to skip. */
+  kubernetes?: KubeHopOutcome[];
 }
 
 /** What the plan is built on; looked at again after the approval. */
@@ -94,12 +106,14 @@ export async function upgradeCluster(input: UpgradeInput): Promise<UpgradeResult
     return { ...v, plan: verdict.plan };
   };
   const first = pictureOf(seen);
+  // Runs recorded before the Kubernetes hops were built stop before them (and show why in the plan).
+  const k8sBuilt = patched('upgrade-kubernetes-hops');
   const etcdHops = first.plan.hops.filter((h): h is Extract<Hop, { kind: 'etcd' }> => h.kind === 'etcd');
   const k8sHops = first.plan.hops.filter((h) => h.kind === 'kubernetes').map((h) => `Kubernetes ${h.from} → ${h.to}`);
-  const planText = (p: Picture) => `${renderPlan(p.plan, inv.cluster.name)}\n\n${notBuiltText(p.plan)}`;
+  const planText = (p: Picture) => (k8sBuilt ? renderPlan(p.plan, inv.cluster.name) : `${renderPlan(p.plan, inv.cluster.name)}\n\n${notBuiltText(p.plan)}`);
   etcdHops.forEach((h, i) => rb.addStep(`etcd-${i + 1}:order`, `etcd ${h.from} → ${h.to}: members in order (followers first, leader last)`));
 
-  const result: UpgradeResult = { cluster: inv.cluster.name, plan: planText(first), planOnly: input.planOnly === true, notRun: k8sHops };
+  const result: UpgradeResult = { cluster: inv.cluster.name, plan: planText(first), planOnly: input.planOnly === true, notRun: k8sBuilt ? [] : k8sHops };
   if (input.planOnly) {
     for (const s of ['approve', 'snapshot']) rb.skip(s, 'plan mode: nothing is changed');
     rb.setReport(result.plan);
@@ -112,13 +126,16 @@ export async function upgradeCluster(input: UpgradeInput): Promise<UpgradeResult
     rb.finish();
     return result;
   }
-  if (!etcdHops.length) {
+  if (!etcdHops.length && !k8sBuilt) {
     rb.setReport(result.plan);
     throw ApplicationFailure.create({ type: NOT_BUILT, nonRetryable: true, message: `nothing was changed: the plan has only Kubernetes hops (${k8sHops.join(', ')}), and Mooring does not run those yet (kubeadm upgrade apply/node, kubelets and drains are not built); do them by hand with kubeadm, one minor at a time` });
   }
   const binaries = inv.etcd.binaries;
-  if (!binaries) throw bad('etcd.binaries is not set: the etcd hops need to know where each release\'s binaries are on the members (etcd.binaries.source, e.g. /opt/etcd/{version}) and where the unit runs etcd from (etcd.binaries.installDir)');
-  if (!inv.backup) throw refused('the upgrade takes a fresh snapshot through etcd-backup before any change, and the inventory has no backup section: add backup (object store, encryption key; see docs/inventory.md) and run again');
+  if (!binaries && (etcdHops.length || !k8sBuilt)) throw bad('etcd.binaries is not set: the etcd hops need to know where each release\'s binaries are on the members (etcd.binaries.source, e.g. /opt/etcd/{version}) and where the unit runs etcd from (etcd.binaries.installDir)');
+  const k8sBinaries = inv.kubernetes.binaries;
+  if (k8sBuilt && k8sHops.length && !k8sBinaries) throw bad('kubernetes.binaries is not set: the Kubernetes hops install each release\'s kubeadm, kubelet and kubectl from kubernetes.binaries.source');
+  const skipSnapshot = k8sBuilt && !inv.backup ? input.skipSnapshot : undefined;
+  if (!inv.backup && !skipSnapshot) throw refused('the upgrade takes a fresh snapshot through etcd-backup before any change, and the inventory has no backup section: add backup (object store, encryption key; see docs/inventory.md) and run again, or pass --skip-snapshot REASON to go on without a way back');
 
   const approved = await approveStillTrue(rb, {
     runbook: 'upgrade', state: first, plan: planText, timeoutMs: input.approvalTimeoutMs ?? UPGRADE_DEFAULT_APPROVAL_TIMEOUT_MS,
@@ -131,7 +148,8 @@ export async function upgradeCluster(input: UpgradeInput): Promise<UpgradeResult
   // From the cluster and this run, not the workflow ID (which is ops/<cluster> anyway): a replay
   // runs under another ID, and the child's ID must come out the same.
   const backupId = `ops/${inv.cluster.name}/etcd-backup-${info.runId}`;
-  const backup = await rb.step('snapshot', async () => {
+  if (skipSnapshot) rb.skip('snapshot', `NO SNAPSHOT: skipped by the operator (${skipSnapshot}); there is no way back through Mooring`);
+  const backup = skipSnapshot ? undefined : await rb.step('snapshot', async () => {
     const r = await executeChild<(i: { inventory: Inventory; trigger: string }) => Promise<EtcdBackupResult>>('etcdBackup', {
       workflowId: backupId, args: [{ inventory: inv, trigger: `upgrade ${info.workflowId}` }],
       staticSummary: `etcd-backup on ${inv.cluster.name} (before the upgrade to ${input.to})`,
@@ -142,12 +160,46 @@ export async function upgradeCluster(input: UpgradeInput): Promise<UpgradeResult
     }
     return r;
   }, (r) => `${backupId}: ${r.uploaded!.key} (revision ${r.snapshot!.revision}, ${r.snapshot!.totalKeys} keys, sha256 and snapshot status checked)`);
-  result.snapshot = { workflowId: backupId, key: backup.uploaded!.key, path: backup.snapshot!.path, revision: backup.snapshot!.revision };
+  if (backup) result.snapshot = { workflowId: backupId, key: backup.uploaded!.key, path: backup.snapshot!.path, revision: backup.snapshot!.revision };
 
   const outcomes: HopOutcome[] = [];
+  const kubeOutcomes: KubeHopOutcome[] = [];
   const tag = runTag(info.workflowId, info.runId);
-  for (const [i, h] of etcdHops.entries()) {
-    outcomes.push(await upgradeEtcdHop(rb, { target, members, binaries, probeKey: `mooring/upgrade/${tag}`, probeValue: `etcd ${h.to}` }, { index: i + 1, from: h.from, to: h.to }));
+  if (!k8sBuilt) {
+    for (const [i, h] of etcdHops.entries()) {
+      outcomes.push(await upgradeEtcdHop(rb, { target, members, binaries: binaries!, probeKey: `mooring/upgrade/${tag}`, probeValue: `etcd ${h.to}` }, { index: i + 1, from: h.from, to: h.to }));
+    }
+  } else {
+    const u = inv.kubernetes.upgrade;
+    const gates = input.gates ?? u.gates;
+    const kubeNodes = nodes.map((n) => ({ name: n.name, ip: n.ip, sshPort: n.sshPort, where: n.where, role: n.role, ...(n.hostKey ? { hostKey: n.hostKey } : {}) }));
+    const ctx = {
+      ssh: target.ssh, masters: kubeNodes.filter((n) => n.role === 'master'), workers: kubeNodes.filter((n) => n.role === 'worker'),
+      batches: workerBatches(workers.map((w) => w.name), input.workerBatch ?? u.workerBatch),
+      binaries: k8sBinaries!, ignorePreflightErrors: u.ignorePreflightErrors, drainTimeoutSeconds: u.drainTimeoutSeconds,
+      certificateMinDays: u.certificateMinDays, etcd: inv.etcd.topology, gate: gates === 'per-hop',
+      approvalTimeoutMs: input.approvalTimeoutMs ?? UPGRADE_DEFAULT_APPROVAL_TIMEOUT_MS, run: info.workflowId,
+    };
+    let e = 0;
+    let k = 0;
+    for (const h of first.plan.hops) {
+      if (h.kind === 'etcd') {
+        e += 1;
+        outcomes.push(await upgradeEtcdHop(rb, { target, members, binaries: binaries!, probeKey: `mooring/upgrade/${tag}`, probeValue: `etcd ${h.to}` }, { index: e, from: h.from, to: h.to }));
+        continue;
+      }
+      const behind = kubeOutcomes.flatMap((o) => o.skipped);
+      if (behind.length) {
+        // A node left on the previous release would fall two minors behind: never make skew worse.
+        result.kubernetes = kubeOutcomes;
+        rb.setReport(`${result.plan}\n\n**Stopped before Kubernetes ${h.from} → ${h.to}**: ${behind.map((b) => `${b.node} (skipped by ${b.by}: ${b.reason})`).join(', ')} still run the previous release; upgrade them, then run the upgrade again.`);
+        rb.finish('stopped-nodes-behind');
+        throw ApplicationFailure.create({ type: 'NodesBehind', nonRetryable: true, message: `stopped before Kubernetes ${h.from} → ${h.to}: ${behind.map((b) => b.node).join(', ')} were skipped and run the previous minor; another hop would leave them two minors behind. Upgrade them and run the upgrade again (nodes already on the release are skipped)` });
+      }
+      k += 1;
+      kubeOutcomes.push(await upgradeKubernetesHop(rb, ctx, { index: k, from: h.from, to: h.to }));
+    }
+    result.kubernetes = kubeOutcomes;
   }
   result.etcd = outcomes.map((o) => ({ version: o.to, kept: o.kept }));
 
@@ -160,14 +212,22 @@ export async function upgradeCluster(input: UpgradeInput): Promise<UpgradeResult
     }, () => 'intact');
   }
 
-  const last = etcdHops.at(-1)!.to;
-  const report = [
-    result.plan, '',
-    `**etcd done**: every member runs ${last} (cluster ${outcomes.at(-1)!.clusterId}). The way back: snapshot ${result.snapshot.key} (run ${backupId}).`,
-    ...Object.entries(Object.assign({}, ...outcomes.map((o) => o.kept)) as Record<string, string>).map(([n, p]) => `- ${n}: replaced binaries kept in ${p}`),
-    `Update etcd.version in the inventory to ${last}.`,
-  ];
-  if (k8sHops.length) {
+  const last = etcdHops.at(-1)?.to;
+  const way = result.snapshot ? `The way back: snapshot ${result.snapshot.key} (run ${backupId}).` : `No snapshot was taken (${skipSnapshot ?? 'skipped'}).`;
+  const report = [result.plan, ''];
+  if (last) {
+    report.push(
+      `**etcd done**: every member runs ${last} (cluster ${outcomes.at(-1)!.clusterId}). ${way}`,
+      ...Object.entries(Object.assign({}, ...outcomes.map((o) => o.kept)) as Record<string, string>).map(([n, p]) => `- ${n}: replaced binaries kept in ${p}`),
+      `Update etcd.version in the inventory to ${last}.`,
+    );
+  }
+  if (k8sBuilt && kubeOutcomes.length) {
+    const skipped = kubeOutcomes.flatMap((o) => o.skipped);
+    report.push(`**Kubernetes done**: ${kubeOutcomes.map((o) => o.to).join(' → ')}${skipped.length ? `, except ${skipped.map((s) => `${s.node} (skipped by ${s.by}: ${s.reason}; still on the previous release, schedulable)`).join(', ')}` : ', every node on the release'}. ${last ? '' : way} Update kubernetes.version in the inventory to ${kubeOutcomes.at(-1)!.to}.`);
+    for (const n of kubeOutcomes.flatMap((o) => o.notes)) report.push(`- ${n}`);
+  }
+  if (!k8sBuilt && k8sHops.length) {
     report.push('', `**Stopped before the Kubernetes hops**: ${k8sHops.join(', ')} — not built yet; nothing was done to Kubernetes.`);
     rb.setReport(report.join('\n'));
     rb.finish('stopped-before-kubernetes');
