@@ -5,6 +5,7 @@
 // keep internal fields because their status changes over time.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Progression, validateProgress, type ProgressOptions } from '../progress.js';
+import { defaultQuotas, type Quotas } from './quota-defaults.js';
 
 export interface OpenStackFakeOptions {
   host?: string;
@@ -19,6 +20,8 @@ export interface OpenStackFakeOptions {
   /** The provider network floating IPs come from. */
   externalNetwork?: { name: string; cidr: string };
   /** How long asynchronous work takes (see progress.ts): default 150 ms each. */
+  /** Quota limits that differ from Nova's and Neutron's defaults (-1: unlimited). */
+  quotas?: { compute?: Partial<Quotas['compute']>; network?: Partial<Quotas['network']> };
   timing?: { serverBuild?: ProgressOptions; serverDelete?: ProgressOptions; volume?: ProgressOptions; floatingIp?: ProgressOptions };
 }
 
@@ -141,6 +144,8 @@ export class OpenStackState {
   /** Each service settles its time-based transitions here; run before every request. */
   readonly settlers: (() => void)[] = [];
   readonly externalNetwork: { name: string; cidr: string };
+  /** The project's quotas (Nova's and Neutron's defaults unless given); enforced on create. */
+  readonly quotas: Quotas;
 
   constructor(o: OpenStackFakeOptions = {}) {
     this.region = o.region ?? FAKE_DEFAULTS.region;
@@ -162,6 +167,8 @@ export class OpenStackState {
     ];
     this.externalNetwork = o.externalNetwork ?? { ...FAKE_DEFAULTS.externalNetwork };
     this.externalNetworkId = randomUUID();
+    const q = defaultQuotas();
+    this.quotas = { compute: { ...q.compute, ...o.quotas?.compute }, network: { ...q.network, ...o.quotas?.network } };
   }
 
   tick(): void {
