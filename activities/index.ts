@@ -5,9 +5,11 @@ import { createEtcdStatusActivities } from './etcd/status.js';
 import { createBackupActivities } from './backup/index.js';
 import { createControlPlaneActivities } from './control-plane/index.js';
 import { createEtcdUpgradeActivities } from './etcd-upgrade/index.js';
+import { createOpenStackActivities } from './cloud/openstack/activities/index.js';
+import type { OpenStackDeps } from './cloud/openstack/activities/context.js';
 import type { SshDeps } from './ssh/access.js';
 
-export type ActivityDeps = SshDeps;
+export type ActivityDeps = SshDeps & { openstack?: OpenStackDeps };
 
 export function createActivities(deps: ActivityDeps = {}) {
   return {
@@ -17,6 +19,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createBackupActivities(deps),
     ...createControlPlaneActivities(deps),
     ...createEtcdUpgradeActivities(deps),
+    ...createOpenStackActivities(deps.openstack),
   };
 }
 

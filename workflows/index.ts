@@ -8,3 +8,6 @@ export { etcdStatus } from './etcd-status.js';
 export { etcdBackup } from './etcd-backup/backup.js';
 export { verifyEtcdBackup } from './etcd-backup/verify.js';
 export { upgradeCluster } from './upgrade/upgrade.js';
+export { provisionCloud } from './provision/cloud.js';
+export { provision } from './provision/provision.js';
+export { deprovision } from './provision/deprovision.js';

@@ -83,7 +83,7 @@ describe('provisionCloud workflow (real Temporal dev server, SIMULATED OpenStack
     first = await start(id);
     assert.equal(first.hosts!.length, 9);
     assert.equal([...fake.state.servers.values()].filter((s) => s.status === 'ACTIVE').length, 9);
-    assert.deepEqual(first.hosts!.filter((h) => h.floatingIp).map((h) => h.name), ['gateway-1', 'gateway-2']);
+    assert.deepEqual(first.cloudHosts!.filter((h) => h.floatingIp).map((h) => h.name), ['gateway-1', 'gateway-2']);
     for (const h of first.hosts!) assert.match(h.hostKey, /^ssh-ed25519 AAAA/);
     assert.ok(first.created!.includes('network paas-challenge-paas-private'));
     const history = JSON.stringify(await temporal.client.workflow.getHandle(id).fetchHistory());
