@@ -137,7 +137,7 @@ function createServer(state: OpenStackState, req: FakeRequest, v: number): FakeR
     build: new Progression(state.timing.serverBuild), volumeIds: [], tags, ...(group ? { groupId: group.id } : {}),
   };
   const { portIds, owned } = withRollback(state, () => ports(state, t.projectId, base, a.networks, v, sgNames), base.id);
-  const failure = state.buildFailures.shift();
+  const failure = state.takeBuildFailure(a.name);
   const server: Server = { ...base, portIds, ownedPortIds: owned, ...(failure ? { buildFailure: failure } : {}) };
   state.servers.set(server.id, server);
   // SIMULATED: one hypervisor, so (anti-)affinity is recorded, never enforced by placement.

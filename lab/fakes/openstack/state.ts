@@ -141,6 +141,8 @@ export class OpenStackState {
   readonly externalNetworkId: string;
   /** Messages for the next server builds that must end in ERROR (first in, first used). */
   readonly buildFailures: string[] = [];
+  /** Build failures for servers of one name (used before the FIFO above): the same host failing again on its re-boot. */
+  readonly buildFailuresOf = new Map<string, string[]>();
   /** Each service settles its time-based transitions here; run before every request. */
   readonly settlers: (() => void)[] = [];
   readonly externalNetwork: { name: string; cidr: string };
@@ -176,8 +178,18 @@ export class OpenStackState {
   }
 
   /** The next server build ends in ERROR with this message (a Nova fault, not an HTTP error). */
-  failNextBuild(message = 'No valid host was found. There are not enough hosts available.'): void {
-    this.buildFailures.push(message);
+  failNextBuild(message = 'No valid host was found. There are not enough hosts available.', server?: { name: string; times?: number }): void {
+    if (!server) { this.buildFailures.push(message); return; }
+    const list = this.buildFailuresOf.get(server.name) ?? [];
+    for (let i = 0; i < (server.times ?? 1); i++) list.push(message);
+    this.buildFailuresOf.set(server.name, list);
+  }
+
+  /** The failure the next build of a server of this name ends in, if any (consumed). */
+  takeBuildFailure(name: string): string | undefined {
+    const own = this.buildFailuresOf.get(name);
+    if (own?.length) return own.shift();
+    return this.buildFailures.shift();
   }
 }
 

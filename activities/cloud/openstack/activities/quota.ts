@@ -16,6 +16,7 @@ import { listSecurityGroups } from '../network/security-groups.js';
 import { listPorts } from '../network/ports.js';
 import { listFloatingIps } from '../network/floating-ips.js';
 import { CloudInventoryError } from '../errors.js';
+import { ipv4InCidr as inCidr } from '../../../../config/net.js';
 import { withCloud, type CloudTarget, type OpenStackDeps } from './context.js';
 
 /** Neutron gives every new security group two egress rules (IPv4, IPv6): they count against the rule quota. */
@@ -49,6 +50,17 @@ export function createQuotaActivities(deps: OpenStackDeps) {
         for (const g of sgroupsNew) missing.push(`server group ${g.name}`);
         const portNames = [...(p.vip ? [p.vip.port] : []), ...p.hosts.map((h) => h.port)];
         const ports = net ? await listPorts(c, { network_id: net.id }) : [];
+        // Contradictions only the cloud reveals, refused before anything is created: an existing
+        // subnet on another range, an inventory address another port holds (the VIP taken).
+        if (sub && sub.cidr !== p.subnet.cidr) {
+          const outside = [...(p.vip ? [{ field: 'loadBalancer.vip', ip: p.vip.ip }] : []), ...p.hosts.map((h) => ({ field: h.ipField, ip: h.ip }))].find((x) => !inCidr(x.ip, sub.cidr));
+          throw new CloudInventoryError(`${outside ? `${outside.field}: ${outside.ip} is outside the existing subnet ${p.subnet.name} (${sub.cidr}); ` : ''}provider.openstack.network.cidr: subnet ${p.subnet.name} exists with ${sub.cidr}, not ${p.subnet.cidr}: fix the inventory or delete the subnet`);
+        }
+        const addresses = [...(p.vip ? [{ field: 'loadBalancer.vip', ip: p.vip.ip, port: p.vip.port }] : []), ...p.hosts.map((h) => ({ field: h.ipField, ip: h.ip, port: h.port }))];
+        for (const want of addresses) {
+          const other = ports.find((x) => x.name !== want.port && x.fixed_ips.some((f) => f.ip_address === want.ip));
+          if (other) throw new CloudInventoryError(`${want.field}: ${want.ip} is already held by port ${other.id}${other.name ? ` (${other.name})` : ''}${other.device_owner ? `, owner ${other.device_owner}` : ''}: free that address or give ${want.field} another`);
+        }
         const portsMissing = portNames.filter((n) => !ports.some((x) => x.name === n));
         for (const n of portsMissing) missing.push(`port ${n}`);
         // Neutron's own ports count against the project's quota too: the DHCP port a new subnet
