@@ -175,7 +175,9 @@ function planOrBad(inv: Inventory, bad: (m: string) => ApplicationFailure): Clou
 
 /** The cloud refused a create for quota after the check passed (someone else took it): name it and what the plan needs. */
 function quotaDuringCreate(cause: ApplicationFailure, q: QuotaCheck): ApplicationFailure {
-  const row = q.rows.find((r) => new RegExp(`\\b${r.quota}\\b`).test(cause.message));
+  // The activity's message says "the project's <quota> quota is exhausted" (errors.ts).
+  const name = /the project's (\w+) quota/.exec(cause.message)?.[1];
+  const row = q.rows.find((r) => r.quota === name);
   const needs = row ? ` The plan needs ${quotaLine(row).replace(/^\w+ quota \w+: needs /, '')} at the check` : '';
   return ApplicationFailure.create({
     type: QUOTA_EXCEEDED, nonRetryable: true,
