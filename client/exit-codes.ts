@@ -40,6 +40,8 @@ const BY_FAILURE_TYPE: Record<string, number> = {
   BackupSkippedBusy: ExitCode.busy,
   VerificationInconclusive: ExitCode.inconclusive,
   KubernetesHopsNotBuilt: ExitCode.notBuilt,
+  // provision: an image, flavor, network or key pair missing, an address the cloud contradicts.
+  OpenStackInventoryMismatch: ExitCode.invalidInput,
 };
 
 /** The exit code for a run that ended with a failure of this type. */
