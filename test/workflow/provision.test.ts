@@ -6,17 +6,15 @@
 // log is the witness for "no create call".
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { Runtime, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
-import { startOpenStackFake, OPENSTACK_FAKE_DEFAULTS, type OpenStackFake } from '../../lab/fakes/openstack/index.js';
-import { DEFAULT_FLAVORS } from '../../lab/fakes/openstack/state.js';
-import { networkUsage } from '../../lab/fakes/openstack/quotas.js';
-import { loadInventory } from '../../config/load.js';
+import { OPENSTACK_FAKE_DEFAULTS, type OpenStackFake } from '../../lab/fakes/openstack/index.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
+import { projectState as projectStateOf, seedInventory, startSeedCloud, writesSince as writesOf } from '../helpers/openstack-seeds.js';
+import { networkUsage } from '../../lab/fakes/openstack/quotas.js';
 import type { Inventory } from '../../config/schema.js';
-import { createOpenStackActivities } from '../../activities/cloud/openstack/activities/index.js';
+import type { createOpenStackActivities } from '../../activities/cloud/openstack/activities/index.js';
 import { planCloud } from '../../activities/cloud/openstack/plan/cloud-plan.js';
 import { findRunbook } from '../../client/runbooks.js';
 import { startRunbook } from '../../client/start.js';
@@ -28,21 +26,6 @@ import type { DeprovisionResult } from '../../workflows/provision/deprovision.js
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
-
-const SEED_ENV = 'MOORING_TEST_PROVISION_HOST_KEY_SEED';
-
-function sshPublicKey(): string {
-  const { publicKey } = generateKeyPairSync('ed25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
-  const part = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  return `ssh-ed25519 ${Buffer.concat([part(Buffer.from('ssh-ed25519')), part(raw)]).toString('base64')} admin@lab`;
-}
-
-async function seed(file: string, patch: (os: Extract<Inventory['provider'], { type: 'openstack' }>['openstack']) => object): Promise<Inventory> {
-  const loaded = await loadInventory(join(PROJECT_ROOT, 'config', 'examples', file));
-  if (loaded.provider.type !== 'openstack') throw new Error(`${file} is an OpenStack inventory`);
-  return { ...loaded, provider: { ...loaded.provider, openstack: { ...loaded.provider.openstack, ...patch(loaded.provider.openstack) } }, ssh: { ...loaded.ssh, hostKeySeed: { env: SEED_ENV } } };
-}
 
 describe('provision and deprovision (real Temporal dev server, SIMULATED OpenStack fake, TEST DOUBLE host phase)', () => {
   let temporal: TestTemporal;
@@ -57,37 +40,11 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
   const taskQueue = uniqueTaskQueue('provision');
   let activities: ReturnType<typeof createOpenStackActivities>;
 
-  const projectState = (): Record<string, string[]> => {
-    const s = fake.state;
-    const ids = (m: Map<string, unknown>) => [...m.keys()].sort();
-    return {
-      servers: ids(s.servers), keypairs: ids(s.keypairs), serverGroups: ids(s.serverGroups), networks: ids(s.networks), subnets: ids(s.subnets), routers: ids(s.routers),
-      ports: ids(s.ports), securityGroups: ids(s.securityGroups), securityGroupRules: ids(s.securityGroupRules), floatingIps: ids(s.floatingIps), volumes: ids(s.volumes),
-    };
-  };
-  const writesSince = (mark: number) => fake.requests.slice(mark).filter((r) => r.method !== 'GET' && !r.path.endsWith('/auth/tokens'));
+  const projectState = () => projectStateOf(fake);
+  const writesSince = (mark: number) => writesOf(fake, mark);
 
   before(async () => {
-    process.env[SEED_ENV] = Buffer.alloc(32, 7).toString('base64');
-    fake = await startOpenStackFake({
-      host: '127.84.0.1', port: 0,
-      images: [{ id: randomUUID(), name: 'ubuntu-20.04' }, { id: randomUUID(), name: 'ubuntu-22.04' }],
-      flavors: [...DEFAULT_FLAVORS, { id: '11', name: 's1.small', vcpus: 1, ram: 2048, disk: 20 }, { id: '12', name: 's1.large', vcpus: 4, ram: 8192, disk: 40 }, { id: '13', name: 's1.xlarge', vcpus: 8, ram: 16384, disk: 80 }],
-      // Both seeds side by side: 16 servers, 64 cores (Nova's default project quota would refuse seed 001 alone: 24 cores).
-      quotas: { compute: { instances: 20, cores: 80, ram: 200_000 } },
-      timing: { serverBuild: { afterPolls: 2 }, floatingIp: { afterPolls: 1 } },
-    });
-    const files: Record<string, string> = {
-      '/etc/openstack/clouds.yaml': `clouds:\n  paas:\n    auth:\n      auth_url: ${fake.authUrl}\n      username: ${fake.state.user.name}\n      project_name: ${fake.state.project.name}\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n`,
-      '/etc/openstack/secure.yaml': `clouds:\n  paas:\n    auth:\n      password: ${OPENSTACK_FAKE_DEFAULTS.password}\n`,
-    };
-    // Seed 002 has no `cloud`: the OS_* variables, as its comment says.
-    const env = { OS_AUTH_URL: fake.authUrl, OS_USERNAME: fake.state.user.name, OS_PASSWORD: OPENSTACK_FAKE_DEFAULTS.password, OS_PROJECT_NAME: fake.state.project.name, OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default' };
-    activities = createOpenStackActivities({ env, home: '/nonexistent', cwd: '/nonexistent', readText: async (p) => files[p], pollMs: 50 });
-    seed1 = await seed('seed-001-openstack-external-etcd.yaml', () => ({}));
-    seed2 = await seed('seed-002-openstack-stacked-etcd.yaml', () => ({ floatingNetwork: 'public' }));
-    // Seed 001's key pair exists in its cloud before Mooring runs (keyName: ansible-master).
-    await activities.ensureKeypair({ target: { cloud: 'paas', region: 'RegionOne' }, keypair: { name: 'ansible-master', publicKey: sshPublicKey() } });
+    ({ fake, activities, seed1, seed2 } = await startSeedCloud('127.84.0.1'));
     emptyProject = projectState();
 
     temporal = await startTestTemporal();
@@ -112,7 +69,6 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
     await connection?.close();
     await temporal?.stop();
     await fake?.close();
-    delete process.env[SEED_ENV];
   });
 
   const start = (runbook: 'provision' | 'deprovision', inv: Inventory, planOnly = false) => startRunbook(temporal.client, findRunbook(runbook), inv, { taskQueue, planOnly, approvalTimeoutMs: 120_000 });
@@ -151,7 +107,7 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
 
   it('refuses at the plan an image that does not exist, naming the field', async () => {
     const mark = fake.requests.length;
-    const inv = await seed('seed-001-openstack-external-etcd.yaml', () => ({ image: 'no-such-image' }));
+    const inv = await seedInventory('seed-001-openstack-external-etcd.yaml', () => ({ image: 'no-such-image' }));
     const f = await failureOfRun(await start('provision', inv));
     assert.equal(f.type, 'OpenStackInventoryMismatch');
     assert.match(f.message, /^provider\.openstack\.image: no active image named "no-such-image"/);
