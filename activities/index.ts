@@ -8,8 +8,10 @@ import { createEtcdUpgradeActivities } from './etcd-upgrade/index.js';
 import { createHostPhaseActivities, type HostPhaseDeps } from './host/index.js';
 import { createProxmoxActivities } from './cloud/proxmox/activities/index.js';
 import { createKubernetesUpgradeActivities } from './kubernetes-upgrade/index.js';
+import { createOpenStackActivities } from './cloud/openstack/activities/index.js';
+import type { OpenStackDeps } from './cloud/openstack/activities/context.js';
 
-export type ActivityDeps = HostPhaseDeps;
+export type ActivityDeps = HostPhaseDeps & { openstack?: OpenStackDeps };
 
 export function createActivities(deps: ActivityDeps = {}) {
   return {
@@ -22,6 +24,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createHostPhaseActivities(deps),
     ...createProxmoxActivities(),
     ...createKubernetesUpgradeActivities(deps),
+    ...createOpenStackActivities(deps.openstack),
   };
 }
 

@@ -23,6 +23,7 @@ import { registerCompletion } from './commands/completion.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerCodecServer } from './commands/codec-server.js';
 import { registerUpgrade } from './commands/upgrade.js';
+import { registerProvision } from './commands/provision.js';
 
 export function buildProgram(): Command {
   const program = new Command('mooring')
@@ -59,6 +60,7 @@ ${EXIT_CODE_HELP}`);
   registerBackup(program);
   registerRecover(program);
   registerUpgrade(program);
+  registerProvision(program);
   registerDemo(program);
   registerDoctor(program);
   registerCompletion(program);

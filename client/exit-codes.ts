@@ -43,6 +43,8 @@ const BY_FAILURE_TYPE: Record<string, number> = {
   KubernetesHopsNotBuilt: ExitCode.notBuilt,
   UpgradeStopped: ExitCode.notBuilt,
   NodesBehind: ExitCode.notBuilt,
+  // provision: an image, flavor, network or key pair missing, an address the cloud contradicts.
+  OpenStackInventoryMismatch: ExitCode.invalidInput,
 };
 
 /** The exit code for a run that ended with a failure of this type. */

@@ -112,6 +112,20 @@ export const RUNBOOKS: readonly RunbookSpec[] = [
       }];
     },
   },
+  {
+    name: 'provision',
+    workflowType: 'provision',
+    mutating: true,
+    summary: 'create the cluster from the inventory: plan and quota check, one approval before the first billable create, the cloud phase (OpenStack or Proxmox) and the host phase as child runs, a report with addresses, the API endpoint and the kubeconfig path',
+    args: (inventory, o) => [{ inventory, ...(o.planOnly ? { planOnly: true } : {}), ...(o.approvalTimeoutMs ? { approvalTimeoutMs: o.approvalTimeoutMs } : {}) }],
+  },
+  {
+    name: 'deprovision',
+    workflowType: 'deprovision',
+    mutating: true,
+    summary: 'delete the cluster\'s cloud resources: only what carries its tag, after one approval, in reverse order; the etcd snapshots in the backup bucket are kept',
+    args: (inventory, o) => [{ inventory, ...(o.planOnly ? { planOnly: true } : {}), ...(o.approvalTimeoutMs ? { approvalTimeoutMs: o.approvalTimeoutMs } : {}) }],
+  },
 ];
 
 export function findRunbook(name: string): RunbookSpec {

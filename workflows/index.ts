@@ -10,3 +10,6 @@ export { verifyEtcdBackup } from './etcd-backup/verify.js';
 export { upgradeCluster } from './upgrade/upgrade.js';
 export { provisionHosts } from './provision/hosts.js';
 export { provisionProxmox, deprovisionProxmox } from './provision/proxmox.js';
+export { provisionCloud } from './provision/cloud.js';
+export { provision } from './provision/provision.js';
+export { deprovision } from './provision/deprovision.js';

@@ -15,7 +15,9 @@ function port(name: string, v: string | undefined): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { host: { type: 'string' }, 'openstack-port': { type: 'string' }, 'proxmox-port': { type: 'string' } } });
   const host = values.host ?? '127.0.0.1';
-  const openstack = await startOpenStackFake({ host, port: port('openstack-port', values['openstack-port']) });
+  // The lab provisions the seeds' topologies (seed 001: 9 servers, 24 cores): above Nova's default
+  // project quota, which the fake enforces as Nova does; a lab project gets room for two clusters.
+  const openstack = await startOpenStackFake({ host, port: port('openstack-port', values['openstack-port']), quotas: { compute: { instances: 20, cores: 80, ram: 200_000 } } });
   const proxmox = await startProxmoxFake({ host, port: port('proxmox-port', values['proxmox-port']) });
   const s = openstack.state;
   process.stdout.write(`${JSON.stringify({

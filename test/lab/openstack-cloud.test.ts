@@ -77,7 +77,8 @@ describe('OpenStack cloud phase activities against the fake (SIMULATED OpenStack
 
   before(async () => {
     process.env[SEED_ENV] = SEED;
-    fake = await startOpenStackFake({ host: '127.0.0.1', port: 0, images, timing: { serverBuild: { afterPolls: 2 }, serverDelete: { afterPolls: 1 }, floatingIp: { afterPolls: 1 } } });
+    // Seed 001 takes 24 cores: above Nova's default project quota (20), which the fake enforces.
+    fake = await startOpenStackFake({ host: '127.0.0.1', port: 0, images, quotas: { compute: { cores: 80, instances: 20, ram: 200_000 } }, timing: { serverBuild: { afterPolls: 2 }, serverDelete: { afterPolls: 1 }, floatingIp: { afterPolls: 1 } } });
     acts = createOpenStackActivities({ env: envFor(fake), readText: async () => undefined, pollMs: 20 });
     const inv = await loadInventory(join(PROJECT_ROOT, 'config', 'examples', 'seed-001-openstack-external-etcd.yaml'));
     plan = planCloud(inv);

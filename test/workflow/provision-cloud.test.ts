@@ -38,7 +38,8 @@ describe('provisionCloud workflow (real Temporal dev server, SIMULATED OpenStack
 
   before(async () => {
     process.env[SEED_ENV] = Buffer.alloc(32, 9).toString('base64');
-    fake = await startOpenStackFake({ host: '127.0.0.1', port: 0, images: [{ id: randomUUID(), name: 'ubuntu-20.04' }], timing: { serverBuild: { afterPolls: 2 }, floatingIp: { afterPolls: 1 } } });
+    // Seed 001 takes 24 cores: above Nova's default project quota (20), which the fake enforces.
+    fake = await startOpenStackFake({ host: '127.0.0.1', port: 0, images: [{ id: randomUUID(), name: 'ubuntu-20.04' }], quotas: { compute: { cores: 40 } }, timing: { serverBuild: { afterPolls: 2 }, floatingIp: { afterPolls: 1 } } });
     const files: Record<string, string> = {
       '/etc/openstack/clouds.yaml': `clouds:\n  paas:\n    auth:\n      auth_url: ${fake.authUrl}\n      username: ${fake.state.user.name}\n      project_name: ${fake.state.project.name}\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n`,
       '/etc/openstack/secure.yaml': `clouds:\n  paas:\n    auth:\n      password: ${OPENSTACK_FAKE_DEFAULTS.password}\n`,
@@ -83,7 +84,7 @@ describe('provisionCloud workflow (real Temporal dev server, SIMULATED OpenStack
     first = await start(id);
     assert.equal(first.hosts!.length, 9);
     assert.equal([...fake.state.servers.values()].filter((s) => s.status === 'ACTIVE').length, 9);
-    assert.deepEqual(first.hosts!.filter((h) => h.floatingIp).map((h) => h.name), ['gateway-1', 'gateway-2']);
+    assert.deepEqual(first.cloudHosts!.filter((h) => h.floatingIp).map((h) => h.name), ['gateway-1', 'gateway-2']);
     for (const h of first.hosts!) assert.match(h.hostKey, /^ssh-ed25519 AAAA/);
     assert.ok(first.created!.includes('network paas-challenge-paas-private'));
     const history = JSON.stringify(await temporal.client.workflow.getHandle(id).fetchHistory());

@@ -3,11 +3,16 @@
 // allows. Every step is an idempotent activity (look up by name, then create), so a re-run, or a
 // run resumed after the worker died, finds what exists and creates only what is missing. Secrets
 // never pass through here: credentials and the host-key seed are references the activities resolve.
+// A server that goes to ERROR is deleted and booted once more; a second ERROR fails the phase with
+// Nova's fault messages (type OpenStackServerError) and the runbook holds and asks.
 import { proxyActivities, setCurrentDetails, ApplicationFailure } from '@temporalio/workflow';
 import type { Inventory } from '../../config/schema.js';
 import type { OpenStackActivities } from '../../activities/cloud/openstack/activities/index.js';
-import { planCloud, planLines, type CloudPlan } from '../../activities/cloud/openstack/plan/cloud-plan.js';
+import type { CloudPhaseResult, ProvisionedHost } from '../../activities/host/context.js';
+import { planCloud, planLines, type CloudPlan, type HostPlan } from '../../activities/cloud/openstack/plan/cloud-plan.js';
 import { OPENSTACK_NON_RETRYABLE } from '../../activities/cloud/openstack/plan/failure-types.js';
+import { rootCause } from '../runbook/runbook.js';
+import { reportToParent, type PhaseStep } from './progress.js';
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: OPENSTACK_NON_RETRYABLE } as const;
 
@@ -22,15 +27,23 @@ export interface ProvisionCloudInput {
 
 export interface CloudHost { name: string; role: string; ip: string; serverId: string; portId: string; hostKey: string; floatingIp?: string }
 
-export interface ProvisionCloudResult {
-  plan: string[];
-  created?: string[];
+/** The shared cloud-phase result, plus what only OpenStack has (resource ids, ports). */
+export interface ProvisionCloudResult extends CloudPhaseResult {
   resources?: Record<string, string>;
-  hosts?: CloudHost[];
+  cloudHosts?: CloudHost[];
+  /** Servers that went to ERROR once and were booted again, with Nova's fault message. */
+  rebooted?: { host: string; fault: string }[];
 }
+
+export const SERVER_ERROR = 'OpenStackServerError';
 
 function details(plan: CloudPlan, done: string[]): void {
   setCurrentDetails(`**Cloud phase of ${plan.cluster}**\n\n${done.map((d) => `- ${d}`).join('\n')}`);
+}
+
+/** A stacked master is also an etcd member: the host phase needs every role. */
+function rolesOf(inv: Inventory, h: HostPlan): ProvisionedHost['roles'] {
+  return h.role === 'master' && inv.etcd.topology === 'stacked' ? ['master', 'etcd'] : [h.role];
 }
 
 export async function provisionCloud(input: ProvisionCloudInput): Promise<ProvisionCloudResult> {
@@ -48,47 +61,86 @@ export async function provisionCloud(input: ProvisionCloudInput): Promise<Provis
   const tag = plan.tag;
   const done: string[] = [];
   const created: string[] = [];
-  const note = (what: string, c: boolean) => { done.push(`${what}${c ? ' (created)' : ' (found)'}`); if (c) created.push(what); details(plan, done); };
+  const step = async (id: string, title: string, detail: string, status: PhaseStep['status'] = 'done') => {
+    done.push(`${title}: ${detail}`);
+    details(plan, done);
+    await reportToParent([{ id: `cloud:${id}`, title, status, detail }]);
+  };
+  const found = (c: boolean) => (c ? 'created' : 'found');
+  const note = (what: string, c: boolean) => { if (c) created.push(what); return found(c); };
 
   // Everything a boot names must exist before the first billable create.
   const refs = await cloud.resolveBootRefs({ target, plan });
-  done.push(`image, ${Object.keys(refs.flavorIds).length} flavor(s), external network found`);
+  await step('refs', 'Image, flavors, external network', `${Object.keys(refs.flavorIds).length} flavor(s) found`);
   const kp = await cloud.ensureKeypair({ target, keypair: plan.keypair });
-  note(`key pair ${kp.name}`, kp.created);
+  await step('keypair', `Key pair ${kp.name}`, note(`key pair ${kp.name}`, kp.created));
   const net = await cloud.ensureNetwork({ target, tag, network: plan.network });
-  note(`network ${plan.network.name}`, net.created);
+  await step('network', `Network ${plan.network.name}`, note(`network ${plan.network.name}`, net.created));
   const sub = await cloud.ensureSubnet({ target, tag, networkId: net.id, subnet: plan.subnet });
-  note(`subnet ${plan.subnet.name}`, sub.created);
+  await step('subnet', `Subnet ${plan.subnet.name}`, note(`subnet ${plan.subnet.name}`, sub.created));
   const [router, sgs, groups] = await Promise.all([
     cloud.ensureRouter({ target, tag, router: plan.router, subnetId: sub.id }),
     cloud.ensureSecurityGroups({ target, tag, groups: plan.securityGroups }),
     cloud.ensureServerGroups({ target, groups: plan.serverGroups }),
   ]);
-  note(`router ${plan.router.name}`, router.created);
-  note(`${plan.securityGroups.length} security groups (${sgs.rulesCreated} rules added)`, sgs.rulesCreated > 0);
-  done.push(`${plan.serverGroups.length} server groups`);
+  await step('router', `Router ${plan.router.name}`, note(`router ${plan.router.name}`, router.created));
+  if (sgs.rulesCreated > 0) created.push(`${sgs.rulesCreated} security group rules`);
+  await step('security-groups', `${plan.securityGroups.length} security groups`, `${sgs.rulesCreated} rules added`);
+  await step('server-groups', `${plan.serverGroups.length} server groups`, plan.serverGroups.map((g) => g.policy).join(', '));
 
   const vipRole = plan.hosts.find((h) => plan.vip?.allowedOn.includes(h.port))?.role ?? 'master';
   const vip = plan.vip ? await cloud.ensureVipPort({ target, tag, vip: plan.vip, networkId: net.id, subnetId: sub.id, securityGroupId: sgs.ids[vipRole]! }) : undefined;
   const ports = await Promise.all(plan.hosts.map((h) => cloud.ensureHostPort({
     target, tag, host: h, networkId: net.id, subnetId: sub.id, securityGroupId: sgs.ids[h.role]!, ...(plan.vip?.allowedOn.includes(h.port) ? { vipIp: plan.vip.ip } : {}),
   })));
-  done.push(`${ports.length} host ports${vip ? ' and the VIP port' : ''}`);
-  details(plan, done);
+  await step('ports', `${ports.length} host ports${vip ? ' and the VIP port' : ''}`, plan.hosts.map((h) => `${h.name} ${h.ip}`).join(', '));
 
   const fipTargets: { key: string; name: string; portId: string }[] = plan.hosts.flatMap((h, i) => (h.floatingIp ? [{ key: h.name, name: h.floatingIp, portId: ports[i]!.id }] : []));
   if (plan.vip?.floatingIp && vip) fipTargets.push({ key: 'vip', name: plan.vip.floatingIp, portId: vip.id });
   const fips = await Promise.all(fipTargets.map((f) => cloud.ensureFloatingIp({ target, tag, name: f.name, portId: f.portId, externalNetworkId: router.externalNetworkId })));
+  fips.forEach((f, i) => { if (f.created) created.push(`floating IP ${fipTargets[i]!.name}`); });
   const fipOf = Object.fromEntries(fipTargets.map((f, i) => [f.key, fips[i]!.address]));
+  if (fips.length) await step('floating-ips', `${fips.length} floating IPs`, fipTargets.map((f) => `${f.key} ${fipOf[f.key]}`).join(', '));
 
-  const servers = await Promise.all(plan.hosts.map((h, i) => cloud.ensureServer({
-    target, tag, cluster: plan.cluster, host: h, imageId: refs.imageId, flavorId: refs.flavorIds[h.flavor]!, portId: ports[i]!.id, keyName: kp.name,
-    serverGroupId: groups[h.role]!, hostKeySeed,
-  })));
-  servers.forEach((s, i) => { if (s.created) created.push(`server ${plan.hosts[i]!.server}`); });
-  done.push(`${servers.length} servers (${servers.filter((s) => s.created).length} booted)`);
-  details(plan, done);
-  await Promise.all(plan.hosts.map((h, i) => waits.waitServerActive({ target, serverId: servers[i]!.id, name: h.server })));
+  // One chain per host: boot (or find), wait for ACTIVE; on ERROR show Nova's fault, delete the
+  // server and boot it once more. Hosts run side by side.
+  const rebooted: { host: string; fault: string }[] = [];
+  const serverFor = async (h: HostPlan, i: number) => {
+    const boot = () => cloud.ensureServer({
+      target, tag, cluster: plan.cluster, host: h, imageId: refs.imageId, flavorId: refs.flavorIds[h.flavor]!, portId: ports[i]!.id, keyName: kp.name,
+      serverGroupId: groups[h.role]!, hostKeySeed,
+    });
+    const hostStep = (status: PhaseStep['status'], detail: string) => reportToParent([{ id: `host:${h.name}:server`, title: `Server ${h.server} (${h.role})`, status, detail }]);
+    let s = await boot();
+    if (s.created) created.push(`server ${h.server}`);
+    await hostStep('running', s.created ? 'booting' : 'found, waiting for ACTIVE');
+    try {
+      await waits.waitServerActive({ target, serverId: s.id, name: h.server });
+    } catch (err) {
+      const cause = rootCause(err);
+      if (!(cause instanceof ApplicationFailure) || cause.type !== SERVER_ERROR) throw err;
+      const fault = cause.message;
+      rebooted.push({ host: h.name, fault });
+      await hostStep('running', `went to ERROR (${fault}); deleted and booted once more`);
+      await waits.deleteServerAndWait({ target, tag, serverId: s.id, name: h.server });
+      s = await boot();
+      if (s.created) created.push(`server ${h.server} (again, after ERROR)`);
+      try {
+        await waits.waitServerActive({ target, serverId: s.id, name: h.server });
+      } catch (again) {
+        const c2 = rootCause(again);
+        if (!(c2 instanceof ApplicationFailure) || c2.type !== SERVER_ERROR) throw again;
+        await hostStep('failed', `ERROR twice: ${c2.message}`);
+        throw ApplicationFailure.create({
+          type: SERVER_ERROR, nonRetryable: true, message: `server ${h.server} went to ERROR twice (first: ${fault}; then: ${c2.message}); it is kept for inspection`,
+          details: [{ host: h.name, server: h.server, serverId: s.id }],
+        });
+      }
+    }
+    await hostStep('done', `ACTIVE at ${h.ip}${fipOf[h.name] ? `, floating IP ${fipOf[h.name]}` : ''}`);
+    return s;
+  };
+  const servers = await Promise.all(plan.hosts.map((h, i) => serverFor(h, i)));
   done.push('every server ACTIVE');
   details(plan, done);
 
@@ -97,7 +149,11 @@ export async function provisionCloud(input: ProvisionCloudInput): Promise<Provis
     created,
     resources: { network: net.id, subnet: sub.id, router: router.id, ...(vip ? { vipPort: vip.id } : {}), ...(fipOf.vip ? { vipFloatingIp: fipOf.vip } : {}) },
     hosts: plan.hosts.map((h, i) => ({
+      name: h.name, roles: rolesOf(input.inventory, h), address: h.ip, hostKey: servers[i]!.hostKey, machineId: servers[i]!.id, ...(fipOf[h.name] ? { publicAddress: fipOf[h.name] } : {}),
+    })),
+    cloudHosts: plan.hosts.map((h, i) => ({
       name: h.name, role: h.role, ip: h.ip, serverId: servers[i]!.id, portId: ports[i]!.id, hostKey: servers[i]!.hostKey, ...(fipOf[h.name] ? { floatingIp: fipOf[h.name] } : {}),
     })),
+    ...(rebooted.length ? { rebooted } : {}),
   };
 }

@@ -76,6 +76,17 @@ export class Runbook {
     }
   }
 
+  /** Sets a step's state from outside a `step()` call (a child run reporting its own progress). */
+  update(id: string, status: StepState['status'], detail?: string): void {
+    const s = this.find(id);
+    const now = Date.now();
+    if (status === 'running' && s.startedAt === undefined) s.startedAt = now;
+    if (status === 'done' || status === 'failed' || status === 'skipped') { s.startedAt ??= now; s.endedAt = now; }
+    s.status = status;
+    if (detail !== undefined) s.detail = detail;
+    this.publish();
+  }
+
   skip(id: string, why: string): void {
     const s = this.find(id);
     s.status = 'skipped';

@@ -16,6 +16,7 @@ import { novaResourceRoutes } from './nova-resources.js';
 import { novaServerGroupRoutes } from './nova-server-groups.js';
 import { novaServerRoutes } from './nova.js';
 import { OpenStackState, type OpenStackFakeOptions } from './state.js';
+import { quotaControlRoutes, quotaRoutes } from './quotas.js';
 
 export { FAKE_DEFAULTS as OPENSTACK_FAKE_DEFAULTS, OpenStackState, type OpenStackFakeOptions } from './state.js';
 
@@ -32,6 +33,7 @@ export async function startOpenStackFake(opts: OpenStackFakeOptions = {}): Promi
   seedDefaultSecurityGroup(state);
   const router = new Router()
     .mount(keystoneRoutes(state))
+    .mount(quotaRoutes(state))
     .mount(novaResourceRoutes(state))
     .mount(novaServerGroupRoutes(state))
     .mount(novaServerRoutes(state))
@@ -43,10 +45,13 @@ export async function startOpenStackFake(opts: OpenStackFakeOptions = {}): Promi
     .mount(cinderRoutes(state));
   // Faults that are not HTTP errors (a build that ends in ERROR) for a process other than the test's.
   const control = new Router()
+    .mount(quotaControlRoutes(state))
     .on('POST', '/_fake/openstack/fail-next-build', (req) => {
-      const message = (req.body as { message?: unknown } | undefined)?.message;
-      if (message !== undefined && typeof message !== 'string') return { status: 400, body: { error: 'message: must be a string' } };
-      state.failNextBuild(message);
+      const b = (req.body ?? {}) as { message?: unknown; server?: unknown; times?: unknown };
+      if (b.message !== undefined && typeof b.message !== 'string') return { status: 400, body: { error: 'message: must be a string' } };
+      if (b.server !== undefined && (typeof b.server !== 'string' || b.server === '')) return { status: 400, body: { error: 'server: must be a server name' } };
+      if (b.times !== undefined && (typeof b.times !== 'number' || !Number.isInteger(b.times) || b.times < 1)) return { status: 400, body: { error: 'times: must be a positive integer' } };
+      state.failNextBuild(b.message, typeof b.server === 'string' ? { name: b.server, ...(typeof b.times === 'number' ? { times: b.times } : {}) } : undefined);
       return { status: 201, body: { pendingFailures: state.buildFailures.length } };
     })
     .on('GET', '/_fake/openstack/state', () => {

@@ -12,6 +12,7 @@ import { visibleNetwork } from './neutron.js';
 import { defaultSecurityGroupId } from './neutron-security.js';
 import { macAddress, type FixedIp, type FloatingIp, type OpenStackState, type Port } from './state.js';
 import { Progression } from '../progress.js';
+import { enforceNetworkQuota } from './quotas.js';
 
 const PORT_CREATE = ['network_id', 'name', 'description', 'admin_state_up', 'mac_address', 'fixed_ips', 'device_id', 'device_owner', 'security_groups', 'allowed_address_pairs', 'port_security_enabled', 'project_id', 'tenant_id', 'binding:vnic_type', 'dns_name'];
 const PORT_UPDATE = ['name', 'description', 'admin_state_up', 'fixed_ips', 'device_id', 'device_owner', 'security_groups', 'allowed_address_pairs', 'port_security_enabled', 'dns_name'];
@@ -82,6 +83,7 @@ export function createPort(state: OpenStackState, projectId: string, a: Record<s
   for (const f of ['admin_state_up', 'port_security_enabled']) expect(a, f, 'boolean');
   const network = visibleNetwork(state, a.network_id as string, projectId);
   if (network.project_id !== projectId && !network.shared) throw nErr(403, 'PolicyNotAuthorized', 'rule:create_port is disallowed by policy');
+  enforceNetworkQuota(state, projectId, 'port');
   const mac = ((a.mac_address as string | undefined) ?? macAddress()).toLowerCase();
   if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac)) throw nErr(400, 'HTTPBadRequest', `Invalid input for mac_address. Reason: '${mac}' is not a valid MAC address.`);
   if ([...state.ports.values()].some((p) => p.network_id === network.id && p.mac_address === mac)) throw nErr(409, 'MacAddressInUse', `Unable to complete operation for network ${network.id}. The mac address ${mac} is in use.`);
@@ -209,6 +211,7 @@ export function neutronPortRoutes(state: OpenStackState): Router {
       const net = state.networks.get(a.floating_network_id as string);
       if (!net) throw notFound('Network', a.floating_network_id as string);
       if (!net['router:external']) throw nErr(400, 'BadRequest', `Bad floatingip request: Network ${net.id} is not a valid external network.`);
+      enforceNetworkQuota(state, projectId, 'floatingip');
       if (a.floating_ip_address !== undefined) throw nErr(403, 'PolicyNotAuthorized', 'rule:create_floatingip:floating_ip_address is disallowed by policy');
       const subnet = state.subnets.get(net.subnets[0] ?? '');
       if (!subnet) throw nErr(400, 'ExternalIpAddressExhausted', `Unable to find any IP address on external network ${net.id}.`);

@@ -8,6 +8,7 @@ import { requireToken } from './keystone.js';
 import { intToIp, parseCidr } from '../ipam.js';
 import { expect, filterList, nErr, NEUTRON, notFound, own, resourceBody, stamps, touch } from './neutron-common.js';
 import type { OpenStackState, SecurityGroup, SecurityGroupRule } from './state.js';
+import { enforceNetworkQuota } from './quotas.js';
 
 const RULE_CREATE = ['security_group_id', 'direction', 'ethertype', 'protocol', 'port_range_min', 'port_range_max', 'remote_ip_prefix', 'remote_group_id', 'remote_address_group_id', 'description', 'project_id', 'tenant_id'];
 const PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'icmpv6', 'ipv6-icmp', 'sctp', 'gre', 'esp', 'ah', 'vrrp', 'ipip', 'any']);
@@ -44,6 +45,7 @@ function render(state: OpenStackState, sg: SecurityGroup): unknown {
 
 function createRule(state: OpenStackState, projectId: string, req: FakeRequest): SecurityGroupRule {
   const a = resourceBody(req, 'security_group_rule', RULE_CREATE, ['security_group_id', 'direction']);
+  enforceNetworkQuota(state, projectId, 'security_group_rule');
   for (const f of ['security_group_id', 'direction', 'ethertype', 'description']) expect(a, f, 'string');
   expect(a, 'remote_ip_prefix', 'string|null');
   expect(a, 'remote_group_id', 'string|null');
@@ -102,6 +104,7 @@ export function neutronSecurityRoutes(state: OpenStackState): Router {
       const p = auth(req);
       const a = resourceBody(req, 'security_group', ['name', 'description', 'project_id', 'tenant_id', 'stateful']);
       for (const f of ['name', 'description']) expect(a, f, 'string');
+      enforceNetworkQuota(state, p, 'security_group');
       if (a.name === 'default') throw nErr(409, 'SecurityGroupDefaultAlreadyExists', 'Default security group already exists.');
       const sg = createGroup(state, p, (a.name as string | undefined) ?? '', (a.description as string | undefined) ?? '');
       return { status: 201, body: { security_group: render(state, sg) } };

@@ -7,6 +7,7 @@ import { Router, type FakeRequest } from '../http.js';
 import { requireToken } from './keystone.js';
 import { defaultGateway, defaultPools, inCidr, intToIp, ipToInt, isIPv4, overlaps, parseCidr } from '../ipam.js';
 import { allocateIp, expect, filterList, nErr, NEUTRON, notFound, own, resourceBody, stamps, touch } from './neutron-common.js';
+import { enforceNetworkQuota } from './quotas.js';
 import { hexId, macAddress, type Network, type OpenStackState, type Port, type Subnet, type Router as OsRouter } from './state.js';
 
 const ADMIN_PROJECT = hexId();
@@ -44,6 +45,7 @@ function createNetwork(state: OpenStackState, projectId: string, req: FakeReques
   expect(a, 'mtu', 'integer');
   // Default policy: only an admin may create shared or external networks.
   if (a.shared === true || a['router:external'] === true) throw nErr(403, 'PolicyNotAuthorized', `(rule:create_network and rule:create_network:${a.shared === true ? 'shared' : 'router:external'}) is disallowed by policy`);
+  enforceNetworkQuota(state, projectId, 'network');
   const n: Network = {
     id: randomUUID(), name: (a.name as string | undefined) ?? '', description: (a.description as string | undefined) ?? '', ...stamps(projectId),
     admin_state_up: (a.admin_state_up as boolean | undefined) ?? true, status: 'ACTIVE', subnets: [], shared: false, 'router:external': false,
@@ -62,6 +64,7 @@ function createSubnet(state: OpenStackState, projectId: string, req: FakeRequest
   if (a.ip_version !== 4 && a.ip_version !== 6) throw nErr(400, 'HTTPBadRequest', `Invalid input for ip_version. Reason: ${JSON.stringify(a.ip_version)} is not in [4, 6].`);
   if (a.ip_version === 6) throw nErr(400, 'HTTPBadRequest', 'SIMULATED: the Neutron fake implements IPv4 subnets only.');
   const network = visibleNetwork(state, a.network_id as string, projectId);
+  enforceNetworkQuota(state, projectId, 'subnet');
   if (network.project_id !== projectId) throw nErr(403, 'HTTPForbidden', `Tenant ${projectId} not allowed to create subnet on this network`);
   const cidrText = a.cidr as string;
   const cidr = parseCidr(cidrText);
@@ -251,6 +254,7 @@ export function neutronNetworkRoutes(state: OpenStackState): Router {
     .on('POST', `${NEUTRON}/routers`, (req) => {
       const projectId = auth(req);
       const a = resourceBody(req, 'router', ROUTER_CREATE);
+      enforceNetworkQuota(state, projectId, 'router');
       for (const f of ['name', 'description']) expect(a, f, 'string');
       const r: OsRouter = { id: randomUUID(), name: (a.name as string | undefined) ?? '', description: (a.description as string | undefined) ?? '', ...stamps(projectId), admin_state_up: (a.admin_state_up as boolean | undefined) ?? true, status: 'ACTIVE', external_gateway_info: null, routes: [] };
       r.external_gateway_info = externalGateway(state, r, a.external_gateway_info);

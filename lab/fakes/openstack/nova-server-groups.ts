@@ -9,6 +9,7 @@ import { osError } from './errors.js';
 import { requireToken } from './keystone.js';
 import { COMPUTE, microversion, mv, versionHeaders } from './nova-resources.js';
 import type { OpenStackState, ServerGroup } from './state.js';
+import { enforceComputeQuota } from './quotas.js';
 
 const POLICIES = ['affinity', 'anti-affinity', 'soft-affinity', 'soft-anti-affinity'] as const;
 
@@ -28,6 +29,7 @@ function create(state: OpenStackState, req: FakeRequest, v: number, projectId: s
   if (typeof a.name !== 'string' || a.name.length < 1 || a.name.length > 255) throw bad("'name' must be a string of 1-255 characters");
   const policy = v >= mv(2, 64) ? a.policy : Array.isArray(a.policies) && a.policies.length === 1 ? a.policies[0] : undefined;
   if (!POLICIES.includes(policy as (typeof POLICIES)[number])) throw bad(`policy ${JSON.stringify(policy)} is not one of ${POLICIES.join(', ')}`);
+  enforceComputeQuota(state, projectId, { server_groups: 1 });
   const rules = (a.rules ?? {}) as Record<string, number>;
   const g: ServerGroup = { id: randomUUID(), name: a.name, policy: policy as ServerGroup['policy'], rules, members: [], projectId, userId };
   state.serverGroups.set(g.id, g);

@@ -12,6 +12,7 @@ import { requireToken } from './keystone.js';
 import { createPort, deletePort } from './neutron-ports.js';
 import { COMPUTE, microversion, mv, versionHeaders } from './nova-resources.js';
 import { isoNow, type OpenStackState, type Server, type ServerGroup } from './state.js';
+import { enforceComputeQuota } from './quotas.js';
 
 const SERVER_KEYS = ['name', 'imageRef', 'flavorRef', 'adminPass', 'metadata', 'networks', 'security_groups', 'key_name', 'user_data', 'availability_zone',
   'block_device_mapping_v2', 'config_drive', 'min_count', 'max_count', 'accessIPv4', 'accessIPv6', 'OS-DCF:diskConfig', 'description', 'tags', 'hostname'];
@@ -126,6 +127,7 @@ function createServer(state: OpenStackState, req: FakeRequest, v: number): FakeR
     if (![...state.securityGroups.values()].some((g) => g.project_id === t.projectId && (g.name === n || g.id === n))) throw bad(`Security group ${n} not found for project ${t.projectId}.`);
   }
   const tags = serverTags(a.tags, v);
+  enforceComputeQuota(state, t.projectId, { instances: 1, cores: flavor.vcpus, ram: flavor.ram });
   const group = schedulerGroup(state, body?.['os:scheduler_hints'], t.projectId);
   const now = isoNow();
   const base = {
@@ -135,7 +137,7 @@ function createServer(state: OpenStackState, req: FakeRequest, v: number): FakeR
     build: new Progression(state.timing.serverBuild), volumeIds: [], tags, ...(group ? { groupId: group.id } : {}),
   };
   const { portIds, owned } = withRollback(state, () => ports(state, t.projectId, base, a.networks, v, sgNames), base.id);
-  const failure = state.buildFailures.shift();
+  const failure = state.takeBuildFailure(a.name);
   const server: Server = { ...base, portIds, ownedPortIds: owned, ...(failure ? { buildFailure: failure } : {}) };
   state.servers.set(server.id, server);
   // SIMULATED: one hypervisor, so (anti-)affinity is recorded, never enforced by placement.

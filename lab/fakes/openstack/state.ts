@@ -5,6 +5,7 @@
 // keep internal fields because their status changes over time.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Progression, validateProgress, type ProgressOptions } from '../progress.js';
+import { defaultQuotas, type Quotas } from './quota-defaults.js';
 
 export interface OpenStackFakeOptions {
   host?: string;
@@ -19,6 +20,8 @@ export interface OpenStackFakeOptions {
   /** The provider network floating IPs come from. */
   externalNetwork?: { name: string; cidr: string };
   /** How long asynchronous work takes (see progress.ts): default 150 ms each. */
+  /** Quota limits that differ from Nova's and Neutron's defaults (-1: unlimited). */
+  quotas?: { compute?: Partial<Quotas['compute']>; network?: Partial<Quotas['network']> };
   timing?: { serverBuild?: ProgressOptions; serverDelete?: ProgressOptions; volume?: ProgressOptions; floatingIp?: ProgressOptions };
 }
 
@@ -138,9 +141,13 @@ export class OpenStackState {
   readonly externalNetworkId: string;
   /** Messages for the next server builds that must end in ERROR (first in, first used). */
   readonly buildFailures: string[] = [];
+  /** Build failures for servers of one name (used before the FIFO above): the same host failing again on its re-boot. */
+  readonly buildFailuresOf = new Map<string, string[]>();
   /** Each service settles its time-based transitions here; run before every request. */
   readonly settlers: (() => void)[] = [];
   readonly externalNetwork: { name: string; cidr: string };
+  /** The project's quotas (Nova's and Neutron's defaults unless given); enforced on create. */
+  readonly quotas: Quotas;
 
   constructor(o: OpenStackFakeOptions = {}) {
     this.region = o.region ?? FAKE_DEFAULTS.region;
@@ -162,6 +169,8 @@ export class OpenStackState {
     ];
     this.externalNetwork = o.externalNetwork ?? { ...FAKE_DEFAULTS.externalNetwork };
     this.externalNetworkId = randomUUID();
+    const q = defaultQuotas();
+    this.quotas = { compute: { ...q.compute, ...o.quotas?.compute }, network: { ...q.network, ...o.quotas?.network } };
   }
 
   tick(): void {
@@ -169,8 +178,18 @@ export class OpenStackState {
   }
 
   /** The next server build ends in ERROR with this message (a Nova fault, not an HTTP error). */
-  failNextBuild(message = 'No valid host was found. There are not enough hosts available.'): void {
-    this.buildFailures.push(message);
+  failNextBuild(message = 'No valid host was found. There are not enough hosts available.', server?: { name: string; times?: number }): void {
+    if (!server) { this.buildFailures.push(message); return; }
+    const list = this.buildFailuresOf.get(server.name) ?? [];
+    for (let i = 0; i < (server.times ?? 1); i++) list.push(message);
+    this.buildFailuresOf.set(server.name, list);
+  }
+
+  /** The failure the next build of a server of this name ends in, if any (consumed). */
+  takeBuildFailure(name: string): string | undefined {
+    const own = this.buildFailuresOf.get(name);
+    if (own?.length) return own.shift();
+    return this.buildFailures.shift();
   }
 }
 

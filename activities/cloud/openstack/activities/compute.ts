@@ -13,7 +13,7 @@ import { findImageByName } from '../image/images.js';
 import { findFlavorByName } from '../compute/flavors.js';
 import { getKeypair, importKeypair } from '../compute/keypairs.js';
 import { createServerGroup, listServerGroups } from '../compute/server-groups.js';
-import { createServer, getServer, listServersByName } from '../compute/servers.js';
+import { createServer, deleteServer, getServer, listServersByName } from '../compute/servers.js';
 import { externalNetworkId } from './network.js';
 import { withCloud, type CloudTarget, type OpenStackDeps } from './context.js';
 
@@ -92,6 +92,32 @@ export function createComputeActivities(deps: OpenStackDeps) {
         }, i.serverGroupId);
         return { id: s.id, created: true, hostKey: key.publicKey };
       });
+    },
+
+    /**
+     * Deletes a server and waits until Nova no longer lists it (heartbeating). Only a server that
+     * carries the cluster's tag is deleted; one already gone is success, so a retry is harmless.
+     */
+    async deleteServerAndWait(i: { target: CloudTarget; tag: string; serverId: string; name: string; timeoutMs?: number }): Promise<{ deleted: boolean }> {
+      return withCloud(`server ${i.name}`, i.target, deps, (c) => heartbeatWhile(`deleting ${i.name}`, async (signal) => {
+        const first = await getServer(c, i.serverId);
+        if (!first) return { deleted: false };
+        if (!(first.tags ?? []).includes(i.tag)) throw new CloudInventoryError(`server ${i.name} (${i.serverId}) does not carry the tag ${i.tag}: Mooring deletes only what it made`);
+        const prev = lastHeartbeat<{ deletingSince: number }>();
+        const since = prev?.deletingSince ?? Date.now();
+        reportProgress({ serverId: i.serverId, deletingSince: since }, { now: true });
+        await deleteServer(c, i.serverId);
+        for (;;) {
+          const s = await getServer(c, i.serverId);
+          if (!s) return { deleted: true };
+          reportProgress({ status: s.status });
+          if (Date.now() > since + (i.timeoutMs ?? 10 * 60_000)) throw ApplicationFailure.create({ type: 'OpenStackServerTimeout', nonRetryable: true, message: `server ${i.name} (${i.serverId}) still there (${s.status}) ${Math.round((Date.now() - since) / 1000)} s after its delete` });
+          await new Promise<void>((resolve, reject) => {
+            const t = setTimeout(resolve, pollMs);
+            signal.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason as Error); }, { once: true });
+          });
+        }
+      }, Math.max(200, Math.min(1000, pollMs))));
     },
 
     /**

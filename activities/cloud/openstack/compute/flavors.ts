@@ -11,3 +11,9 @@ export async function findFlavorByName(c: OpenStackClient, name: string, field: 
   if (found.length === 0) throw new CloudInventoryError(`${field}: no flavor named "${name}" in cloud ${c.cloudName} (flavors: ${all.map((f) => f.name).join(', ')})`);
   throw new CloudInventoryError(`${field}: ${found.length} flavors are named "${name}": ask the cloud's operator, or name the flavor by a unique name`);
 }
+
+export interface FlavorDetail extends Flavor { vcpus: number; ram: number; disk: number }
+
+export async function listFlavorDetails(c: OpenStackClient): Promise<FlavorDetail[]> {
+  return (await c.request<{ flavors: FlavorDetail[] }>('compute', 'GET', '/flavors/detail')).body.flavors;
+}

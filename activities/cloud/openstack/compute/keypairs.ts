@@ -12,3 +12,7 @@ export async function getKeypair(c: OpenStackClient, name: string): Promise<Keyp
 export async function importKeypair(c: OpenStackClient, name: string, publicKey: string): Promise<Keypair> {
   return (await c.request<{ keypair: Keypair }>('compute', 'POST', '/os-keypairs', { body: { keypair: { name, public_key: publicKey, type: 'ssh' } } })).body.keypair;
 }
+
+export async function deleteKeypair(c: OpenStackClient, name: string): Promise<void> {
+  await c.request('compute', 'DELETE', `/os-keypairs/${encodeURIComponent(name)}`, { allowNotFound: true });
+}

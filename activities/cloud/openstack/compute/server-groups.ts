@@ -13,3 +13,7 @@ export async function listServerGroups(c: OpenStackClient): Promise<ServerGroup[
 export async function createServerGroup(c: OpenStackClient, name: string, policy: ServerGroupPolicy): Promise<ServerGroup> {
   return (await c.request<{ server_group: ServerGroup }>('compute', 'POST', '/os-server-groups', { body: { server_group: { name, policy } } })).body.server_group;
 }
+
+export async function deleteServerGroup(c: OpenStackClient, id: string): Promise<void> {
+  await c.request('compute', 'DELETE', `/os-server-groups/${encodeURIComponent(id)}`, { allowNotFound: true });
+}

@@ -33,3 +33,13 @@ export async function createServer(c: OpenStackClient, s: ServerCreate, groupId?
 export async function getServer(c: OpenStackClient, id: string): Promise<Server | undefined> {
   return (await c.request<{ server: Server } | undefined>('compute', 'GET', `/servers/${encodeURIComponent(id)}`, { allowNotFound: true })).body?.server;
 }
+
+/** Servers carrying every one of these tags (microversion 2.26+). */
+export async function listServersByTag(c: OpenStackClient, tag: string): Promise<Server[]> {
+  return (await c.request<{ servers: Server[] }>('compute', 'GET', '/servers/detail', { query: { tags: tag } })).body.servers;
+}
+
+/** DELETE /servers/{id}: Nova answers 204 and deletes asynchronously; a 404 means it is gone already. */
+export async function deleteServer(c: OpenStackClient, id: string): Promise<void> {
+  await c.request('compute', 'DELETE', `/servers/${encodeURIComponent(id)}`, { allowNotFound: true });
+}

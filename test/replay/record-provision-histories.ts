@@ -1,0 +1,71 @@
+// Records the histories of provision, its OpenStack cloud phase (provisionCloud) and deprovision
+// for the replay test, against the SIMULATED OpenStack fake on 127.85.0.1 (no lab, no root). The
+// host phase is the TEST DOUBLE of test/workflow/provision-test-doubles.ts: replaying `provision`
+// does not run its children, only their recorded results.
+//   npm run build && node dist/test/replay/record-provision-histories.js [--force]
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Runtime, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { PROJECT_ROOT, findTool } from '../../client/tools.js';
+import { findRunbook } from '../../client/runbooks.js';
+import { startRunbook } from '../../client/start.js';
+import { decide } from '../../client/decide.js';
+import { progressQuery } from '../../workflows/runbook/definitions.js';
+import { eventually, startTestTemporal, uniqueTaskQueue } from '../helpers/temporal.js';
+import { startSeedCloud } from '../helpers/openstack-seeds.js';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const OUT = join(PROJECT_ROOT, 'test', 'histories');
+const force = process.argv.includes('--force');
+const cloud = await startSeedCloud('127.85.0.1');
+const t = await startTestTemporal();
+const taskQueue = uniqueTaskQueue('record-provision');
+const connection = await NativeConnection.connect({ address: t.address });
+const configured = new Set<string>();
+const worker = await Worker.create({
+  connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'),
+  activities: {
+    ...cloud.activities,
+    async testDoubleHostPhase(i: { cluster: string; hosts: { name: string; machineId: string }[] }) {
+      const fresh = i.hosts.filter((h) => !configured.has(`${i.cluster}/${h.machineId}`));
+      for (const h of fresh) configured.add(`${i.cluster}/${h.machineId}`);
+      return fresh.map((h) => h.name);
+    },
+  },
+});
+const running = worker.run();
+try {
+  const save = (name: string, workflowId: string, runId?: string) => {
+    if (!force && existsSync(join(OUT, `${name}.json`))) { process.stdout.write(`kept ${name}\n`); return; }
+    const json = execFileSync(findTool('temporal', 'MOORING_TEMPORAL_BIN'), ['workflow', 'show', '--address', t.address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json']);
+    writeFileSync(join(OUT, `${name}.json`), json);
+    process.stdout.write(`recorded ${name}: ${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events\n`);
+  };
+  const approve = async (h: WorkflowHandle) => {
+    await eventually('the gate', async () => (await h.query(progressQuery)).pendingApproval, 60_000, 100);
+    await decide(t.client, h.workflowId, { approved: true, by: 'recorder', comment: 'recorded for the replay test' });
+  };
+  const opts = { taskQueue, approvalTimeoutMs: 120_000 };
+  // Seed 002, one server failing once (the delete-and-boot-again branch of the cloud phase).
+  cloud.fake.state.failNextBuild('No valid host was found. There are not enough hosts available.', { name: 'managed-k8s-master1' });
+  const p = await startRunbook(t.client, findRunbook('provision'), cloud.seed2, opts);
+  await approve(p);
+  await p.result();
+  save('provision', p.workflowId, p.firstExecutionRunId);
+  save('provision-cloud', `ops/managed-k8s/cloud-${p.firstExecutionRunId}`);
+  const again = await startRunbook(t.client, findRunbook('provision'), cloud.seed2, opts);
+  await again.result();
+  save('provision-unchanged', again.workflowId, again.firstExecutionRunId);
+  const d = await startRunbook(t.client, findRunbook('deprovision'), cloud.seed2, opts);
+  await approve(d);
+  await d.result();
+  save('deprovision', d.workflowId, d.firstExecutionRunId);
+} finally {
+  worker.shutdown();
+  await running;
+  await connection.close();
+  await t.stop();
+  await cloud.fake.close();
+}
