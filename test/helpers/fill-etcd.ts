@@ -24,9 +24,10 @@ export async function fillEtcd(lab: Lab, m: LabMember, mb: number, opts: { write
   const ctl = `ETCDCTL_API=3 etcdctl --endpoints=https://${m.ip}:2379 --cacert=/etc/etcd/ssl/ca.crt --cert=/etc/etcd/ssl/client.crt --key=/etc/etcd/ssl/client.key --command-timeout=30s`;
   let size = await etcdDbSize(lab, m);
   for (let round = 0; size < mb * MIB; round++) {
-    // 3/4 MiB of random bytes is 1 MiB of base64: under etcd's 1.5 MiB request limit.
+    // 3/4 MiB of random bytes is 1 MiB of base64: under etcd's 1.5 MiB request limit. A put that
+    // times out on a loaded machine ("etcdserver: request timed out") is tried again (same key).
     const loops = Array.from({ length: writers }, (_, w) =>
-      `( for i in $(seq 1 32); do head -c 786432 /dev/urandom | base64 -w0 | ${ctl} put /bench/fill/${mb}/${round}/${w}/$i >/dev/null || exit 1; done ) &`);
+      `( for i in $(seq 1 32); do v=$(head -c 786432 /dev/urandom | base64 -w0); for t in 1 2 3; do printf %s "$v" | ${ctl} put /bench/fill/${mb}/${round}/${w}/$i >/dev/null && break; [ $t = 3 ] && exit 1; sleep 2; done; done ) &`);
     await labSsh(lab, m.ip, `${loops.join(' ')} fail=0; for j in $(jobs -p); do wait "$j" || fail=1; done; exit $fail`);
     size = await etcdDbSize(lab, m);
     opts.log?.(`etcd database ${(size / MIB).toFixed(0)} MiB of ${mb} MiB`);
