@@ -7,7 +7,7 @@
 // What it records (test/histories/NAME.json), one run per history:
 //   inventory-check-approved / -rejected   inventoryCheck, both answers at its gate
 //   etcd-status, etcd-backup               the read-only status and a backup to the lab's S3
-//   recover-etcd-follower                  a SIGKILLed member (kept from 9526b05: certificates present)
+//   recover-etcd-follower                  a SIGKILLed member (certificates present): 'replace-verify-waits-for-agreement'
 //   recover-etcd-follower-lay-down-certificates
 //                                          a replaced node (lab fault replace-node) with etcd.tls.caKey:
 //                                          the 'lay-down-certificates' branch
@@ -15,7 +15,7 @@
 //   scheduled-etcd-backup, -child          the Schedule fires on an idle cluster: parent and its etcdBackup child
 //   scheduled-etcd-backup-visible-outcome  the same on today's code: 'scheduled-backup-visible-outcome'
 //   etcd-backup-verify                     verifyEtcdBackup of a snapshot just stored
-//   recover-etcd-leader                    the leader SIGKILLed
+//   recover-etcd-leader                    the leader SIGKILLed: 'replace-verify-waits-for-agreement'
 //   recover-etcd-majority                  quorum lost, no local snapshot, the newest verified one fetched
 //                                          from the bucket: 'majority-remote-snapshots' and
 //                                          'majority-control-plane-restart' and 'majority-grow-waits-for-agreement' taken

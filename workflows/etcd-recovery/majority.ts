@@ -3,7 +3,7 @@
 // integrity check, show the plan, then fence every member, move data dirs aside (never delete,
 // never touch config or certificates), restore one member as a new single-member cluster with a
 // new token, and grow it back member by member as learners, checking agreement after each step.
-import { ApplicationFailure, isCancellation, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { MooringActivities } from '../../activities/index.js';
 import type { EtcdMemberRef } from '../../activities/etcd-recovery/context.js';
 import type { ControlPlaneRestart } from '../../activities/control-plane/index.js';
@@ -14,6 +14,7 @@ import { assess, initialCluster, majorityRecoveryVerdict, quorumLostConfirmed, t
 import { etcdTargetOf, masterRefsOf, memberRefsOf, runTag } from './target.js';
 import { CHANGE, WAIT } from './options.js';
 import { chooseSnapshot, type SnapshotChoice } from './snapshot-choice.js';
+import { waitForAgreement } from './agreement.js';
 import { approvalTimeoutOf, approveStillTrue } from './approval.js';
 import { checkMajorityPlan, reachableOf, type MajorityPicture } from './plan-check.js';
 import type { RecoveryResult } from './follower.js';
@@ -183,15 +184,6 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
     return wait.expectEtcdHealthy({ target, host: first });
   }, () => `${first.name} serves a one-member cluster (token ${token})`);
 
-  const waitForAgreement = async (members: EtcdMemberRef[]) => {
-    try {
-      return await wait.expectEtcdAgreement({ target, members });
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      // Out of patience (or a split): look once more, so the failure below names who is unhealthy.
-      return change.observeEtcd({ target, members });
-    }
-  };
   const joined: EtcdMemberRef[] = [first];
   for (const m of others) {
     await rb.step(`grow:${m.name}`, async () => {
@@ -208,7 +200,7 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
       // from a multi-GB snapshot transfer may miss one health check: wait for agreement (bounded by
       // WAIT's retries) rather than judge it on a single look.
       const views = patched('majority-grow-waits-for-agreement')
-        ? await waitForAgreement(joined)
+        ? await waitForAgreement(target, joined)
         : await change.observeEtcd({ target, members: joined });
       const ids = new Set(views.flatMap((v) => (v.clusterId ? [v.clusterId] : [])));
       if (views.some((v) => !v.healthy) || ids.size !== 1) {

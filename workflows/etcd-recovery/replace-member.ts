@@ -7,6 +7,7 @@ import type { EtcdMemberRef, EtcdTarget } from '../../activities/etcd-recovery/c
 import type { Runbook } from '../runbook/runbook.js';
 import { CHANGE, WAIT } from './options.js';
 import { runTag } from './target.js';
+import { waitForAgreement } from './agreement.js';
 
 const change = proxyActivities<MooringActivities>(CHANGE);
 const wait = proxyActivities<MooringActivities>(WAIT);
@@ -77,7 +78,11 @@ export async function replaceMember(rb: Runbook, ctx: ReplaceContext, failed: Et
       if (!m.name) problems.push(`member ${m.id} never started`);
       if (m.isLearner) problems.push(`member ${m.name || m.id} is still a learner`);
     }
-    const views = await change.observeEtcd({ target: ctx.target, members: ctx.members });
+    // A member that misses one 3 s health check on a loaded host is not a failed recovery: wait
+    // (bounded by WAIT's retries) for every member healthy and one cluster ID, then judge.
+    const views = patched('replace-verify-waits-for-agreement')
+      ? await waitForAgreement(ctx.target, ctx.members)
+      : await change.observeEtcd({ target: ctx.target, members: ctx.members });
     const unhealthy = views.filter((v) => !v.healthy).map((v) => v.name);
     if (unhealthy.length) problems.push(`unhealthy: ${unhealthy.join(', ')}`);
     const ids = new Set(views.flatMap((v) => (v.clusterId ? [v.clusterId] : [])));
