@@ -13,18 +13,7 @@ export function registerDecide(program: Command): void {
     if (verb === 'approve') cmd.option('--comment <text>', 'why (recorded)');
     else cmd.requiredOption('--comment <text>', 'why it is rejected (recorded)');
     cmd.action(async (id: string, o: Record<string, string>) => {
-      const [{ WorkflowUpdateFailedError }, { connectClient }, { decide }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../decide.js')]);
-      const mc = await connectClient(connectionFlags(o));
-      try {
-        const d = await decide(mc.client, id, { approved: verb === 'approve', by: o.by!, ...(o.comment ? { comment: o.comment } : {}), ...(o.step ? { step: o.step } : {}) });
-        process.stdout.write(`${d.approved ? 'approved' : 'rejected'} "${d.step}" of ${id} by ${d.by} at ${new Date(d.at).toISOString()}\n`);
-      } catch (err) {
-        if (err instanceof CliExit) throw err;
-        if (err instanceof WorkflowUpdateFailedError) fail(`the run refused the decision: ${(err.cause as Error | undefined)?.message ?? err.message}`);
-        fail((err as Error).message);
-      } finally {
-        await mc.close();
-      }
+      await sendDecision(id, o, { approved: verb === 'approve' }, (d) => `${d.approved ? 'approved' : 'rejected'} "${d.step}" of ${id} by ${d.by} at ${new Date(d.at).toISOString()}`);
     });
   }
   withExamples(withConnectionOptions(program.command('resolve')),
@@ -38,17 +27,22 @@ export function registerDecide(program: Command): void {
     .option('--comment <text>', 'why (recorded; required for skip)')
     .option('--step <id>', 'the hold to answer (default: the one pending)')
     .action(async (id: string, o: Record<string, string>) => {
-      const [{ WorkflowUpdateFailedError }, { connectClient }, { decide }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../decide.js')]);
-      const mc = await connectClient(connectionFlags(o));
-      try {
-        const d = await decide(mc.client, id, { approved: o.choice !== 'stop', choice: o.choice!, by: o.by!, ...(o.comment ? { comment: o.comment } : {}), ...(o.step ? { step: o.step } : {}) });
-        process.stdout.write(`${d.choice} chosen at "${d.step}" of ${id} by ${d.by} at ${new Date(d.at).toISOString()}\n`);
-      } catch (err) {
-        if (err instanceof CliExit) throw err;
-        if (err instanceof WorkflowUpdateFailedError) fail(`the run refused the decision: ${(err.cause as Error | undefined)?.message ?? err.message}`);
-        fail((err as Error).message);
-      } finally {
-        await mc.close();
-      }
+      await sendDecision(id, o, { approved: o.choice !== 'stop', choice: o.choice! }, (d) => `${d.choice} chosen at "${d.step}" of ${id} by ${d.by} at ${new Date(d.at).toISOString()}`);
     });
+}
+
+/** Sends one decision (approval, rejection or a hold's choice) and prints what the run recorded. */
+async function sendDecision(id: string, o: Record<string, string>, what: { approved: boolean; choice?: string }, line: (d: Awaited<ReturnType<typeof import('../decide.js').decide>>) => string): Promise<void> {
+  const [{ WorkflowUpdateFailedError }, { connectClient }, { decide }] = await Promise.all([import('@temporalio/client'), import('../connect.js'), import('../decide.js')]);
+  const mc = await connectClient(connectionFlags(o));
+  try {
+    const d = await decide(mc.client, id, { ...what, by: o.by!, ...(o.comment ? { comment: o.comment } : {}), ...(o.step ? { step: o.step } : {}) });
+    process.stdout.write(`${line(d)}\n`);
+  } catch (err) {
+    if (err instanceof CliExit) throw err;
+    if (err instanceof WorkflowUpdateFailedError) fail(`the run refused the decision: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+    fail((err as Error).message);
+  } finally {
+    await mc.close();
+  }
 }
