@@ -4,7 +4,6 @@
 // run. The database is filled to at least BENCH_DB_MB (default 110) MB first. Prints times, peak
 // memory (RSS of the worker process vs the upload process) and the ratios. `npm run bench:backup`.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../lab/lab.js';
@@ -18,6 +17,7 @@ import { startTestTemporal, uniqueTaskQueue } from '../test/helpers/temporal.js'
 import { startWorkerProcess } from '../test/helpers/worker-process.js';
 import { scratchDir } from '../test/helpers/scratch.js';
 import { describeSteps, stepTimings, type StepTiming } from './breakdown.js';
+import { peakSampler, rssOf } from './process-stats.js';
 
 // Two sizes by default: the worker's memory growth must stay the same when the database doubles.
 const DB_SIZES_MB = (process.env.BENCH_DB_MB ?? '110,220').split(',').map(Number).sort((a, b) => a - b);
@@ -109,22 +109,4 @@ async function pipedUpload(ip: string, file: string, key: string): Promise<numbe
   const peak = sampler.stop();
   if (code !== 0) throw new Error(`plain upload exited ${code}`);
   return peak;
-}
-
-function rssOf(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Samples the RSS of the processes every 20 ms; stop() returns the highest total seen. */
-function peakSampler(pids: () => number[]): { stop(): number } {
-  let peak = 0;
-  const tick = () => { peak = Math.max(peak, pids().reduce((sum, p) => sum + rssOf(p), 0)); };
-  tick();
-  const timer = setInterval(tick, 20);
-  return { stop() { clearInterval(timer); tick(); return peak; } };
 }

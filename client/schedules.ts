@@ -13,6 +13,8 @@ export interface ScheduleChoice {
 
 export interface CreateScheduleOptions extends ScheduleChoice {
   jitter?: string;
+  /** Where in each interval the runs fall (e.g. `17m` of every `1h`): spreads a fleet's backups. Intervals only. */
+  offset?: string;
   catchupWindow?: string;
   paused?: boolean;
   note?: string;
@@ -59,6 +61,10 @@ export async function createBackupSchedule(client: Client, inv: Inventory, opts:
   if (!inv.backup) throw new Error(`the inventory of ${inv.cluster.name} has no backup section: add backup.objectStore and backup.encryptionKey (docs/inventory.md)`);
   const scheduleId = scheduleIdFor(inv.cluster.name);
   const spec = specFor(inv, opts, opts.jitter ?? '2m');
+  if (opts.offset) {
+    if (!spec.intervals) throw new Error('an offset needs an interval schedule (--every), not cron');
+    spec.intervals = [{ ...spec.intervals[0]!, offset: opts.offset as `${number}s` }];
+  }
   const handle = await client.schedule.create({
     scheduleId,
     spec,
