@@ -7,7 +7,7 @@
 // apiserver-etcd-client certificate and kubeadm's paths for it).
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Inventory } from '../../config/schema.js';
 import type { EtcdMemberRef, EtcdSettings } from '../etcd-recovery/context.js';
@@ -169,9 +169,10 @@ export async function startEtcdMember(s: SshSession, inv: Inventory, etcd: EtcdS
       throw ApplicationFailure.nonRetryable(`${member.name}: ${etcd.dataDir} holds etcd data but ${etcd.configPath} is not this cluster's member config: the host belongs to another cluster? Nothing was changed (a data dir is never deleted)`, 'PreconditionFailed');
     }
   }
+  // daemon-reload: the unit may have been written by an attempt that died before reloading.
   // --no-block: with Type=notify a new member's start returns only once the cluster has a leader,
   // which needs the other members started too (they are started in parallel by the workflow).
-  await s.run('systemctl enable etcd && systemctl start --no-block etcd', { timeoutMs: 60_000, signal });
+  await s.run('systemctl daemon-reload && systemctl enable etcd && systemctl start --no-block etcd', { timeoutMs: 60_000, signal });
   return [...(wrote ? [`${etcd.configPath} written (new cluster of ${members.length})`] : []), 'etcd started'];
 }
 
@@ -207,7 +208,7 @@ export async function apiserverEtcdClientFiles(s: SshSession, ca: CertificateAut
   const p = KUBEADM_EXTERNAL_ETCD_PATHS;
   if (await filesInPlace(s, p.caFile, ca.certPem, [p.certFile, p.keyFile], signal)) return [];
   const files = kubeadmExternalEtcdFiles(ca.certPem, await apiserverEtcdClient(ca));
-  await s.run(sh`mkdir -p ${[...new Set(files.map((f) => f.path.replace(/\/[^/]+$/, '')))]}`, { timeoutMs: 15_000, signal });
+  await s.run(sh`mkdir -p ${[...new Set(files.map((f) => dirname(f.path)))]}`, { timeoutMs: 15_000, signal });
   // The CA last: until it is in place, a retry finds the set incomplete and issues it again.
   for (const f of [...files].sort((a, b) => Number(a.path === p.caFile) - Number(b.path === p.caFile))) await s.upload(f.path, f.contents, { mode: f.mode, timeoutMs: 15_000, signal });
   return [`apiserver-etcd-client certificate and etcd CA at ${p.certFile}, ${p.caFile}`];

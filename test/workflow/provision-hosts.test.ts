@@ -109,7 +109,7 @@ describe('provisionHosts (real workflow, TEST DOUBLE activities)', () => {
     assert.equal(settings.configPath, '/etc/etcd/etcd.conf.yaml');
     assert.equal(settings.peerPort, 2380);
     assert.ok(r.changed.includes('etcd-2: etcd started'), r.changed.join('\n'));
-    assert.ok(r.changed.includes('worker: etcd CA made'));
+    assert.ok(r.changed.includes('state directory: etcd CA made'));
     assert.ok(r.smoke.includes('external etcd: 3 members healthy, one cluster ID c0ffee, leader etcd-1'), r.smoke.join('\n'));
     assert.equal(calls.filter((c) => c.step === 'waitEtcdCluster').length, 2, 'formed before init, checked again in the smoke test');
   });

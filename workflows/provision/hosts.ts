@@ -8,7 +8,7 @@
 //   master-join, worker-join    the other masters one at a time (stacked etcd grows by one), then the workers
 //   smoke test                  every node Ready, the API through the VIP, the VIP failing over
 // Every step is an idempotent activity: a re-run on a finished cluster changes nothing and says so.
-import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { HostPhaseInput, HostPhaseResult } from '../../activities/host/context.js';
 import type { HostPhaseActivities } from '../../activities/host/index.js';
 import { etcdTargetOf } from '../etcd-recovery/target.js';
@@ -30,7 +30,7 @@ async function externalEtcd(input: HostPhaseInput, record: (step: string, result
   const target = { inventory: inv, hosts: input.hosts };
   const { etcd } = etcdTargetOf(inv);
   const ca = await hostSteps.ensureEtcdCa(target);
-  record('etcd CA', [{ host: 'worker', changed: ca.created ? ['etcd CA made'] : [] }]);
+  record('etcd CA', [{ host: 'state directory', changed: ca.created ? ['etcd CA made'] : [] }]);
   record('etcd hosts', await Promise.all(inv.etcd.members.map((m) => hostSteps.prepareEtcdMember({ ...target, host: m.name, etcd }))));
   record('etcd members', await Promise.all(inv.etcd.members.map((m) => hostSteps.startEtcdMember({ ...target, host: m.name, etcd }))));
   const view = await checks.waitEtcdCluster({ ...target, etcd });
@@ -53,6 +53,10 @@ function checkInput(input: HostPhaseInput): void {
   for (const h of input.hosts) {
     const node = needed.find((n) => n.name === h.name);
     if (node && node.ip !== h.address) throw ApplicationFailure.nonRetryable(`hosts[${h.name}].address: ${h.address} is not the inventory's ${node.ip}`, 'InvalidInput');
+  }
+  // Runs recorded before external etcd was provisioned here failed at this point: they replay so.
+  if (inv.etcd.topology === 'external' && !patched('host-phase-external-etcd')) {
+    throw ApplicationFailure.nonRetryable('etcd.topology: external etcd is not provisioned by the host phase yet (seed 001); stacked etcd is (seeds 002, 003)', 'NotImplemented');
   }
   if (inv.etcd.topology === 'external' && !inv.etcd.binaries) {
     throw ApplicationFailure.nonRetryable('etcd.binaries.source: external etcd is installed from the release\'s binaries staged on the etcd hosts (etcd ships tarballs, not a package per release): set e.g. /opt/etcd/{version}', 'InvalidInput');
