@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
-import { Runtime, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../../client/tools.js';
 import { loadInventory } from '../../config/load.js';
 import { hostsOf } from '../../config/hosts.js';
@@ -19,6 +19,7 @@ import type { Inventory } from '../../config/schema.js';
 import type { HostPhaseResult, ProvisionedHost } from '../../activities/host/context.js';
 import type { HostPhaseActivities } from '../../activities/host/index.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { startModuleWorker, type TestWorker } from '../helpers/worker.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -58,9 +59,7 @@ const hostsFor = (inv: Inventory): ProvisionedHost[] => hostsOf(inv).map((h) => 
 
 describe('provisionHosts (real workflow, TEST DOUBLE activities)', () => {
   let temporal: TestTemporal;
-  let connection: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
+  let worker: TestWorker;
   let seed1: Inventory;
   let seed2: Inventory;
   const calls: Call[] = [];
@@ -69,18 +68,13 @@ describe('provisionHosts (real workflow, TEST DOUBLE activities)', () => {
   const taskQueue = uniqueTaskQueue('provision-hosts');
 
   before(async () => {
-    const base = await loadInventory(join(PROJECT_ROOT, 'config', 'examples', 'seed-001-openstack-external-etcd.yaml'));
-    seed1 = base;
+    seed1 = await loadInventory(join(PROJECT_ROOT, 'config', 'examples', 'seed-001-openstack-external-etcd.yaml'));
     seed2 = await loadInventory(join(PROJECT_ROOT, 'config', 'examples', 'seed-002-openstack-stacked-etcd.yaml'));
     temporal = await startTestTemporal();
-    connection = await NativeConnection.connect({ address: temporal.address });
-    worker = await Worker.create({ connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'hosts.js'), activities: doubles(calls, done, refuse) });
-    running = worker.run();
+    worker = await startModuleWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'hosts.js'), doubles(calls, done, refuse));
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
+    await worker?.stop();
     await temporal?.stop();
   });
 
