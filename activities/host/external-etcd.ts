@@ -6,7 +6,7 @@
 // layDownCerts and renderMemberConfig (certificates, etcd.conf.yaml), activities/pki (the CA, the
 // apiserver-etcd-client certificate and kubeadm's paths for it).
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Inventory } from '../../config/schema.js';
@@ -97,6 +97,8 @@ export async function etcdCa(stateDir: string, inv: Inventory, hostCas: { host: 
     if (!mayCreate) throw ApplicationFailure.nonRetryable(`${files.cert}: the cluster's etcd CA is not on this worker's machine (a worker with another MOORING_STATE_DIR?): set etcd.tls.caKey so every worker holds the key`, 'PreconditionFailed');
     if (hostCas.length) throw ApplicationFailure.nonRetryable(`${hostCas.map((h) => h.host).join(', ')}: already trust(s) an etcd CA (${inv.etcd.tls.caCert}) whose key Mooring does not hold: set etcd.tls.caKey to that key's reference; nothing was changed`, 'PreconditionFailed');
     const ca = await createCertificateAuthority({ commonName: `${inv.cluster.name}-etcd-ca` });
+    // The cluster's directory only for this user, as for the admin kubeconfig beside it.
+    await mkdir(dirname(files.key), { recursive: true, mode: 0o700 });
     await writePlannedFiles('/', [{ path: files.key, contents: ca.keyPem, mode: KEY_MODE }, { path: files.cert, contents: ca.certPem, mode: CERT_MODE }]);
     ({ certPem, keyPem } = ca);
     created = true;

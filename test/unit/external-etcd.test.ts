@@ -25,6 +25,7 @@ describe('external etcd: the CA', () => {
     assert.equal(made.created, true);
     const key = join(dir, 'clusters', 'paas-challenge', 'etcd-ca.key');
     assert.equal(statSync(key).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'clusters', 'paas-challenge')).mode & 0o777, 0o700);
     const again = await etcdCa(dir, inv, [{ host: 'etcd-1', certPem: made.ca.certPem }], false);
     assert.equal(again.created, false);
     assert.equal(again.ca.certPem, made.ca.certPem);
