@@ -185,13 +185,13 @@ const Etcd = z.strictObject({
     peerKey: tlsFile('Peer key', '/etc/etcd/ssl/peer.key'),
     clientCert: tlsFile('Client certificate (etcdctl)', '/etc/etcd/ssl/client.crt'),
     clientKey: tlsFile('Client key (etcdctl)', '/etc/etcd/ssl/client.key'),
-    caKey: SecretRef.optional().describe('The etcd CA\'s private key, by reference: lets a follower recovery issue certificates for a replaced node; must match caCert'),
+    caKey: SecretRef.optional().describe('The etcd CA\'s private key, by reference: lets a follower recovery issue certificates for a replaced node, and the provisioning host phase issue the external members\' and kube-apiserver\'s certificates (unset, provisioning makes a CA and keeps it in the worker\'s state directory); must match caCert'),
   }).prefault({}).describe('Paths of the TLS files on the members'),
   binaries: z.strictObject({
     source: releaseDir('etcd').describe('Directory of each release on the member hosts, {version} standing for the release, e.g. /opt/etcd/{version}'),
     installDir: absPath.default('/usr/local/bin').describe('The directory the etcd unit\'s ExecStart names (and etcdctl/etcdutl on PATH); the upgrade copies the release\'s binaries there'),
     keepDir: absPath.default('/var/backups/etcd-binaries').describe('Where the replaced binaries are kept, per version (the way back for a member that fails)'),
-  }).optional().describe('For mooring upgrade: where each etcd release\'s binaries are on the member hosts. etcd ships release tarballs, not a package per minor, so production stages them (config management, an image, a read-only mount) as one directory per release holding etcd, etcdctl (and etcdutl from 3.5)'),
+  }).optional().describe('For mooring upgrade and for provisioning an external etcd (required there): where each etcd release\'s binaries are on the member hosts. etcd ships release tarballs, not a package per minor, so production stages them (config management, an image, a read-only mount) as one directory per release holding etcd, etcdctl (and etcdutl from 3.5)'),
 });
 
 const LoadBalancer = z.strictObject({

@@ -4,7 +4,8 @@
 # the SIMULATED kubelet/containerd) detached from the SSH session, answering like systemd does:
 # - etcd: the node's REAL etcd from the node's REAL /etc/etcd/etcd.conf.yaml. The etcd is the one
 #   installed on the node: a built release the lab put in /usr/local/sbin, else Debian's
-#   /usr/bin/etcd (as a unit's ExecStart names the binary its package installed).
+#   /usr/bin/etcd (as a unit's ExecStart names the binary its package installed). When the node has
+#   /etc/systemd/system/etcd.service (the host phase's external etcd), its ExecStart is run instead.
 # - haproxy, keepalived (bare lab nodes): Debian's REAL programs on /etc/haproxy/haproxy.cfg and
 #   /etc/keepalived/keepalived.conf, each checked (-c / -t) before it starts, as their units do.
 # - kubelet, containerd: only once the SIMULATED apt-get "installed" them (lab/packages/apt.ts):
@@ -101,10 +102,19 @@ running() {
 start_unit() {
   case "$unit" in
     etcd)
-      [ -f /etc/etcd/etcd.conf.yaml ] || { echo "etcd.service: /etc/etcd/etcd.conf.yaml missing" >&2; exit 1; }
-      etcd_bin=/usr/bin/etcd
-      [ -x /usr/local/sbin/etcd ] && etcd_bin=/usr/local/sbin/etcd
-      setsid "$etcd_bin" --config-file /etc/etcd/etcd.conf.yaml >>"$log" 2>&1 </dev/null &
+      unit_file=/etc/systemd/system/etcd.service
+      if [ -f "$unit_file" ]; then
+        # A unit the host phase wrote (external etcd): its ExecStart, as systemd would run it.
+        exec_start=$(sed -n 's/^ExecStart=//p' "$unit_file")
+        read -r -a argv <<< "$exec_start"
+        [ "${#argv[@]}" -gt 0 ] && [ -x "${argv[0]}" ] || { echo "etcd.service: ExecStart '${exec_start}' of $unit_file is not an executable" >&2; exit 1; }
+        setsid "${argv[@]}" >>"$log" 2>&1 </dev/null &
+      else
+        [ -f /etc/etcd/etcd.conf.yaml ] || { echo "etcd.service: /etc/etcd/etcd.conf.yaml missing" >&2; exit 1; }
+        etcd_bin=/usr/bin/etcd
+        [ -x /usr/local/sbin/etcd ] && etcd_bin=/usr/local/sbin/etcd
+        setsid "$etcd_bin" --config-file /etc/etcd/etcd.conf.yaml >>"$log" 2>&1 </dev/null &
+      fi
       ;;
     haproxy)
       /usr/sbin/haproxy -c -q -f /etc/haproxy/haproxy.cfg >>"$log" 2>&1 || { echo "haproxy.service: haproxy -c failed: see $log" >&2; exit 1; }

@@ -14,6 +14,8 @@ import { hasJoined, kubeadmJoin, makeJoinCredentials } from '../kubeadm/join.js'
 import { apiReady, listNodes } from '../kubectl/smoke.js';
 import { loadBalancerNodes } from '../gateway/placement.js';
 import type { HostPhaseNode } from './context.js';
+import type { EtcdSettings } from '../etcd-recovery/context.js';
+import { apiserverEtcdClientFiles, etcdCa, etcdClusterFormed, externalMembers, hostCaCert, prepareEtcdHost, startEtcdMember, type EtcdClusterView } from './external-etcd.js';
 import { configureLoadBalancer, holdsVip, vipAccepts } from './load-balancer.js';
 import { prepareKubernetesNode } from './prerequisites.js';
 import { onHost, provisionedHost, type HostPhaseTarget } from './session.js';
@@ -74,6 +76,62 @@ export function createHostPhaseActivities(deps: HostPhaseDeps = {}) {
         reportProgress({ holders });
         if (holders.length !== 1) return undefined;
         return (await onHost(deps, i, holders[0]!, signal, (s) => vipAccepts(s, vip, apiPort, signal))) ? { holder: holders[0]! } : undefined;
+      }));
+    },
+
+    /**
+     * The external etcd's CA (made once for the cluster, or the inventory's etcd.tls.caKey), checked
+     * against what the etcd hosts already trust. Only `created` leaves: never a key.
+     */
+    async ensureEtcdCa(i: HostPhaseTarget): Promise<{ created: boolean }> {
+      return heartbeatWhile('etcd CA', async (signal) => {
+        const hostCas: { host: string; certPem: string }[] = [];
+        for (const m of i.inventory.etcd.members) {
+          const certPem = await onHost(deps, i, m.name, signal, (s) => hostCaCert(s, i.inventory.etcd.tls.caCert, signal));
+          if (certPem) hostCas.push({ host: m.name, certPem });
+        }
+        return { created: (await etcdCa(stateDir, i.inventory, hostCas, true)).created };
+      });
+    },
+
+    /** etcd's binaries at the inventory's version, its unit and its certificates on one external etcd host. */
+    async prepareEtcdMember(i: HostStep & { etcd: EtcdSettings }): Promise<StepResult> {
+      const { ca } = await etcdCa(stateDir, i.inventory, [], false);
+      const member = externalMembers(i.inventory).find((m) => m.name === i.host);
+      if (!member) throw ApplicationFailure.nonRetryable(`etcd.members: ${i.host} is not an external etcd member`, 'InvalidInput');
+      return heartbeatWhile(`etcd on ${i.host}`, async (signal) => ({
+        host: i.host, changed: await onHost(deps, i, i.host, signal, (s) => prepareEtcdHost(s, i.inventory, i.etcd, ca, member, signal)),
+      }));
+    },
+
+    /** One member of the new cluster configured and started (left alone when it is healthy in this cluster). */
+    async startEtcdMember(i: HostStep & { etcd: EtcdSettings }): Promise<StepResult> {
+      const members = externalMembers(i.inventory);
+      const member = members.find((m) => m.name === i.host);
+      if (!member) throw ApplicationFailure.nonRetryable(`etcd.members: ${i.host} is not an external etcd member`, 'InvalidInput');
+      return heartbeatWhile(`etcd member ${i.host}`, async (signal) => ({
+        host: i.host, changed: await onHost(deps, i, i.host, signal, (s) => startEtcdMember(s, i.inventory, i.etcd, member, members, signal)),
+      }));
+    },
+
+    /** Waits until every member is healthy with one cluster ID and one leader, the member list exactly the inventory's. */
+    async waitEtcdCluster(i: HostPhaseTarget & { etcd: EtcdSettings; timeoutSeconds?: number }): Promise<EtcdClusterView> {
+      const members = externalMembers(i.inventory);
+      let last = '';
+      return heartbeatWhile('external etcd healthy', (signal) => poll(`etcd members ${members.map((m) => m.name).join(', ')} healthy in one cluster`, (i.timeoutSeconds ?? 120) * 1000, signal, async () => {
+        const r = await onHost(deps, i, members[0]!.name, signal, (s) => etcdClusterFormed(s, i.etcd, members, signal));
+        if (r.problem !== last) reportProgress({ etcd: r.problem || 'formed' });
+        last = r.problem;
+        if (!r.view) throw new Error(r.problem);
+        return r.view;
+      }));
+    },
+
+    /** kube-apiserver's client certificate for the external etcd, and the etcd CA, at kubeadm's paths on a master. */
+    async placeApiserverEtcdClient(i: HostStep): Promise<StepResult> {
+      const { ca } = await etcdCa(stateDir, i.inventory, [], false);
+      return heartbeatWhile(`apiserver-etcd-client on ${i.host}`, async (signal) => ({
+        host: i.host, changed: await onHost(deps, i, i.host, signal, (s) => apiserverEtcdClientFiles(s, ca, signal)),
       }));
     },
 

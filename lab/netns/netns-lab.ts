@@ -12,7 +12,7 @@ import type { Inventory, InventoryInput } from '../../config/schema.js';
 import { parseInventory } from '../../config/load.js';
 import { schemaModeline } from '../../config/json-schema.js';
 import { portOpen } from '../../client/devserver.js';
-import { PROJECT_ROOT } from '../../client/tools.js';
+import { etcdCacheDir, PROJECT_ROOT } from '../../client/tools.js';
 import { ensureKey, sshdConfig, SSHD, writeSshdConfig } from '../sshd.js';
 import { execFileP, killNow, runningAs, startDetached, waitFor } from '../processes.js';
 import { inNodeView, nodeRoot, prepareNodeView } from '../node-view.js';
@@ -329,7 +329,11 @@ export class NetnsLab {
       },
       loadBalancer: { vip: this.vip, placement: 'gateways', apiPort: 6443 },
       gateways: node('gateway'),
-      etcd: node('etcd').length ? { version: '3.6.16', topology: 'external', members: node('etcd') } : { version: '3.6.16', topology: 'stacked' },
+      // External etcd hosts get the release from the machine's etcd cache, which every node sees
+      // (as an image or a read-only mount would stage it); the SIMULATED systemctl runs its unit.
+      etcd: node('etcd').length
+        ? { version: '3.6.16', topology: 'external', members: node('etcd'), binaries: { source: join(etcdCacheDir(), '{version}'), installDir: '/usr/local/sbin' } }
+        : { version: '3.6.16', topology: 'stacked' },
       masters: node('master'),
       workers: node('worker'),
       kubernetes: {

@@ -7,17 +7,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Runtime, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { NetnsLab } from '../../lab/netns/netns-lab.js';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import type { NetnsLab } from '../../lab/netns/netns-lab.js';
 import { pinnedKubernetes } from '../../lab/kubernetes-versions.js';
-import { PROJECT_ROOT, findTool } from '../../client/tools.js';
-import { createHostPhaseActivities } from '../../activities/host/index.js';
 import type { HostPhaseResult } from '../../activities/host/context.js';
-import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { scratchDir } from '../helpers/scratch.js';
+import type { TestTemporal } from '../helpers/temporal.js';
+import { startHostPhaseLab, type HostPhaseLab } from '../helpers/host-phase-lab.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -27,43 +24,20 @@ const RELEASE = pinnedKubernetes()[0]!;
 describe(`provisionHosts on the bare netns lab (seed 002's shape, Kubernetes ${RELEASE})`, { timeout: 1_200_000 }, () => {
   let lab: NetnsLab;
   let temporal: TestTemporal;
-  let connection: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
   let stateDir: string;
-  const taskQueue = uniqueTaskQueue('provision-hosts');
+  let phase: HostPhaseLab;
 
   before(async () => {
-    const dir = scratchDir('mooring-hosts-');
-    stateDir = join(dir, 'state');
-    lab = new NetnsLab({ dir: join(dir, 'lab'), layout: LAYOUT, bare: true, kubernetesVersion: RELEASE });
-    await lab.up();
-    temporal = await startTestTemporal();
-    connection = await NativeConnection.connect({ address: temporal.address });
-    worker = await Worker.create({
-      connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'hosts.js'),
-      activities: createHostPhaseActivities({ stateDir }),
-    });
-    running = worker.run();
+    phase = await startHostPhaseLab({ prefix: 'mooring-hosts-', layout: LAYOUT, kubernetesVersion: RELEASE });
+    ({ lab, temporal, stateDir } = phase);
   });
   after(async () => {
-    // Not a test: the history test/replay holds provisionHosts to is written from the first run when
-    // MOORING_RECORD_HISTORY names a directory (after a deliberate change of the workflow's shape).
-    if (process.env.MOORING_RECORD_HISTORY && first) {
-      const json = execFileSync(findTool('temporal', 'MOORING_TEMPORAL_BIN'), ['workflow', 'show', '--address', temporal.address, '--workflow-id', firstId, '--output', 'json']);
-      writeFileSync(join(process.env.MOORING_RECORD_HISTORY, 'provision-hosts.json'), json);
-    }
-    worker?.shutdown();
-    await running;
-    await connection?.close();
-    await temporal?.stop();
-    await lab?.down();
-    assert.deepEqual(await lab.leftovers(), []);
+    // Not a test: the history test/replay holds provisionHosts to (MOORING_RECORD_HISTORY).
+    await phase?.stop(first ? { workflowId: firstId, file: 'provision-hosts.json' } : undefined);
+    if (lab) assert.deepEqual(await lab.leftovers(), []);
   });
 
-  const run = (id: string) => temporal.client.workflow.execute('provisionHosts', {
-    workflowId: id, taskQueue, args: [{ inventory: lab.parsedInventory(), hosts: lab.provisionedHosts() }],
-  }) as Promise<HostPhaseResult>;
+  const run = (id: string) => phase.run(id);
 
   let first: HostPhaseResult;
   const firstId = `provision-hosts-${randomUUID()}`;

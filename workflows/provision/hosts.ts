@@ -2,21 +2,40 @@
 // exist and carry the SSH host keys the cloud phase gave them; this makes a cluster of them.
 // It reads like the seeds' runbooks and the Ansible roles they name:
 //   lb                          keepalived + HAProxy on the load balancers, the VIP answering
+//   etcd-implementation         external etcd (seed 001): binaries, unit, certificates, a new cluster
 //   kubernetes-prerequisites    swap, modules, sysctls, containerd, kubelet/kubeadm/kubectl
 //   kubernetes-initialize       kubeadm init on the first master, VIP as control-plane endpoint
 //   master-join, worker-join    the other masters one at a time (stacked etcd grows by one), then the workers
 //   smoke test                  every node Ready, the API through the VIP, the VIP failing over
 // Every step is an idempotent activity: a re-run on a finished cluster changes nothing and says so.
-import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { HostPhaseInput, HostPhaseResult } from '../../activities/host/context.js';
 import type { HostPhaseActivities } from '../../activities/host/index.js';
+import { etcdTargetOf } from '../etcd-recovery/target.js';
 
-const nonRetryableErrorTypes = ['InvalidInput', 'HostKeyMismatch', 'AuthenticationFailed', 'KubeadmConfigError'];
+const nonRetryableErrorTypes = ['InvalidInput', 'HostKeyMismatch', 'AuthenticationFailed', 'KubeadmConfigError', 'PreconditionFailed', 'SecretUnavailable'];
 const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes };
 
 const hostSteps = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '30 seconds', retry });
 const kubeadm = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry });
 const checks = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { ...retry, maximumAttempts: 3 } });
+
+/**
+ * etcd-implementation (seed 001): the CA once, then on every etcd host at once the binaries, the
+ * unit and the certificates, then every member started at once (a new member waits for its
+ * peers), then the cluster must be formed: every member healthy, one cluster ID, one leader.
+ */
+async function externalEtcd(input: HostPhaseInput, record: (step: string, results: { host: string; changed: string[] }[]) => void): Promise<string> {
+  const inv = input.inventory;
+  const target = { inventory: inv, hosts: input.hosts };
+  const { etcd } = etcdTargetOf(inv);
+  const ca = await hostSteps.ensureEtcdCa(target);
+  record('etcd CA', [{ host: 'state directory', changed: ca.created ? ['etcd CA made'] : [] }]);
+  record('etcd hosts', await Promise.all(inv.etcd.members.map((m) => hostSteps.prepareEtcdMember({ ...target, host: m.name, etcd }))));
+  record('etcd members', await Promise.all(inv.etcd.members.map((m) => hostSteps.startEtcdMember({ ...target, host: m.name, etcd }))));
+  const view = await checks.waitEtcdCluster({ ...target, etcd });
+  return `external etcd: ${inv.etcd.members.length} members healthy, cluster ID ${view.clusterId}, leader ${view.leader}`;
+}
 
 /** Addons the host phase does not install yet; named in the result so nobody takes them for done. */
 const NOT_INSTALLED = (cni: string) => [
@@ -35,8 +54,12 @@ function checkInput(input: HostPhaseInput): void {
     const node = needed.find((n) => n.name === h.name);
     if (node && node.ip !== h.address) throw ApplicationFailure.nonRetryable(`hosts[${h.name}].address: ${h.address} is not the inventory's ${node.ip}`, 'InvalidInput');
   }
-  if (inv.etcd.topology === 'external') {
+  // Runs recorded before external etcd was provisioned here failed at this point: they replay so.
+  if (inv.etcd.topology === 'external' && !patched('host-phase-external-etcd')) {
     throw ApplicationFailure.nonRetryable('etcd.topology: external etcd is not provisioned by the host phase yet (seed 001); stacked etcd is (seeds 002, 003)', 'NotImplemented');
+  }
+  if (inv.etcd.topology === 'external' && !inv.etcd.binaries) {
+    throw ApplicationFailure.nonRetryable('etcd.binaries.source: external etcd is installed from the release\'s binaries staged on the etcd hosts (etcd ships tarballs, not a package per release): set e.g. /opt/etcd/{version}', 'InvalidInput');
   }
   if (inv.masters.length === 0) throw ApplicationFailure.nonRetryable('masters: the host phase needs at least one master', 'InvalidInput');
 }
@@ -61,8 +84,16 @@ export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseRe
   const { holder } = await checks.waitForVip(target);
   done.push(`VIP ${inv.loadBalancer.vip} held by ${holder}`);
 
-  // kubernetes-prerequisites, on every master and worker at once.
-  record('prerequisites', await Promise.all([...inv.masters, ...inv.workers].map((n) => hostSteps.prepareHost({ ...target, host: n.name }))));
+  // kubernetes-prerequisites, on every master and worker at once; with external etcd, its hosts meanwhile.
+  const [prerequisites, etcdFormed] = await Promise.all([
+    Promise.all([...inv.masters, ...inv.workers].map((n) => hostSteps.prepareHost({ ...target, host: n.name }))),
+    inv.etcd.topology === 'external' ? externalEtcd(input, record) : Promise.resolve(undefined),
+  ]);
+  if (etcdFormed) done.push(etcdFormed);
+  record('prerequisites', prerequisites);
+  if (inv.etcd.topology === 'external') {
+    record('apiserver-etcd-client certificates', await Promise.all(inv.masters.map((n) => hostSteps.placeApiserverEtcdClient({ ...target, host: n.name }))));
+  }
 
   // kubernetes-initialize, then master-join one at a time (each join adds a stacked etcd member), then worker-join.
   record(`kubeadm init on ${first!.name}`, [await kubeadm.initControlPlane({ ...target, host: first!.name })]);
@@ -84,6 +115,11 @@ export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseRe
     await checks.waitForVip(target);
   } else {
     smoke.push('VIP failover: not checked (one load balancer)');
+  }
+  if (inv.etcd.topology === 'external') {
+    // Once more after the control plane wrote to it: still formed, the same cluster.
+    const view = await checks.waitEtcdCluster({ ...target, etcd: etcdTargetOf(inv).etcd });
+    smoke.push(`external etcd: ${inv.etcd.members.length} members healthy, one cluster ID ${view.clusterId}, leader ${view.leader}`);
   }
   smoke.push(...NOT_INSTALLED(inv.kubernetes.cni));
   done.push('smoke test passed');
