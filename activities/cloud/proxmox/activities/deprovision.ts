@@ -2,10 +2,11 @@
 // its tag, and (when the cluster is named) those whose description holds Mooring's clone marker,
 // so a clone whose configuration never ran (no tag yet) is not left behind. Before destroying,
 // the VM's own config is read again and must still say it is the cluster's (the VMID may have been
-// reused since the look-up); each is stopped, then destroyed with its disks (tasks resumed from the
-// heartbeat like the others), and its host-key snippet removed. A VM already gone is a success, so a
-// re-run is harmless.
-import { heartbeatWhile } from '../../../heartbeat.js';
+// reused since the look-up); each is stopped, then destroyed with its disks, and its host-key
+// snippet removed. Both tasks' UPIDs go into the heartbeat details: a retry after a worker crash
+// follows the task the killed attempt started (and reports the VM destroyed) instead of finding a
+// VM half gone. A VM already gone is a success, so a re-run is harmless.
+import { heartbeatWhile, lastHeartbeat, reportProgress } from '../../../heartbeat.js';
 import { withProxmox, type PveApi } from '../client.js';
 import type { ProxmoxTarget, PveVm, VmidRange } from '../context.js';
 import { parseEngineError } from '../errors.js';
@@ -13,11 +14,20 @@ import { listVms } from '../cluster/resources.js';
 import { getConfig } from '../nodes/qemu-config.js';
 import { currentStatus, stopVm } from '../nodes/qemu-status.js';
 import { startDestroy } from '../nodes/qemu-destroy.js';
-import { waitTask } from '../nodes/tasks.js';
+import { taskStatus, waitTask } from '../nodes/tasks.js';
 import { removeSnippet } from '../snippets.js';
 import { cloneMarker } from './clone.js';
 
 const gone = (err: unknown) => /does not exist/.test(parseEngineError(err)?.reason ?? '');
+
+type DestroyBeat = { stopUpid?: string; destroyUpid?: string };
+
+/** A task a killed attempt started that is running or ended well: worth following, not repeating. */
+async function resumable(api: PveApi, upid: string | undefined): Promise<string | undefined> {
+  if (!upid) return undefined;
+  const s = await taskStatus(api, upid).catch(() => undefined);
+  return s && (s.status === 'running' || s.exitstatus === 'OK' || /^WARNINGS: \d+$/.test(s.exitstatus ?? '')) ? upid : undefined;
+}
 
 /** Whether a VM's own config says it is the cluster's: its tag, or the clone marker for its name. */
 async function isClusterVm(api: PveApi, vm: PveVm, tag: string, cluster: string): Promise<boolean> {
@@ -50,6 +60,15 @@ export function createDeprovisionSteps(pollMs: number) {
     async destroyVm(i: { target: ProxmoxTarget; vm: PveVm; cluster: string; snippetsDir?: string; tag?: string }): Promise<{ destroyed: boolean; notOurs?: boolean }> {
       const what = `removal of ${i.vm.name} (VM ${i.vm.vmid})`;
       const r = await withProxmox(what, i.target, (api) => heartbeatWhile(what, async (signal) => {
+        const beat = lastHeartbeat<DestroyBeat>() ?? {};
+        const destroying = await resumable(api, beat.destroyUpid);
+        if (destroying) {
+          reportProgress({ ...beat, resumed: destroying }, { now: true });
+          await waitTask(api, destroying, what, { pollMs, signal });
+          return { destroyed: true };
+        }
+        const stopping = await resumable(api, beat.stopUpid);
+        if (stopping) await waitTask(api, stopping, what, { pollMs, signal });
         let status: string;
         try {
           if (i.tag !== undefined && !(await isClusterVm(api, i.vm, i.tag, i.cluster))) return { destroyed: false, notOurs: true };
@@ -58,8 +77,14 @@ export function createDeprovisionSteps(pollMs: number) {
           if (gone(err)) return { destroyed: false };
           throw err;
         }
-        if (status === 'running') await waitTask(api, await stopVm(api, i.vm.node, i.vm.vmid), what, { pollMs, signal });
-        await waitTask(api, await startDestroy(api, i.vm.node, i.vm.vmid), what, { pollMs, signal });
+        if (status === 'running') {
+          const stopUpid = await stopVm(api, i.vm.node, i.vm.vmid);
+          reportProgress({ stopUpid }, { now: true });
+          await waitTask(api, stopUpid, what, { pollMs, signal });
+        }
+        const destroyUpid = await startDestroy(api, i.vm.node, i.vm.vmid);
+        reportProgress({ destroyUpid }, { now: true });
+        await waitTask(api, destroyUpid, what, { pollMs, signal });
         return { destroyed: true };
       }));
       if (i.snippetsDir && !r.notOurs) await removeSnippet(i.snippetsDir, i.cluster, i.vm.name);
