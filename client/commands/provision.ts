@@ -40,10 +40,17 @@ Running it again on a finished cluster changes nothing and says so.`)
     .action((o: Record<string, string | boolean>) => run('provision', o));
 
   withExamples(common(program.command('deprovision'))
-    .description('Delete the cluster\'s cloud resources (OpenStack): only what carries its tag, in reverse order; the etcd snapshots in the backup bucket are kept')
+    .description('Delete the cluster\'s cloud resources (OpenStack, Proxmox VE): only what carries its tag, in reverse order; the etcd snapshots in the backup bucket are kept')
     .option('--plan', 'list what would be deleted; delete nothing'),
   'mooring deprovision -c cluster.yaml --plan',
   'mooring deprovision -c cluster.yaml',
-  'mooring approve ops/CLUSTER --by NAME --comment "decommission"')
+  'mooring approve ops/CLUSTER --by NAME --comment "decommission"',
+  'mooring deprovision -c config/examples/seed-003-proxmox-stacked-etcd.yaml --plan -o json')
+    .addHelpText('after', `
+One approval comes before the first delete. OpenStack: only resources carrying the cluster's tag,
+servers first, the network last. Proxmox VE: only VMs in provider.proxmox.vmids tagged
+mooring-<cluster> (or marked mooring:<cluster>/<host> by a clone that was never configured), each
+checked again just before it is stopped and destroyed with its disks. Something already gone is
+done; a final look-up proves nothing is left.`)
     .action((o: Record<string, string | boolean>) => run('deprovision', o));
 }

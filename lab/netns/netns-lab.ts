@@ -42,6 +42,13 @@ export interface NetnsLabOptions {
    * no keepalived or HAProxy, so the provisioning host phase does that work (docs/provisioning.md).
    */
   bare?: boolean;
+  /**
+   * Who holds the VIP and runs HAProxy: the gateways (seed 002, default) or the masters (seed 003:
+   * HAProxy on every master binds VIP:60443, 6443 being the local apiserver). With `masters`, gw-1
+   * is only the SSH bastion (this machine's way into the lab network): not in the inventory's
+   * gateways and not a host of the cluster.
+   */
+  placement?: 'gateways' | 'masters';
 }
 
 interface Forward { name: string; listen: string; port: number; pid: number }
@@ -53,6 +60,7 @@ export interface NetnsState {
   /** The node list the lab was made with (absent in a state from before node lists: NETNS_NODES). */
   nodeList?: NetnsNode[];
   bare?: boolean;
+  placement?: 'gateways' | 'masters';
   nodes: { name: string; sshdPid: number }[];
   gateways: ({ name: string } & GatewayPids)[];
   forwards: Forward[];
@@ -65,6 +73,7 @@ export class NetnsLab {
   readonly kubernetesVersion: string;
   readonly nodes: readonly NetnsNode[];
   readonly bare: boolean;
+  readonly placement: 'gateways' | 'masters';
 
   constructor(opts: NetnsLabOptions = {}) {
     this.dir = resolve(opts.dir ?? join(PROJECT_ROOT, '.lab-kubernetes'));
@@ -76,7 +85,14 @@ export class NetnsLab {
     this.nodes = opts.nodes ?? saved?.nodeList ?? NETNS_NODES;
     checkNodes(this.nodes);
     this.bare = opts.bare ?? saved?.bare ?? false;
+    this.placement = opts.placement ?? saved?.placement ?? 'gateways';
+    if (this.placement === 'masters' && !this.bare) throw new Error('netns lab: placement masters needs a bare lab (the host phase puts HAProxy and keepalived on the masters)');
   }
+
+  /** The port HAProxy serves the API on at the VIP (seed 003 uses 60443 on the masters). */
+  get apiPort(): number { return this.placement === 'masters' ? 60443 : 6443; }
+  /** The nodes that run HAProxy and keepalived and may hold the VIP. */
+  private get loadBalancerNodes(): NetnsNode[] { return this.nodes.filter((n) => n.role === (this.placement === 'masters' ? 'master' : 'gateway')); }
 
   get inventoryFile(): string { return join(this.dir, 'inventory.yaml'); }
   nodeDir(name: string): string { return join(this.dir, 'nodes', name); }
@@ -103,7 +119,7 @@ export class NetnsLab {
     writeFileSync(join(this.dir, 'authorized_keys'), `${clientPub}\n`, { mode: 0o600 });
 
     if (prev && JSON.stringify(prev.nodeList ?? NETNS_NODES) !== JSON.stringify(this.nodes)) throw new Error(`the lab in ${this.dir} was made with other nodes: bring it down with \`mooring lab destroy --yes\` before changing them`);
-    const state: NetnsState = { layout: this.layout, apiCheck: this.apiCheck, kubernetesVersion: this.kubernetesVersion, nodeList: [...this.nodes], bare: this.bare, nodes: prev?.nodes ?? [], gateways: prev?.gateways ?? [], forwards: prev?.forwards ?? [] };
+    const state: NetnsState = { layout: this.layout, apiCheck: this.apiCheck, kubernetesVersion: this.kubernetesVersion, nodeList: [...this.nodes], bare: this.bare, placement: this.placement, nodes: prev?.nodes ?? [], gateways: prev?.gateways ?? [], forwards: prev?.forwards ?? [] };
     this.writeState(state); // before anything is made, so `down` finds it after a failed `up`
     await ensureLan(this.lan, bridgeName(this.layout), `${nodeAddress(this.layout, BRIDGE_OCTET)}/24`);
 
@@ -114,9 +130,9 @@ export class NetnsLab {
       prepareNodeView(dir);
       if (this.bare) installBareStandins(nodeRoot(dir));
       hostKeys.set(node.name, await ensureKey(join(dir, 'ssh_host_ed25519_key'), `${node.name}.lab`));
-      // Gateways bind the VIP's ports before they hold it (HAProxy on the standby), as seed 002 sets up.
+      // Load balancers bind the VIP's ports before they hold it (HAProxy on the standby), as seeds 002 and 003 set up.
       await ensureNode(this.ns(node.name), this.lan, bridgeName(this.layout), `v-${node.name}`.slice(0, 15), `${this.address(node.name)}/24`,
-        node.role === 'gateway' ? { 'net.ipv4.ip_nonlocal_bind': '1' } : {});
+        this.loadBalancerNodes.includes(node) ? { 'net.ipv4.ip_nonlocal_bind': '1' } : {});
       const configFile = join(dir, 'sshd_config');
       writeSshdConfig(configFile, sshdConfig({ ip: this.address(node.name), port: 22, nodeDir: dir, labDir: this.dir, nodeName: node.name, nodeShell }));
       const entry = state.nodes.find((n) => n.name === node.name) ?? { name: node.name, sshdPid: 0 };
@@ -145,14 +161,14 @@ export class NetnsLab {
     for (const gw of this.nodes.filter((n) => n.role === 'gateway')) {
       await this.ensureForward(state, { name: `ssh-${gw.name}`, listen: gatewayEntry(this.layout, gw), port: 22 }, this.ns(gw.name), this.address(gw.name), 22, log);
     }
-    await this.ensureForward(state, { name: 'api', ...this.apiEndpoint, listen: this.apiEndpoint.host }, this.lan, this.vip, 6443, log);
+    await this.ensureForward(state, { name: 'api', ...this.apiEndpoint, listen: this.apiEndpoint.host }, this.lan, this.vip, this.apiPort, log);
     if (!this.bare) await waitFor(`a gateway to hold the VIP ${this.vip} (see keepalived.log of the gateways)`, async () => !!(await this.vipHolder()), 20_000, 250);
     return this.inventoryFile;
   }
 
-  /** The gateway whose eth0 carries the VIP now (asked inside each gateway's namespace). */
+  /** The load balancer (gateway, or master with placement masters) whose eth0 carries the VIP now. */
   async vipHolder(): Promise<string | undefined> {
-    for (const gw of this.nodes.filter((n) => n.role === 'gateway')) {
+    for (const gw of this.loadBalancerNodes) {
       if ((await addressesIn(this.ns(gw.name))).includes(this.vip)) return gw.name;
     }
     return undefined;
@@ -253,18 +269,25 @@ export class NetnsLab {
    * lab generated for the node's sshd (pinned), the gateways' loopback entries as public addresses.
    */
   provisionedHosts(): ProvisionedHost[] {
-    return this.nodes.map((n) => {
-      const [type, blob] = readFileSync(join(this.nodeDir(n.name), 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+    return this.nodes.filter((n) => this.placement === 'gateways' || n.role !== 'gateway').map((n) => {
       return {
         name: n.name, roles: n.role === 'master' && !this.nodes.some((x) => x.role === 'etcd') ? ['master', 'etcd'] : [n.role],
-        address: this.address(n.name), hostKey: `${type} ${blob}`, machineId: this.ns(n.name),
+        address: this.address(n.name), hostKey: this.hostKey(n.name), machineId: this.ns(n.name),
         ...(n.role === 'gateway' ? { publicAddress: gatewayEntry(this.layout, n) } : {}),
       };
     });
   }
 
   parsedInventory(): Inventory {
-    return parseInventory(this.inventory(new Map()), 'netns lab inventory');
+    // With the VIP on the masters gw-1 is no provisioned host, so the bastion's key is pinned here.
+    const keys = new Map(this.placement === 'masters' ? [['gw-1', this.hostKey('gw-1')]] : []);
+    return parseInventory(this.inventory(keys), 'netns lab inventory');
+  }
+
+  /** The public host key the lab generated for a node's sshd ("ssh-ed25519 AAAA…"). */
+  private hostKey(name: string): string {
+    const [type, blob] = readFileSync(join(this.nodeDir(name), 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+    return `${type} ${blob}`;
   }
 
   private get forwardScript(): string { return join(this.dir, 'bin', 'forward.py'); }
@@ -327,8 +350,8 @@ export class NetnsLab {
         // gw-1's "floating IP": a loopback address of this machine forwarded into gw-1's namespace.
         bastion: { host: gatewayEntry(this.layout, gw1), port: 22, ...(hostKeys.get('gw-1') ? { hostKey: hostKeys.get('gw-1') } : {}) },
       },
-      loadBalancer: { vip: this.vip, placement: 'gateways', apiPort: 6443 },
-      gateways: node('gateway'),
+      loadBalancer: { vip: this.vip, placement: this.placement, apiPort: this.apiPort },
+      gateways: this.placement === 'masters' ? [] : node('gateway'),
       // External etcd hosts get the release from the machine's etcd cache, which every node sees
       // (as an image or a read-only mount would stage it); the SIMULATED systemctl runs its unit.
       etcd: node('etcd').length
@@ -337,7 +360,7 @@ export class NetnsLab {
       masters: node('master'),
       workers: node('worker'),
       kubernetes: {
-        version: this.kubernetesVersion, controlPlaneEndpoint: `${this.vip}:6443`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico',
+        version: this.kubernetesVersion, controlPlaneEndpoint: `${this.vip}:${this.apiPort}`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico',
         ...(this.bare ? { kubeadmSkipPhases: [...BARE_SKIP_PHASES] } : {}),
       },
     };

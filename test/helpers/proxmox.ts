@@ -35,7 +35,8 @@ export async function startSeed003Fake(snippetDir: string, extra: ProxmoxFakeOpt
     storages: [
       { storage: 'local', content: ['iso', 'vztmpl', 'backup'] },
       { storage: 'local-lvm', content: ['images', 'rootdir'] },
-      { storage: 'ceph-vm', content: ['images', 'rootdir'] },
+      // Ceph RBD: one pool every node sees; seed 003's eight disks take 832 GiB of it.
+      { storage: 'ceph-vm', content: ['images', 'rootdir'], shared: true, sizeGiB: 2048 },
       { storage: 'cephfs', content: ['snippets', 'iso'], path: snippetDir },
     ],
     timing: { task: { afterPolls: 2 }, agent: { afterPolls: 1 } },

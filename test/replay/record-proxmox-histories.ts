@@ -2,6 +2,8 @@
 //   provision-proxmox.json     provisionProxmox of a one-master, one-worker cluster (clone, config,
 //                              resize, start, guest agent) with a clone lock timeout retried
 //   deprovision-proxmox.json   deprovisionProxmox of the same cluster
+//   provision-proxmox-capacity.json   provisionProxmox with the capacity check (patch proxmox-capacity-check)
+//   deprovision-on-proxmox.json       runbook deprovision of a Proxmox cluster (plan, approval, destroy, verify)
 // Real Temporal dev server and worker, activities against the SIMULATED Proxmox VE fake (no lab, no
 // root). Run after a deliberate change of these workflows' shape: node dist/test/replay/record-proxmox-histories.js
 // (`-- --force` overwrites; without it an existing history, standing for released code, is kept).
@@ -14,6 +16,10 @@ import { createProxmoxActivities } from '../../activities/cloud/proxmox/activiti
 import { startTestTemporal, uniqueTaskQueue } from '../helpers/temporal.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { seed003Inventory, setPveEnv, smallCluster, startSeed003Fake } from '../helpers/proxmox.js';
+import { findRunbook } from '../../client/runbooks.js';
+import { startRunbook } from '../../client/start.js';
+import { decide } from '../../client/decide.js';
+import { progressQuery } from '../../workflows/runbook/definitions.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const OUT = join(PROJECT_ROOT, 'test', 'histories');
@@ -24,7 +30,7 @@ const fake = await startSeed003Fake(dir);
 const t = await startTestTemporal();
 const connection = await NativeConnection.connect({ address: t.address });
 const taskQueue = uniqueTaskQueue('record-pve');
-const worker = await Worker.create({ connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'proxmox.js'), activities: createProxmoxActivities({ pollMs: 50 }) });
+const worker = await Worker.create({ connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'workflows', 'index.js'), activities: createProxmoxActivities({ pollMs: 50 }) });
 const running = worker.run();
 try {
   const inv = smallCluster(await seed003Inventory(fake, dir), 'replay', 500);
@@ -40,6 +46,14 @@ try {
   save('provision-proxmox', 'record-provision-proxmox');
   await t.client.workflow.execute('deprovisionProxmox', { workflowId: 'record-deprovision-proxmox', taskQueue, args: [{ inventory: inv }] });
   save('deprovision-proxmox', 'record-deprovision-proxmox');
+  const capacity = smallCluster(await seed003Inventory(fake, dir), 'replay-capacity', 520);
+  await t.client.workflow.execute('provisionProxmox', { workflowId: 'record-provision-proxmox-capacity', taskQueue, args: [{ inventory: capacity }] });
+  save('provision-proxmox-capacity', 'record-provision-proxmox-capacity');
+  const down = await startRunbook(t.client, findRunbook('deprovision'), capacity, { taskQueue, approvalTimeoutMs: 600_000 });
+  while (!(await down.query(progressQuery)).pendingApproval) await new Promise((r) => setTimeout(r, 100));
+  await decide(t.client, down.workflowId, { approved: true, by: 'recorder', comment: 'replay history' });
+  await down.result();
+  save('deprovision-on-proxmox', down.workflowId);
 } finally {
   worker.shutdown();
   await running;

@@ -70,6 +70,9 @@ describe('provisionProxmox workflow (real Temporal dev server, SIMULATED Proxmox
     assert.match(text, /kube2 \(master\) → pve3, VMID 502/);
     assert.match(text, /kube7 \(worker\) → pve\d, VMID 507/);
     assert.match(text, /clones on storage ceph-vm: 8 new, at most 1 at a time/);
+    // The capacity read from GET /nodes/{node}/status and /nodes/{node}/storage/{storage}/status.
+    assert.match(text, /capacity on pve1: 2 new VM\(s\) \(kube0, kube\d\) need 8 GiB memory, 56 of 64 GiB free; 16 CPUs/);
+    assert.match(text, /capacity on storage ceph-vm \(shared\): 8 new disk\(s\) need 832 GiB, 1998 of 2048 GiB free/);
   });
 
   let before0: string[];
@@ -167,6 +170,29 @@ describe('provisionProxmox workflow (real Temporal dev server, SIMULATED Proxmox
       const mark = fake.requests.length;
       await rejects(provision(smallCluster(inventory, 'f-priv', 650, { tokenId: limited })), /the API token mooring@pve!limited lacks VM\.Clone on \/vms\/9000/);
       assert.deepEqual(writes(mark), []);
+    });
+
+    it('too little storage: refused before any clone, naming the storage, the node and the numbers', async () => {
+      // local-lvm is per node: 98 GiB, 50 used by other data, pve1's 8 GiB by the template's disk.
+      const lvm = fake.state.storages.find((x) => x.storage === 'local-lvm')!;
+      lvm.sizeGiB = 98;
+      const mark = fake.requests.length;
+      try {
+        await rejects(provision(smallCluster(inventory, 'f-space', 710, { storage: 'local-lvm' })), /nothing was cloned: storage local-lvm on pve1: needs 64 GiB, 40 GiB free; storage local-lvm on pve2: needs 128 GiB, 48 GiB free/);
+        assert.deepEqual(writes(mark), []);
+      } finally { delete lvm.sizeGiB; }
+    });
+
+    it('too little memory or too few CPUs on a node: refused before any clone with the numbers', async () => {
+      const pve1 = fake.state.nodeResources.get('pve1')!;
+      const pve2 = fake.state.nodeResources.get('pve2')!;
+      pve1.memoryGiB = 10;
+      pve2.cpus = 1;
+      const mark = fake.requests.length;
+      try {
+        await rejects(provision(smallCluster(inventory, 'f-mem', 720)), /memory on pve1: needs 4 GiB for kube0, 2 GiB free; CPUs on pve2: kube3 asks for 2 vCPUs, the node has 1/);
+        assert.deepEqual(writes(mark), []);
+      } finally { pve1.memoryGiB = 64; pve2.cpus = 16; }
     });
 
     it('an offline node: placement goes around it, or the plan says it cannot keep the masters apart', async () => {

@@ -1,4 +1,5 @@
-// Runbook `deprovision`: removes an OpenStack cluster's cloud resources. It finds what carries the
+// Runbook `deprovision`: removes an OpenStack cluster's cloud resources (a Proxmox VE cluster's
+// VMs: deprovision-proxmox.ts, the same contract). It finds what carries the
 // cluster's tag (and the server groups and key pair Mooring named for it, which cannot carry
 // tags), shows that as the plan, asks ONE approval, then deletes in the reverse order of the
 // create: servers (and waits until they are gone), floating IPs, ports, the router, the subnet,
@@ -14,6 +15,7 @@ import { DELETE_ORDER, type ClusterResources } from '../../activities/cloud/open
 import { OPENSTACK_NON_RETRYABLE } from '../../activities/cloud/openstack/plan/failure-types.js';
 import { Runbook } from '../runbook/runbook.js';
 import { FailureTypes } from '../runbook/definitions.js';
+import { deprovisionProxmoxCluster } from './deprovision-proxmox.js';
 
 export interface DeprovisionInput {
   inventory: Inventory;
@@ -50,8 +52,10 @@ const listing = (r: ClusterResources) => Object.fromEntries(DELETE_ORDER.map((k)
 export async function deprovision(input: DeprovisionInput): Promise<DeprovisionResult> {
   const inv = input.inventory;
   const cluster = inv.cluster.name;
+  // No recorded run took this branch: before it, a Proxmox inventory failed here at once.
+  if (inv.provider.type === 'proxmox') return deprovisionProxmoxCluster(inv, { planOnly: input.planOnly === true, approvalTimeoutMs: input.approvalTimeoutMs ?? DEPROVISION_DEFAULT_APPROVAL_TIMEOUT_MS });
   if (inv.provider.type !== 'openstack') {
-    throw ApplicationFailure.create({ type: FailureTypes.badInput, nonRetryable: true, message: `provider.type is ${inv.provider.type}: deprovision removes OpenStack clusters (Proxmox and static inventories are not handled)` });
+    throw ApplicationFailure.create({ type: FailureTypes.badInput, nonRetryable: true, message: `provider.type is ${inv.provider.type}: deprovision removes OpenStack and Proxmox VE clusters (a static inventory's hosts are not Mooring's to delete)` });
   }
   let plan: CloudPlan;
   try { plan = planCloud(inv); } catch (err) { throw ApplicationFailure.create({ type: FailureTypes.badInput, nonRetryable: true, message: (err as Error).message }); }

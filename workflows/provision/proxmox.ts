@@ -3,18 +3,20 @@
 // order, done by the API instead of by hand:
 //   1. look at the cluster (read-only): the token's privileges, online nodes, template, storage,
 //      bridge and the VMs already in the cluster's VMID range;
-//   2. plan: which VMID and which node for each host, masters on distinct nodes (--plan stops here);
+//   2. plan: which VMID and which node for each host, masters on distinct nodes, and whether the
+//      nodes have the memory, CPUs and storage the new VMs need (--plan stops here);
 //   3. clone each VM from the template, at most clonesPerStorage at once on one storage;
 //   4. cloud-init (user, admin key, address, gateway, DNS, pinned SSH host key), disk grown, start;
 //   5. wait until each guest agent reports the host's address.
 // Every step is an idempotent activity; a second run finds every VM and clones nothing.
-import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { Inventory } from '../../config/schema.js';
 import type { ProxmoxActivities } from '../../activities/cloud/proxmox/activities/index.js';
-import type { ProxmoxTarget, VmPlan } from '../../activities/cloud/proxmox/context.js';
+import type { ProxmoxPlan, ProxmoxTarget, VmPlan } from '../../activities/cloud/proxmox/context.js';
 import type { CloudPhaseResult, ProvisionedHost } from '../../activities/host/context.js';
 import { clusterTag, planProxmox } from '../../activities/cloud/proxmox/plan/plan.js';
 import { PROXMOX_NON_RETRYABLE } from '../../activities/cloud/proxmox/failure-types.js';
+import { checkCapacity } from './proxmox-capacity.js';
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: [...PROXMOX_NON_RETRYABLE] };
 const api = proxyActivities<ProxmoxActivities>({ startToCloseTimeout: '2 minutes', retry });
@@ -48,11 +50,21 @@ export async function provisionProxmox(input: ProvisionProxmoxInput): Promise<Cl
   const show = (line: string) => { done.push(line); setCurrentDetails(`**Proxmox VE phase of ${inv.cluster.name}**\n\n${done.map((d) => `- ${d}`).join('\n')}`); };
 
   const facts = await api.inspectProxmox({ target, nodes: px.nodes, templateVmid: px.templateVmid, storage: px.storage, bridge: px.bridge, range: vmids, full: px.clone === 'full', snippetStorage: snippets.storage });
-  let plan;
+  let plan: ProxmoxPlan;
   try {
     plan = planProxmox(inv, facts);
   } catch (err) {
     throw ApplicationFailure.nonRetryable((err as Error).message, 'ProxmoxInventoryError');
+  }
+  // Runs released before the capacity check went straight to the clones.
+  const fresh = plan.vms.filter((v) => !v.exists);
+  if (fresh.length && patched('proxmox-capacity-check')) {
+    const capacity = await api.readProxmoxCapacity({ target, nodes: [...new Set(fresh.map((v) => v.node))], ...(plan.full ? { storage: px.storage } : {}) });
+    const check = checkCapacity(plan, capacity);
+    if (check.shortfalls.length) {
+      throw ApplicationFailure.nonRetryable(`not enough room for the new VMs, nothing was cloned: ${check.shortfalls.join('; ')}: free memory or space, or give provider.proxmox.nodes/storage or host sizes that fit`, 'ProxmoxCapacity');
+    }
+    plan = { ...plan, lines: [...plan.lines, ...check.lines] };
   }
   if (input.planOnly) return { plan: plan.lines };
   show(`plan: ${plan.vms.filter((v) => !v.exists).length} VM(s) to clone, ${plan.vms.filter((v) => v.exists).length} found`);

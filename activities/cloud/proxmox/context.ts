@@ -52,3 +52,10 @@ export interface ProxmoxPlan {
   vms: VmPlan[];
   lines: string[];
 }
+
+/** What the nodes that get new VMs have left (bytes), read just before the first clone. */
+export interface ProxmoxCapacity {
+  nodes: { node: string; memoryTotal: number; memoryFree: number; cpus: number }[];
+  /** The clone storage as each of those nodes sees it (full clones only). */
+  storages: { node: string; storage: string; total: number; avail: number; shared: boolean }[];
+}

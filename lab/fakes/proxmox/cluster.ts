@@ -1,5 +1,6 @@
 // SIMULATED: the cluster-level Proxmox VE endpoints placement and preflight read: GET /nodes (with
-// offline nodes), GET /nodes/{node}/storage (each storage's content types), GET
+// offline nodes), GET /nodes/{node}/storage (each storage's content types and space), GET
+// /nodes/{node}/status and /nodes/{node}/storage/{storage}/status (capacity.ts), GET
 // /nodes/{node}/network?type=any_bridge and GET /access/permissions (a token's privileges, which
 // PVE computes per path with inheritance; here a token holds its privileges on "/" and below).
 import { Router, type FakeRequest } from '../http.js';
@@ -7,6 +8,7 @@ import { API, authenticate } from './auth.js';
 import { pveError } from './errors.js';
 import { verify } from './params.js';
 import type { ProxmoxState } from './state.js';
+import { nodeMemory, nodeStatusView, storageOn, storageStatus } from './capacity.js';
 
 const GIB = 1024 ** 3;
 
@@ -34,15 +36,34 @@ export function clusterRoutes(state: ProxmoxState): Router {
       authenticate(state, req);
       return {
         status: 200,
-        body: { data: state.nodes.map((n) => (state.offline.has(n) ? { node: n, status: 'offline', type: 'node', id: `node/${n}` } : { node: n, status: 'online', type: 'node', id: `node/${n}`, maxcpu: 16, maxmem: 64 * GIB, mem: 8 * GIB, cpu: 0.05, uptime: 86_400, level: '' })) },
+        body: {
+          data: state.nodes.map((n) => (state.offline.has(n) ? { node: n, status: 'offline', type: 'node', id: `node/${n}` } : {
+            node: n, status: 'online', type: 'node', id: `node/${n}`, maxcpu: state.nodeResources.get(n)?.cpus ?? 1, maxmem: nodeMemory(state, n).total, mem: nodeMemory(state, n).used,
+            cpu: 0.05, uptime: 86_400, level: '', maxdisk: 100 * GIB, disk: 10 * GIB,
+          })),
+        },
       };
+    })
+    .on('GET', `${API}/nodes/:node/status`, (req) => {
+      const who = authenticate(state, req);
+      const node = onlineNode(state, req);
+      requirePrivilege(state, who.userid, `/nodes/${node}`, 'Sys.Audit');
+      return { status: 200, body: { data: nodeStatusView(state, node) } };
+    })
+    .on('GET', `${API}/nodes/:node/storage/:storage/status`, (req) => {
+      const who = authenticate(state, req);
+      const node = onlineNode(state, req);
+      const storage = req.params.storage as string;
+      if (!state.can(who.userid, 'Datastore.Audit') && !state.can(who.userid, 'Datastore.AllocateSpace')) throw pveError(403, `Permission check failed (/storage/${storage}, Datastore.Audit|Datastore.AllocateSpace)`);
+      const st = storageStatus(state, storageOn(state, node, storage), node);
+      return { status: 200, body: { data: st } };
     })
     .on('GET', `${API}/nodes/:node/storage`, (req) => {
       authenticate(state, req);
       const node = onlineNode(state, req);
       verify(Object.fromEntries(req.query), { content: { type: 'string', optional: true }, enabled: { type: 'boolean', optional: true }, storage: { type: 'string', optional: true }, target: { type: 'string', optional: true }, format: { type: 'boolean', optional: true } });
       const list = state.storages.filter((s) => !s.nodes || s.nodes.includes(node))
-        .map((s) => ({ storage: s.storage, type: s.path ? 'dir' : 'lvmthin', content: s.content.join(','), active: 1, enabled: 1, shared: s.path ? 1 : 0, total: 500 * GIB, used: 50 * GIB, avail: 450 * GIB }));
+        .map((s) => storageStatus(state, s, node));
       return { status: 200, body: { data: list } };
     })
     .on('GET', `${API}/nodes/:node/network`, (req) => {

@@ -18,7 +18,9 @@ export interface ProxmoxFakeOptions {
   /** Where guests get their address when ipconfig0 says ip=dhcp. */
   dhcpCidr?: string;
   /** Storages per node (default: local with iso/vztmpl/backup/snippets, local-lvm with images). */
-  storages?: { storage: string; content: string[]; nodes?: string[]; path?: string }[];
+  storages?: FakeStorage[];
+  /** Memory and CPUs per node (default 64 GiB, 16 CPUs; 8 GiB used by the host itself). */
+  nodeResources?: Record<string, Partial<NodeResources>>;
   /** Bridges every node has (default ["vmbr0"]). */
   bridges?: string[];
   /** Nodes that are offline (GET /nodes says so; clones to them fail). */
@@ -30,6 +32,15 @@ export interface ProxmoxFakeOptions {
 }
 
 export type ConfigValue = string | number;
+
+/**
+ * A storage: `path` makes it a directory storage (snippets land there); `shared` one pool every
+ * node sees (Ceph RBD, NFS); `sizeGiB` its size (default 500), of which `baseUsedGiB` (default 50)
+ * holds data other than the VMs' disks.
+ */
+export interface FakeStorage { storage: string; content: string[]; nodes?: string[]; path?: string; shared?: boolean; sizeGiB?: number; baseUsedGiB?: number }
+
+export interface NodeResources { memoryGiB: number; cpus: number; hostUsedGiB: number }
 
 export interface Vm {
   vmid: number;
@@ -93,7 +104,9 @@ export class ProxmoxState {
   readonly secret = randomBytes(32);
   /** The next tasks of a type (or any type) that must end with this exitstatus. */
   readonly taskFailures: { type?: string; message: string }[] = [];
-  readonly storages: { storage: string; content: string[]; nodes?: string[]; path?: string }[];
+  readonly storages: FakeStorage[];
+  /** Each node's memory and CPUs; change an entry to make a node small. */
+  readonly nodeResources = new Map<string, NodeResources>();
   readonly bridges: string[];
   readonly offline = new Set<string>();
   readonly tokenPrivileges: Map<string, Set<string>>;
@@ -123,6 +136,7 @@ export class ProxmoxState {
     this.dhcpCidr = o.dhcpCidr ?? PROXMOX_FAKE_DEFAULTS.dhcpCidr;
     this.storages = o.storages ?? [{ storage: 'local', content: ['iso', 'vztmpl', 'backup', 'snippets'] }, { storage: 'local-lvm', content: ['images', 'rootdir'] }];
     this.bridges = o.bridges ?? ['vmbr0'];
+    for (const n of this.nodes) this.nodeResources.set(n, { memoryGiB: 64, cpus: 16, hostUsedGiB: 8, ...o.nodeResources?.[n] });
     for (const n of o.offlineNodes ?? []) this.setOnline(n, false);
     this.tokenPrivileges = new Map(Object.entries(o.tokenPrivileges ?? {}).map(([t, p]) => [t, new Set(p)]));
     for (const tpl of o.templates ?? [{ vmid: PROXMOX_FAKE_DEFAULTS.templateVmid, name: PROXMOX_FAKE_DEFAULTS.templateName }]) this.addTemplate(tpl.vmid, tpl.name, tpl.node ?? (this.nodes[0] as string));

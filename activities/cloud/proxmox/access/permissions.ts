@@ -14,6 +14,8 @@ export function requiredPrivileges(o: { templateVmid: number; storage: string; s
     { path: `/vms/${o.templateVmid}`, privileges: ['VM.Clone', 'VM.Audit'] },
     { path: '/vms', privileges: ['VM.Allocate', 'VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.Cloudinit', 'VM.Config.Options', 'VM.PowerMgmt', 'VM.Monitor', 'VM.Audit'] },
     { path: `/storage/${o.storage}`, privileges: ['Datastore.AllocateSpace'] },
+    // The capacity check reads each node's memory and CPUs (GET /nodes/{node}/status).
+    { path: '/nodes', privileges: ['Sys.Audit'] },
     ...(o.snippetStorage ? [{ path: `/storage/${o.snippetStorage}`, privileges: ['Datastore.Audit'] }] : []),
   ];
 }

@@ -1,0 +1,88 @@
+// Crash matrices of the Proxmox VE runs: the worker is killed right after each activity (the crash
+// harness's freezing production worker, then SIGKILL; proxmox-crash.ts) and a new worker finishes.
+// Real Temporal dev server, the activities on proxmox-api against the SIMULATED Proxmox VE fake on
+// 127.89.0.1, a one-master, one-worker cluster per case.
+// - provisionProxmox at each of its 12 boundaries (inspect, capacity, then clone, configure,
+//   resize, start, guest agent per VM): two VMs running, one clone task each, nothing else made;
+// - deprovision at each of its 4 (find, two destroys, verify), on a cluster cloned just before:
+//   nothing of the cluster left, every other VM untouched, the snippets gone.
+// Not part of `npm test` (~15 min; an activity lost on the frozen worker without a heartbeat is
+// retried after its 2 minute start-to-close timeout):
+//   bash scripts/with-node.sh --test dist/test/crash/proxmox.crash.js
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProxmoxFake } from '../../lab/fakes/proxmox/index.js';
+import type { Inventory } from '../../config/schema.js';
+import type { CloudPhaseResult } from '../../activities/host/context.js';
+import { findRunbook } from '../../client/runbooks.js';
+import { startRunbook } from '../../client/start.js';
+import type { DeprovisionResult } from '../../workflows/provision/deprovision.js';
+import { startTestTemporal, uniqueTaskQueue } from '../helpers/temporal.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
+import { scratchDir } from '../helpers/scratch.js';
+import { seed003Inventory, setPveEnv, smallCluster, startSeed003Fake } from '../helpers/proxmox.js';
+import { crashRunAt, type PveCrashEnv } from './proxmox-crash.js';
+
+const BOUNDARIES = { provision: 12, deprovision: 4 };
+
+describe('crash matrices of the Proxmox VE runs (real Temporal, SIMULATED Proxmox VE)', () => {
+  let fake: ProxmoxFake;
+  let base: Inventory;
+  const e = { dir: scratchDir('mooring-crash-pve-matrix-'), workers: [] } as unknown as PveCrashEnv;
+  const provisionQueue = uniqueTaskQueue('crash-pve-up');
+
+  before(async () => {
+    setPveEnv(); // inherited by the worker processes
+    fake = await startSeed003Fake(e.dir, { timing: { task: { afterMs: 1500 }, agent: { afterPolls: 1 } } });
+    base = await seed003Inventory(fake, e.dir);
+    // Sixteen clusters' disks stay on the shared pool (192 GiB each): room for all of them.
+    fake.state.storages.find((x) => x.storage === 'ceph-vm')!.sizeGiB = 8192;
+    e.t = await startTestTemporal();
+    const w = startWorkerProcess(e.t.address, provisionQueue, join(e.dir, 'worker-provision.log'));
+    e.workers.push(w);
+    await w.ready;
+  });
+  after(async () => {
+    await Promise.all(e.workers.map((w) => w.stop()));
+    await e.t?.stop();
+    await fake?.close();
+  });
+
+  const inRange = (first: number) => [...fake.state.vms.values()].filter((v) => v.vmid >= first && v.vmid <= first + 9);
+  const cloneTasks = () => [...fake.state.tasks.values()].filter((x) => x.type === 'qmclone').length;
+  const outside = (first: number) => [...fake.state.vms.values()].filter((v) => v.vmid < first || v.vmid > first + 9).map((v) => `${v.vmid}:${v.status}`).sort();
+
+  for (let boundary = 1; boundary <= BOUNDARIES.provision; boundary++) {
+    it(`provisionProxmox boundary ${boundary}`, async () => {
+      const first = 2000 + boundary * 10;
+      const inv = smallCluster(base, `up-${boundary}`, first);
+      const others = outside(first);
+      const clonesBefore = cloneTasks();
+      const r = await crashRunAt<CloudPhaseResult>(e, 'up', boundary, false, (taskQueue) => e.t.client.workflow.start('provisionProxmox', { workflowId: `crash-up-${boundary}`, taskQueue, args: [{ inventory: inv }] }));
+      assert.deepEqual(r.hosts!.map((h) => h.name), ['kube0', 'kube3']);
+      const vms = inRange(first);
+      assert.deepEqual(vms.map((v) => `${String(v.config.name)}:${v.status}`).sort(), ['kube0:running', 'kube3:running'], `exactly the two VMs, running (crash at boundary ${boundary})`);
+      // A clone task's id is the template's VMID (as in PVE); the cases run one at a time.
+      assert.equal(cloneTasks() - clonesBefore, 2, `one clone task per VM (crash at boundary ${boundary})`);
+      assert.deepEqual(outside(first), others, 'nothing else made or changed');
+    });
+  }
+
+  for (let boundary = 1; boundary <= BOUNDARIES.deprovision; boundary++) {
+    it(`deprovision boundary ${boundary}`, async () => {
+      const first = 1000 + boundary * 10;
+      const cluster = `down-${boundary}`;
+      const inv = smallCluster(base, cluster, first);
+      await e.t.client.workflow.execute('provisionProxmox', { workflowId: `crash-down-up-${cluster}`, taskQueue: provisionQueue, args: [{ inventory: inv }] });
+      assert.equal(inRange(first).length, 2);
+      const others = outside(first);
+      const r = await crashRunAt<DeprovisionResult>(e, 'down', boundary, true, (taskQueue) => startRunbook(e.t.client, findRunbook('deprovision'), inv, { taskQueue, approvalTimeoutMs: 300_000 }));
+      assert.ok(r.deleted.length >= 1 && r.deleted.length <= 2, `deleted ${r.deleted.join(', ')}`);
+      assert.deepEqual(inRange(first), [], `no VM of ${cluster} left (crash at boundary ${boundary})`);
+      assert.deepEqual(outside(first), others, 'every other VM untouched');
+      for (const host of ['kube0', 'kube3']) assert.ok(!existsSync(join(e.dir, 'snippets', `mooring-${cluster}-${host}.yaml`)), `${host}'s snippet removed`);
+    });
+  }
+});
