@@ -1,6 +1,7 @@
 // Activities of the upgrade runbook's etcd part (and the version observation the plan starts
 // from). Every one heartbeats, opens its SSH sessions itself, looks before it acts, and returns
 // what it found or did for the run's history.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { heartbeatWhile } from '../heartbeat.js';
 import { withSession, type HostRef, type SshAccess, type SshDeps } from '../ssh/access.js';
@@ -14,6 +15,10 @@ import { installRelease, releasesIn, binaryVersion, type EtcdBinaries } from './
 import { checkAgreement, clusterVersion, moveLeaderAway, statuses } from './cluster.js';
 
 export type { EtcdBinaries } from './binaries.js';
+
+/** Further probes of a member that did not report its version, and the pause before each. */
+const OBSERVE_AGAIN = 2;
+const OBSERVE_AGAIN_MS = 3000;
 
 export interface EtcdMemberVersion { name: string; reachable: boolean; healthy: boolean; isLeader: boolean; version?: string; memberId?: string }
 
@@ -34,7 +39,7 @@ export function createEtcdUpgradeActivities(deps: SshDeps) {
 
     /** Each member's running version, health and leadership, from its own host (read-only). */
     async observeEtcdVersions(input: { target: EtcdTarget; members: EtcdMemberRef[] }): Promise<EtcdMemberVersion[]> {
-      return heartbeatWhile('reading etcd versions', (signal) => Promise.all(input.members.map(async (m): Promise<EtcdMemberVersion> => {
+      const probe = async (m: EtcdMemberRef, signal: AbortSignal): Promise<EtcdMemberVersion> => {
         try {
           const p = await withSession(deps, input.target.ssh, m, signal, (s) => probeMember(s, input.target, m, signal));
           return { name: m.name, reachable: true, healthy: p.healthy, isLeader: p.isLeader, ...(p.version ? { version: p.version } : {}), ...(p.memberId ? { memberId: p.memberId } : {}) };
@@ -42,6 +47,17 @@ export function createEtcdUpgradeActivities(deps: SshDeps) {
           if ((err as Error).name === 'ApplicationFailure' && /HostKeyMismatch|AuthenticationFailed|InvalidInput/.test(String((err as { type?: string }).type))) throw err;
           return { name: m.name, reachable: false, healthy: false, isLeader: false };
         }
+      };
+      // A member that does not answer is asked again before it is reported without a version: the
+      // plan refuses the whole upgrade on one, and on a loaded host one etcdctl call past its
+      // deadline is not a member down (the Kubernetes lab's run was refused on such a miss).
+      return heartbeatWhile('reading etcd versions', (signal) => Promise.all(input.members.map(async (m) => {
+        let v = await probe(m, signal);
+        for (let again = 0; again < OBSERVE_AGAIN && !v.version; again++) {
+          await sleep(OBSERVE_AGAIN_MS, undefined, { signal });
+          v = await probe(m, signal);
+        }
+        return v;
       })));
     },
 

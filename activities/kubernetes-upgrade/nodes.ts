@@ -42,11 +42,26 @@ export async function uncordon(s: SshSession, node: string, signal: AbortSignal)
 }
 
 /**
- * `kubectl drain`: evictions (never deletions past a budget), DaemonSet pods ignored, emptyDir
- * data deleted with its pod, at most `timeoutSeconds`. Resolves with kubectl's last lines either
- * way: the workflow holds on a drain that did not finish.
+ * Why the apiserver refused evictions, one line per pod and reason, from kubectl drain's retry
+ * lines (`error when evicting pods/"P" -n "NS" (will retry after 5s): REASON`). kubectl's last
+ * lines only say "global timeout reached": without these the person asked to retry or skip would
+ * not learn that a PodDisruptionBudget is what holds the drain.
  */
-export async function drain(s: SshSession, node: string, timeoutSeconds: number, signal: AbortSignal, onOutput: (line: string) => void): Promise<{ drained: boolean; output: string }> {
+export function evictionRefusals(lines: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const l of lines) {
+    const m = /error when evicting pods\/"([^"]+)" -n "([^"]+)" \(will retry after [^)]*\): (.+)$/.exec(l);
+    if (m) out.add(`${m[2]}/${m[1]}: ${m[3]!.trim()}`);
+  }
+  return [...out];
+}
+
+/**
+ * `kubectl drain`: evictions (never deletions past a budget), DaemonSet pods ignored, emptyDir
+ * data deleted with its pod, at most `timeoutSeconds`. Resolves with kubectl's last lines and the
+ * evictions the apiserver refused, either way: the workflow holds on a drain that did not finish.
+ */
+export async function drain(s: SshSession, node: string, timeoutSeconds: number, signal: AbortSignal, onOutput: (line: string) => void): Promise<{ drained: boolean; output: string; refused: string[] }> {
   const r = await s.exec(kubectlCommand(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${timeoutSeconds}s`], `${Math.min(timeoutSeconds, 60)}s`), {
     timeoutMs: (timeoutSeconds + 60) * 1000, signal,
     onOutput: (chunk) => { const l = chunk.trim().split('\n').at(-1); if (l) onOutput(l.slice(0, 300)); },
@@ -54,7 +69,7 @@ export async function drain(s: SshSession, node: string, timeoutSeconds: number,
   const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
   // kubectl repeats the eviction error every 5 s: keep each distinct line once.
   const output = [...new Set(lines)].slice(-8).join('\n');
-  return { drained: r.code === 0, output };
+  return { drained: r.code === 0, output, refused: r.code === 0 ? [] : evictionRefusals(lines) };
 }
 
 /** Restarts the kubelet unit so it runs the installed release (daemon-reload first, as kubeadm's docs say). */

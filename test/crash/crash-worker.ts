@@ -4,6 +4,9 @@
 // it until the harness SIGKILLs the process. That puts every kill exactly on its boundary, the
 // last one of a runbook included, which a harness polling a running worker would usually miss.
 //   node crash-worker.js --address HOST:PORT --task-queue Q --freeze-after N
+//   node crash-worker.js --address HOST:PORT --task-queue Q --freeze-on ACTIVITY_TYPE
+// --freeze-on freezes right after the first completion of that activity type in this process (a
+// boundary named by what it follows, for runbooks whose activity count depends on the cluster).
 import { NativeConnection, Worker, type ActivityInboundCallsInterceptor, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import { SshPool } from '../../activities/ssh/pool.js';
@@ -13,17 +16,21 @@ import { installRuntime } from '../../workers/runtime.js';
 /** Longest freeze; the harness kills within seconds, this only ends a worker it forgot. */
 const FREEZE_MS = 120_000;
 
-function flag(name: string): string {
+function optionalFlag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+function flag(name: string): string {
+  const v = optionalFlag(name);
   if (!v) throw new Error(`crash-worker: --${name} is required`);
   return v;
 }
 
 const address = flag('address');
 const taskQueue = flag('task-queue');
-const freezeAfter = Number(flag('freeze-after'));
-if (!Number.isInteger(freezeAfter) || freezeAfter < 1) throw new Error(`crash-worker: --freeze-after ${freezeAfter} is not a positive integer`);
+const freezeOn = optionalFlag('freeze-on');
+const freezeAfter = freezeOn ? 0 : Number(flag('freeze-after'));
+if (!freezeOn && (!Number.isInteger(freezeAfter) || freezeAfter < 1)) throw new Error(`crash-worker: --freeze-after ${freezeAfter} is not a positive integer`);
 
 let completed = 0;
 function freeze(): void {
@@ -31,10 +38,15 @@ function freeze(): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FREEZE_MS);
 }
 
-const countCompletions: ActivityInterceptorsFactory = () => ({
+let frozen = false;
+const countCompletions: ActivityInterceptorsFactory = (ctx) => ({
   inbound: {
     async execute(input, next) {
       const result: unknown = await next(input);
+      if (freezeOn) {
+        if (ctx.info.activityType === freezeOn && !frozen) { frozen = true; setImmediate(freeze); }
+        return result;
+      }
       // setImmediate: after the SDK handed the result to the native core (which sends it from its
       // own threads) and before the server's next workflow task can arrive on this thread. If it
       // ever froze too early, the completion would not reach the server and the harness would
@@ -58,7 +70,7 @@ try {
     interceptors: { activity: [countCompletions] },
     shutdownGraceTime: '10s',
   });
-  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg: 'worker started', taskQueue, pid: process.pid, freezeAfter })}\n`);
+  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'INFO', msg: 'worker started', taskQueue, pid: process.pid, ...(freezeOn ? { freezeOn } : { freezeAfter }) })}\n`);
   await worker.run();
 } finally {
   sshPool.close();

@@ -151,7 +151,8 @@ export async function upgradeKubernetesHop(rb: Runbook, ctx: KubeHopContext, hop
         const c = await node.cordonNode({ ...access, node: w, run: ctx.run });
         const drained = await untilDone(rb, `${id}:batch-${i + 1}:drain:${w}`, `drain of ${w}`, async () => {
           const d = await drainer.drainNode({ ...access, node: w, timeoutSeconds: ctx.drainTimeoutSeconds });
-          if (!d.drained) throw ApplicationFailure.create({ type: 'DrainBlocked', nonRetryable: true, message: `kubectl drain ${w} did not finish within ${ctx.drainTimeoutSeconds}s: ${d.output.split('\n').slice(-3).join(' | ')}` });
+          // `refused ?? []`: a drain result recorded before the field existed has none.
+          if (!d.drained) throw ApplicationFailure.create({ type: 'DrainBlocked', nonRetryable: true, message: `kubectl drain ${w} did not finish within ${ctx.drainTimeoutSeconds}s: ${[...(d.refused ?? []).map((x) => `eviction refused, ${x}`), ...d.output.split('\n').slice(-2)].join(' | ')}` });
           return d;
         }, { canSkip: true, stopNote: async () => uncordonAll([...batch]) });
         if (!drained.done) {
