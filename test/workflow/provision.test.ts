@@ -39,6 +39,8 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
   const configured = new Set<string>();
   const taskQueue = uniqueTaskQueue('provision');
   let activities: ReturnType<typeof createOpenStackActivities>;
+  // Runs right after the quota check answered: "someone deletes a resource between the check and the cloud phase".
+  let afterCheck: (() => void) | undefined;
 
   const projectState = () => projectStateOf(fake);
   const writesSince = (mark: number) => writesOf(fake, mark);
@@ -53,6 +55,12 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
       connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'),
       activities: {
         ...activities,
+        async checkCloudQuota(i: Parameters<typeof activities.checkCloudQuota>[0]) {
+          const q = await activities.checkCloudQuota(i);
+          afterCheck?.();
+          afterCheck = undefined;
+          return q;
+        },
         // TEST DOUBLE activity of the host phase double: which hosts it has not configured yet.
         async testDoubleHostPhase(i: { cluster: string; hosts: { name: string; machineId: string }[] }) {
           const fresh = i.hosts.filter((h) => !configured.has(`${i.cluster}/${h.machineId}`));
@@ -174,6 +182,29 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
     assert.deepEqual(r.created, []);
     assert.match(r.report, /\*\*Nothing changed\*\*/);
     assert.deepEqual(r.hosts, first.hosts);
+  });
+
+  it('a floating IP deleted between the check ("nothing to create": no approval) and the cloud phase is not re-created without a new check and approval', async () => {
+    const portName = 'paas-challenge-port-gateway-1';
+    const port = [...fake.state.ports.values()].find((p) => p.name === portName)!;
+    const fip = () => [...fake.state.floatingIps.values()].filter((f) => f.port_id === port.id);
+    assert.equal(fip().length, 1);
+    afterCheck = () => { for (const f of fip()) fake.state.floatingIps.delete(f.id); };
+    const mark = fake.requests.length;
+    const h = await start('provision', seed1);
+    const pending = await gate(h, 'approve-missing-1');
+    assert.match(pending.plan, new RegExp(`floating IP for ${portName} is missing, but it was not missing at the check`));
+    assert.match(pending.plan, new RegExp(`Now missing: floating IP for ${portName}\\. Approve to create 1 cloud resources`));
+    assert.deepEqual(writesSince(mark), [], 'nothing was created before the new approval');
+    const p = await h.query(progressQuery);
+    assert.equal(p.steps.find((x) => x.id === 'approve')?.status, 'skipped', 'the first check found nothing to create');
+    assert.equal(p.steps.find((x) => x.id === 'recheck-1')?.status, 'done');
+    await decide(temporal.client, h.workflowId, { approved: true, by: 'tester', comment: 'recreate the floating IP', step: 'approve-missing-1' });
+    const r = await h.result() as ProvisionResult;
+    assert.equal(r.created.length, 1, r.created.join(', '));
+    assert.match(r.created[0]!, /^floating IP /);
+    assert.equal(fip().length, 1, 'one floating IP again, made after the approval');
+    assert.deepEqual(writesSince(mark).filter((w) => w.method === 'POST').map((w) => w.path), ['/network/v2.0/floatingips']);
   });
 
   it('seed 002: the VIP held by another port is refused at the check, naming loadBalancer.vip', async () => {
