@@ -77,7 +77,8 @@ async function eventsOf(client: Client, workflowId: string): Promise<HistoryEven
   try {
     return (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   } catch (err) {
-    if ((err as Error).name === 'WorkflowNotFoundError') return []; // the child is not started yet
+    // The child is not started yet: fetchHistory throws the service's NOT_FOUND (gRPC code 5) as is.
+    if ((err as { code?: number }).code === 5 || (err as Error).name === 'WorkflowNotFoundError') return [];
     throw err;
   }
 }
@@ -182,6 +183,7 @@ export async function crashProvisionAt(e: ProvisionCrashEnv, runbook: ProvisionC
   const { t } = e;
   const inv = cloud.seed2;
   let h: WorkflowHandle | undefined;
+  const mine = e.workers.length;
   try {
     const empty = projectState(cloud.fake);
     if (runbook === 'deprovision') {
@@ -224,6 +226,8 @@ export async function crashProvisionAt(e: ProvisionCrashEnv, runbook: ProvisionC
     return { total, killedAfter, inFlightFailed };
   } finally {
     await endOpen(h, `crash test at ${tag} failed`);
+    // A case that failed leaves no worker behind (a frozen one cannot answer SIGTERM).
+    await Promise.all(e.workers.slice(mine).map((w) => w.kill9()));
     await cloud.fake.close();
   }
 }
