@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Runtime, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { OPENSTACK_FAKE_DEFAULTS, type OpenStackFake } from '../../lab/fakes/openstack/index.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
@@ -24,15 +24,14 @@ import { progressQuery } from '../../workflows/runbook/definitions.js';
 import type { ProvisionResult } from '../../workflows/provision/provision.js';
 import type { DeprovisionResult } from '../../workflows/provision/deprovision.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { startWorkflowFileWorker, type TestWorker } from '../helpers/worker.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 describe('provision and deprovision (real Temporal dev server, SIMULATED OpenStack fake, TEST DOUBLE host phase)', () => {
   let temporal: TestTemporal;
   let fake: OpenStackFake;
-  let worker: Worker;
-  let connection: NativeConnection;
-  let running: Promise<void>;
+  let worker: TestWorker;
   let seed1: Inventory;
   let seed2: Inventory;
   let emptyProject: Record<string, string[]>;
@@ -50,31 +49,24 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
     emptyProject = projectState();
 
     temporal = await startTestTemporal();
-    connection = await NativeConnection.connect({ address: temporal.address });
-    worker = await Worker.create({
-      connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'),
-      activities: {
-        ...activities,
-        async checkCloudQuota(i: Parameters<typeof activities.checkCloudQuota>[0]) {
-          const q = await activities.checkCloudQuota(i);
-          afterCheck?.();
-          afterCheck = undefined;
-          return q;
-        },
-        // TEST DOUBLE activity of the host phase double: which hosts it has not configured yet.
-        async testDoubleHostPhase(i: { cluster: string; hosts: { name: string; machineId: string }[] }) {
-          const fresh = i.hosts.filter((h) => !configured.has(`${i.cluster}/${h.machineId}`));
-          for (const h of fresh) configured.add(`${i.cluster}/${h.machineId}`);
-          return fresh.map((h) => h.name);
-        },
+    worker = await startWorkflowFileWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'), {
+      ...activities,
+      async checkCloudQuota(i: Parameters<typeof activities.checkCloudQuota>[0]) {
+        const q = await activities.checkCloudQuota(i);
+        afterCheck?.();
+        afterCheck = undefined;
+        return q;
+      },
+      // TEST DOUBLE activity of the host phase double: which hosts it has not configured yet.
+      async testDoubleHostPhase(i: { cluster: string; hosts: { name: string; machineId: string }[] }) {
+        const fresh = i.hosts.filter((h) => !configured.has(`${i.cluster}/${h.machineId}`));
+        for (const h of fresh) configured.add(`${i.cluster}/${h.machineId}`);
+        return fresh.map((h) => h.name);
       },
     });
-    running = worker.run();
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
+    await worker?.stop();
     await temporal?.stop();
     await fake?.close();
   });
