@@ -29,7 +29,7 @@ import { startRunbook } from '../../client/start.js';
 import { decide } from '../../client/decide.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { planCloud } from '../../activities/cloud/openstack/plan/cloud-plan.js';
-import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { eventually, startTestTemporal, uniqueTaskQueue, within, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { projectState, startSeedCloud, type SeedCloud } from '../helpers/openstack-seeds.js';
 import { scratchDir } from '../helpers/scratch.js';
@@ -102,16 +102,6 @@ async function failInFlight(client: Client, workflowId: string, events: HistoryE
     }
   }
   return failed;
-}
-
-async function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms); });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export interface ProvisionCrashOutcome { total: number; killedAfter: number; inFlightFailed: number }

@@ -20,7 +20,7 @@ import { startRunbook } from '../../client/start.js';
 import { decide } from '../../client/decide.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { eventually, startTestTemporal, uniqueTaskQueue } from '../helpers/temporal.js';
-import { startSeedCloud } from '../helpers/openstack-seeds.js';
+import { provisionTestActivities, startSeedCloud } from '../helpers/openstack-seeds.js';
 import { startTestWorker } from '../helpers/worker.js';
 import { simulatedHostPhase } from '../helpers/simulated-host-phase.js';
 
@@ -31,24 +31,9 @@ const cloud = await startSeedCloud('127.85.0.1');
 const t = await startTestTemporal();
 const taskQueue = uniqueTaskQueue('record-provision');
 const connection = await NativeConnection.connect({ address: t.address });
-const configured = new Set<string>();
-let afterCheck: (() => void) | undefined;
+const { hooks, activities } = provisionTestActivities(cloud.activities);
 const worker = await Worker.create({
-  connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'),
-  activities: {
-    ...cloud.activities,
-    async checkCloudQuota(i: Parameters<typeof cloud.activities.checkCloudQuota>[0]) {
-      const q = await cloud.activities.checkCloudQuota(i);
-      afterCheck?.();
-      afterCheck = undefined;
-      return q;
-    },
-    async testDoubleHostPhase(i: { cluster: string; hosts: { name: string; machineId: string }[] }) {
-      const fresh = i.hosts.filter((h) => !configured.has(`${i.cluster}/${h.machineId}`));
-      for (const h of fresh) configured.add(`${i.cluster}/${h.machineId}`);
-      return fresh.map((h) => h.name);
-    },
-  },
+  connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'), activities,
 });
 const running = worker.run();
 try {
@@ -73,7 +58,7 @@ try {
   const again = await startRunbook(t.client, findRunbook('provision'), cloud.seed2, opts);
   await again.result();
   save('provision-unchanged', again.workflowId, again.firstExecutionRunId);
-  afterCheck = () => {
+  hooks.afterCheck = () => {
     const fip = [...cloud.fake.state.floatingIps.values()][0];
     if (!fip) throw new Error('seed 002 has no floating IP to delete');
     cloud.fake.state.floatingIps.delete(fip.id);

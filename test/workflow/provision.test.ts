@@ -11,7 +11,7 @@ import { Runtime, DefaultLogger } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { OPENSTACK_FAKE_DEFAULTS, type OpenStackFake } from '../../lab/fakes/openstack/index.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
-import { projectState as projectStateOf, seedInventory, startSeedCloud, writesSince as writesOf } from '../helpers/openstack-seeds.js';
+import { projectState as projectStateOf, provisionTestActivities, seedInventory, startSeedCloud, writesSince as writesOf } from '../helpers/openstack-seeds.js';
 import { networkUsage } from '../../lab/fakes/openstack/quotas.js';
 import type { Inventory } from '../../config/schema.js';
 import type { createOpenStackActivities } from '../../activities/cloud/openstack/activities/index.js';
@@ -35,11 +35,10 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
   let seed1: Inventory;
   let seed2: Inventory;
   let emptyProject: Record<string, string[]>;
-  const configured = new Set<string>();
   const taskQueue = uniqueTaskQueue('provision');
   let activities: ReturnType<typeof createOpenStackActivities>;
-  // Runs right after the quota check answered: "someone deletes a resource between the check and the cloud phase".
-  let afterCheck: (() => void) | undefined;
+  // hooks.afterCheck runs right after the quota check answered: "someone deletes a resource between the check and the cloud phase".
+  let hooks: ReturnType<typeof provisionTestActivities>['hooks'];
 
   const projectState = () => projectStateOf(fake);
   const writesSince = (mark: number) => writesOf(fake, mark);
@@ -49,21 +48,9 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
     emptyProject = projectState();
 
     temporal = await startTestTemporal();
-    worker = await startWorkflowFileWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'), {
-      ...activities,
-      async checkCloudQuota(i: Parameters<typeof activities.checkCloudQuota>[0]) {
-        const q = await activities.checkCloudQuota(i);
-        afterCheck?.();
-        afterCheck = undefined;
-        return q;
-      },
-      // TEST DOUBLE activity of the host phase double: which hosts it has not configured yet.
-      async testDoubleHostPhase(i: { cluster: string; hosts: { name: string; machineId: string }[] }) {
-        const fresh = i.hosts.filter((h) => !configured.has(`${i.cluster}/${h.machineId}`));
-        for (const h of fresh) configured.add(`${i.cluster}/${h.machineId}`);
-        return fresh.map((h) => h.name);
-      },
-    });
+    const doubles = provisionTestActivities(activities);
+    hooks = doubles.hooks;
+    worker = await startWorkflowFileWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'), doubles.activities);
   });
   after(async () => {
     await worker?.stop();
@@ -181,7 +168,7 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
     const port = [...fake.state.ports.values()].find((p) => p.name === portName)!;
     const fip = () => [...fake.state.floatingIps.values()].filter((f) => f.port_id === port.id);
     assert.equal(fip().length, 1);
-    afterCheck = () => { for (const f of fip()) fake.state.floatingIps.delete(f.id); };
+    hooks.afterCheck = () => { for (const f of fip()) fake.state.floatingIps.delete(f.id); };
     const mark = fake.requests.length;
     const h = await start('provision', seed1);
     const pending = await gate(h, 'approve-missing-1');
