@@ -24,7 +24,7 @@ import { startRunbook } from '../../client/start.js';
 import { decide } from '../../client/decide.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { runTag } from '../../workflows/etcd-recovery/target.js';
-import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { eventually, startTestTemporal, uniqueTaskQueue, within, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { BoundaryMissed, killedAt, nextStep, snapshotOf } from './boundary.js';
@@ -145,16 +145,6 @@ async function causeFailure(lab: Lab, scenario: CrashScenario, members: LabMembe
     ...Object.fromEntries(members.map((m) => [`mv data dir on ${m.name}`, 1])),
     ...Object.fromEntries(victims.map((n) => [`member add ${n}`, 1])),
   };
-}
-
-async function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms); });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The first worker of a case: the production worker that freezes right after the boundary's activity. */

@@ -76,3 +76,32 @@ export function projectState(fake: OpenStackFake): Record<string, string[]> {
 export function writesSince(fake: OpenStackFake, mark: number) {
   return fake.requests.slice(mark).filter((r) => r.method !== 'GET' && !r.path.endsWith('/auth/tokens'));
 }
+
+/**
+ * The activities of the provision tests' worker (test/workflow/provision-test-doubles.ts): the
+ * OpenStack ones, the quota check with a hook run once right after its next answer ("someone
+ * deletes a resource between the check and the cloud phase"), and the TEST DOUBLE host phase's
+ * activity (which hosts it has not configured yet).
+ */
+export function provisionTestActivities(activities: SeedCloud['activities']) {
+  const configured = new Set<string>();
+  const hooks: { afterCheck?: () => void } = {};
+  return {
+    hooks,
+    activities: {
+      ...activities,
+      async checkCloudQuota(i: Parameters<typeof activities.checkCloudQuota>[0]) {
+        const q = await activities.checkCloudQuota(i);
+        const hook = hooks.afterCheck;
+        hooks.afterCheck = undefined;
+        hook?.();
+        return q;
+      },
+      async testDoubleHostPhase(i: { cluster: string; hosts: { name: string; machineId: string }[] }) {
+        const fresh = i.hosts.filter((h) => !configured.has(`${i.cluster}/${h.machineId}`));
+        for (const h of fresh) configured.add(`${i.cluster}/${h.machineId}`);
+        return fresh.map((h) => h.name);
+      },
+    },
+  };
+}

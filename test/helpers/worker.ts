@@ -1,5 +1,6 @@
 // A worker for tests: production bundle and options, activities supplied by the test
-// (real ones, or fakes that are named as such in the test).
+// (real ones, or fakes that are named as such in the test); or, for a workflow test of one
+// workflow file or of a file of test doubles, a worker on that file (startWorkflowFileWorker).
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { codecWorkerOptions } from '../../workers/worker.js';
 import type { AesGcmPayloadCodec } from '../../workers/codec/aes-gcm.js';
@@ -24,24 +25,27 @@ export async function startTestWorker(address: string, taskQueue: string, activi
     const observe = activities.observeEtcd;
     activities = { ...activities, expectEtcdAgreement: (i) => observe(i) };
   }
-  return runWorker(address, { taskQueue, ...(await codecWorkerOptions(opts.codec)), activities, shutdownGraceTime: '2s' }, () => sshPool.close());
+  const r = await run(address, { taskQueue, ...(await codecWorkerOptions(opts.codec)), activities });
+  return { worker: r.worker, async stop() { await r.stop(); sshPool.close(); } };
 }
 
-/** A worker of one workflow module (`workflowsPath`, bundled by the SDK) with the given activities: for a phase tested alone. */
-export function startModuleWorker(address: string, taskQueue: string, workflowsPath: string, activities: object): Promise<TestWorker> {
-  return runWorker(address, { taskQueue, workflowsPath, activities });
+/**
+ * A worker in this process on the workflows of `workflowsPath` (bundled by Worker.create) and the
+ * given activities, on its own connection: what each provisioning workflow test set up by hand.
+ */
+export async function startWorkflowFileWorker(address: string, taskQueue: string, workflowsPath: string, activities: object): Promise<TestWorker> {
+  return run(address, { taskQueue, workflowsPath, activities });
 }
 
-async function runWorker(address: string, options: Omit<WorkerOptions, 'connection'>, release: () => void = () => {}): Promise<TestWorker> {
+async function run(address: string, options: Omit<WorkerOptions, 'connection' | 'shutdownGraceTime'>): Promise<TestWorker> {
   const connection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection, ...options });
+  const worker = await Worker.create({ connection, ...options, shutdownGraceTime: '2s' });
   const running = worker.run();
   return {
     worker,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
-      release();
       await connection.close();
     },
   };

@@ -1,7 +1,13 @@
 // Records the histories of provision, its OpenStack cloud phase (provisionCloud) and deprovision
 // for the replay test, against the SIMULATED OpenStack fake on 127.85.0.1 (no lab, no root). The
 // host phase is the TEST DOUBLE of test/workflow/provision-test-doubles.ts: replaying `provision`
-// does not run its children, only their recorded results.
+// does not run its children, only their recorded results. Two more, on today's code:
+//   provision-approved-creates  a floating IP deleted right after the check ("nothing to create"):
+//                               the cloud phase refuses it, the runbook checks again and asks
+//                               ('provision-approved-creates')
+//   provision-hosts-progress    the real provisionHosts as provision's child, on the SIMULATED host
+//                               activities of test/helpers/simulated-host-phase.ts, reporting each
+//                               host's step to its parent ('provision-hosts-progress')
 //   npm run build && node dist/test/replay/record-provision-histories.js [--force]
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +20,9 @@ import { startRunbook } from '../../client/start.js';
 import { decide } from '../../client/decide.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { eventually, startTestTemporal, uniqueTaskQueue } from '../helpers/temporal.js';
-import { startSeedCloud } from '../helpers/openstack-seeds.js';
+import { provisionTestActivities, startSeedCloud } from '../helpers/openstack-seeds.js';
+import { startTestWorker } from '../helpers/worker.js';
+import { simulatedHostPhase } from '../helpers/simulated-host-phase.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const OUT = join(PROJECT_ROOT, 'test', 'histories');
@@ -23,17 +31,9 @@ const cloud = await startSeedCloud('127.85.0.1');
 const t = await startTestTemporal();
 const taskQueue = uniqueTaskQueue('record-provision');
 const connection = await NativeConnection.connect({ address: t.address });
-const configured = new Set<string>();
+const { hooks, activities } = provisionTestActivities(cloud.activities);
 const worker = await Worker.create({
-  connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'),
-  activities: {
-    ...cloud.activities,
-    async testDoubleHostPhase(i: { cluster: string; hosts: { name: string; machineId: string }[] }) {
-      const fresh = i.hosts.filter((h) => !configured.has(`${i.cluster}/${h.machineId}`));
-      for (const h of fresh) configured.add(`${i.cluster}/${h.machineId}`);
-      return fresh.map((h) => h.name);
-    },
-  },
+  connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'), activities,
 });
 const running = worker.run();
 try {
@@ -58,10 +58,30 @@ try {
   const again = await startRunbook(t.client, findRunbook('provision'), cloud.seed2, opts);
   await again.result();
   save('provision-unchanged', again.workflowId, again.firstExecutionRunId);
+  hooks.afterCheck = () => {
+    const fip = [...cloud.fake.state.floatingIps.values()][0];
+    if (!fip) throw new Error('seed 002 has no floating IP to delete');
+    cloud.fake.state.floatingIps.delete(fip.id);
+  };
+  const missing = await startRunbook(t.client, findRunbook('provision'), cloud.seed2, opts);
+  await approve(missing);
+  await missing.result();
+  save('provision-approved-creates', missing.workflowId, missing.firstExecutionRunId);
   const d = await startRunbook(t.client, findRunbook('deprovision'), cloud.seed2, opts);
   await approve(d);
   await d.result();
   save('deprovision', d.workflowId, d.firstExecutionRunId);
+  // The production workflows (the real host phase) on SIMULATED host activities.
+  const prodQueue = uniqueTaskQueue('record-provision-hosts');
+  const prod = await startTestWorker(t.address, prodQueue, { ...cloud.activities, ...simulatedHostPhase().activities });
+  try {
+    const full = await startRunbook(t.client, findRunbook('provision'), cloud.seed2, { ...opts, taskQueue: prodQueue });
+    await approve(full);
+    await full.result();
+    save('provision-hosts-progress', `ops/managed-k8s/hosts-${full.firstExecutionRunId}`);
+  } finally {
+    await prod.stop();
+  }
 } finally {
   worker.shutdown();
   await running;

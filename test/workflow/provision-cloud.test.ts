@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID, generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
-import { Runtime, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { startOpenStackFake, OPENSTACK_FAKE_DEFAULTS, type OpenStackFake } from '../../lab/fakes/openstack/index.js';
 import { loadInventory } from '../../config/load.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
@@ -15,6 +15,7 @@ import type { Inventory } from '../../config/schema.js';
 import { createOpenStackActivities } from '../../activities/cloud/openstack/activities/index.js';
 import type { ProvisionCloudResult } from '../../workflows/provision/cloud.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { startWorkflowFileWorker, type TestWorker } from '../helpers/worker.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -30,9 +31,7 @@ function sshPublicKey(): string {
 describe('provisionCloud workflow (real Temporal dev server, SIMULATED OpenStack fake)', () => {
   let temporal: TestTemporal;
   let fake: OpenStackFake;
-  let worker: Worker;
-  let connection: NativeConnection;
-  let running: Promise<void>;
+  let worker: TestWorker;
   let inventory: Inventory;
   const taskQueue = uniqueTaskQueue('provision-cloud');
 
@@ -48,18 +47,11 @@ describe('provisionCloud workflow (real Temporal dev server, SIMULATED OpenStack
     if (loaded.provider.type !== 'openstack') throw new Error('seed 001 is an OpenStack inventory');
     inventory = { ...loaded, provider: { ...loaded.provider, openstack: { ...loaded.provider.openstack, publicKey: sshPublicKey() } }, ssh: { ...loaded.ssh, hostKeySeed: { env: SEED_ENV } } };
     temporal = await startTestTemporal();
-    connection = await NativeConnection.connect({ address: temporal.address });
-    worker = await Worker.create({
-      connection,
-      taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'cloud.js'),
-      activities: createOpenStackActivities({ env: {}, home: '/nonexistent', cwd: '/nonexistent', readText: async (p) => files[p], pollMs: 50 }),
-    });
-    running = worker.run();
+    worker = await startWorkflowFileWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'cloud.js'),
+      createOpenStackActivities({ env: {}, home: '/nonexistent', cwd: '/nonexistent', readText: async (p) => files[p], pollMs: 50 }));
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
+    await worker?.stop();
     await temporal?.stop();
     await fake?.close();
     delete process.env[SEED_ENV];

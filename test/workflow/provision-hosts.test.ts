@@ -19,7 +19,7 @@ import type { Inventory } from '../../config/schema.js';
 import type { HostPhaseResult, ProvisionedHost } from '../../activities/host/context.js';
 import type { HostPhaseActivities } from '../../activities/host/index.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { startModuleWorker, type TestWorker } from '../helpers/worker.js';
+import { startWorkflowFileWorker, type TestWorker } from '../helpers/worker.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -71,7 +71,7 @@ describe('provisionHosts (real workflow, TEST DOUBLE activities)', () => {
     seed1 = await loadInventory(join(PROJECT_ROOT, 'config', 'examples', 'seed-001-openstack-external-etcd.yaml'));
     seed2 = await loadInventory(join(PROJECT_ROOT, 'config', 'examples', 'seed-002-openstack-stacked-etcd.yaml'));
     temporal = await startTestTemporal();
-    worker = await startModuleWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'hosts.js'), doubles(calls, done, refuse));
+    worker = await startWorkflowFileWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'hosts.js'), doubles(calls, done, refuse));
   });
   after(async () => {
     await worker?.stop();

@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Runtime, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import type { ProxmoxFake } from '../../lab/fakes/proxmox/index.js';
 import type { Inventory } from '../../config/schema.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
 import { createProxmoxActivities } from '../../activities/cloud/proxmox/activities/index.js';
 import type { CloudPhaseResult } from '../../activities/host/context.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { startWorkflowFileWorker, type TestWorker } from '../helpers/worker.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { PVE_TOKEN, failureText, seed003Inventory, setPveEnv, smallCluster, startSeed003Fake } from '../helpers/proxmox.js';
 
@@ -23,9 +24,7 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 describe('provisionProxmox workflow (real Temporal dev server, SIMULATED Proxmox VE fake)', () => {
   let temporal: TestTemporal;
   let fake: ProxmoxFake;
-  let worker: Worker;
-  let connection: NativeConnection;
-  let running: Promise<void>;
+  let worker: TestWorker;
   let inventory: Inventory;
   const snippets = scratchDir('mooring-pve-snippets-');
   const taskQueue = uniqueTaskQueue('provision-proxmox');
@@ -35,14 +34,10 @@ describe('provisionProxmox workflow (real Temporal dev server, SIMULATED Proxmox
     fake = await startSeed003Fake(snippets);
     inventory = await seed003Inventory(fake, snippets);
     temporal = await startTestTemporal();
-    connection = await NativeConnection.connect({ address: temporal.address });
-    worker = await Worker.create({ connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'proxmox.js'), activities: createProxmoxActivities({ pollMs: 30 }) });
-    running = worker.run();
+    worker = await startWorkflowFileWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'proxmox.js'), createProxmoxActivities({ pollMs: 30 }));
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
+    await worker?.stop();
     await temporal?.stop();
     await fake?.close();
   });

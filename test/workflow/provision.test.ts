@@ -7,11 +7,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Runtime, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { OPENSTACK_FAKE_DEFAULTS, type OpenStackFake } from '../../lab/fakes/openstack/index.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
-import { projectState as projectStateOf, seedInventory, startSeedCloud, writesSince as writesOf } from '../helpers/openstack-seeds.js';
+import { projectState as projectStateOf, provisionTestActivities, seedInventory, startSeedCloud, writesSince as writesOf } from '../helpers/openstack-seeds.js';
 import { networkUsage } from '../../lab/fakes/openstack/quotas.js';
 import type { Inventory } from '../../config/schema.js';
 import type { createOpenStackActivities } from '../../activities/cloud/openstack/activities/index.js';
@@ -24,21 +24,21 @@ import { progressQuery } from '../../workflows/runbook/definitions.js';
 import type { ProvisionResult } from '../../workflows/provision/provision.js';
 import type { DeprovisionResult } from '../../workflows/provision/deprovision.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { startWorkflowFileWorker, type TestWorker } from '../helpers/worker.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 describe('provision and deprovision (real Temporal dev server, SIMULATED OpenStack fake, TEST DOUBLE host phase)', () => {
   let temporal: TestTemporal;
   let fake: OpenStackFake;
-  let worker: Worker;
-  let connection: NativeConnection;
-  let running: Promise<void>;
+  let worker: TestWorker;
   let seed1: Inventory;
   let seed2: Inventory;
   let emptyProject: Record<string, string[]>;
-  const configured = new Set<string>();
   const taskQueue = uniqueTaskQueue('provision');
   let activities: ReturnType<typeof createOpenStackActivities>;
+  // hooks.afterCheck runs right after the quota check answered: "someone deletes a resource between the check and the cloud phase".
+  let hooks: ReturnType<typeof provisionTestActivities>['hooks'];
 
   const projectState = () => projectStateOf(fake);
   const writesSince = (mark: number) => writesOf(fake, mark);
@@ -48,25 +48,12 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
     emptyProject = projectState();
 
     temporal = await startTestTemporal();
-    connection = await NativeConnection.connect({ address: temporal.address });
-    worker = await Worker.create({
-      connection, taskQueue, workflowsPath: join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'),
-      activities: {
-        ...activities,
-        // TEST DOUBLE activity of the host phase double: which hosts it has not configured yet.
-        async testDoubleHostPhase(i: { cluster: string; hosts: { name: string; machineId: string }[] }) {
-          const fresh = i.hosts.filter((h) => !configured.has(`${i.cluster}/${h.machineId}`));
-          for (const h of fresh) configured.add(`${i.cluster}/${h.machineId}`);
-          return fresh.map((h) => h.name);
-        },
-      },
-    });
-    running = worker.run();
+    const doubles = provisionTestActivities(activities);
+    hooks = doubles.hooks;
+    worker = await startWorkflowFileWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'test', 'workflow', 'provision-test-doubles.js'), doubles.activities);
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
+    await worker?.stop();
     await temporal?.stop();
     await fake?.close();
   });
@@ -174,6 +161,29 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
     assert.deepEqual(r.created, []);
     assert.match(r.report, /\*\*Nothing changed\*\*/);
     assert.deepEqual(r.hosts, first.hosts);
+  });
+
+  it('a floating IP deleted between the check ("nothing to create": no approval) and the cloud phase is not re-created without a new check and approval', async () => {
+    const portName = 'paas-challenge-port-gateway-1';
+    const port = [...fake.state.ports.values()].find((p) => p.name === portName)!;
+    const fip = () => [...fake.state.floatingIps.values()].filter((f) => f.port_id === port.id);
+    assert.equal(fip().length, 1);
+    hooks.afterCheck = () => { for (const f of fip()) fake.state.floatingIps.delete(f.id); };
+    const mark = fake.requests.length;
+    const h = await start('provision', seed1);
+    const pending = await gate(h, 'approve-missing-1');
+    assert.match(pending.plan, new RegExp(`floating IP for ${portName} is missing, but it was not missing at the check`));
+    assert.match(pending.plan, new RegExp(`Now missing: floating IP for ${portName}\\. Approve to create 1 cloud resources`));
+    assert.deepEqual(writesSince(mark), [], 'nothing was created before the new approval');
+    const p = await h.query(progressQuery);
+    assert.equal(p.steps.find((x) => x.id === 'approve')?.status, 'skipped', 'the first check found nothing to create');
+    assert.equal(p.steps.find((x) => x.id === 'recheck-1')?.status, 'done');
+    await decide(temporal.client, h.workflowId, { approved: true, by: 'tester', comment: 'recreate the floating IP', step: 'approve-missing-1' });
+    const r = await h.result() as ProvisionResult;
+    assert.equal(r.created.length, 1, r.created.join(', '));
+    assert.match(r.created[0]!, /^floating IP /);
+    assert.equal(fip().length, 1, 'one floating IP again, made after the approval');
+    assert.deepEqual(writesSince(mark).filter((w) => w.method === 'POST').map((w) => w.path), ['/network/v2.0/floatingips']);
   });
 
   it('seed 002: the VIP held by another port is refused at the check, naming loadBalancer.vip', async () => {

@@ -11,6 +11,7 @@ import type { OpenStackActivities } from '../../activities/cloud/openstack/activ
 import type { CloudPhaseResult, ProvisionedHost } from '../../activities/host/context.js';
 import { planCloud, planLines, type CloudPlan, type HostPlan } from '../../activities/cloud/openstack/plan/cloud-plan.js';
 import { OPENSTACK_NON_RETRYABLE } from '../../activities/cloud/openstack/plan/failure-types.js';
+import { createKey } from '../../activities/cloud/openstack/plan/approved.js';
 import { rootCause } from '../runbook/runbook.js';
 import { reportToParent, type PhaseStep } from './progress.js';
 
@@ -23,6 +24,12 @@ export interface ProvisionCloudInput {
   inventory: Inventory;
   /** Only compute and return the plan: nothing is looked up or created. */
   planOnly?: boolean;
+  /**
+   * What the approval covered: the check's missing resources ("server x", …). Anything else found
+   * missing is refused at its create (OpenStackUnapprovedCreate) and the runbook asks again.
+   * Undefined (the phase started on its own, or by a run from before the list): no such limit.
+   */
+  approvedCreates?: string[];
 }
 
 export interface CloudHost { name: string; role: string; ip: string; serverId: string; portId: string; hostKey: string; floatingIp?: string }
@@ -59,6 +66,7 @@ export async function provisionCloud(input: ProvisionCloudInput): Promise<Provis
   const hostKeySeed = input.inventory.ssh.hostKeySeed;
   const target = { ...(plan.cloud ? { cloud: plan.cloud } : {}), region: plan.region };
   const tag = plan.tag;
+  const approved = input.approvedCreates ? { approved: input.approvedCreates } : {};
   const done: string[] = [];
   const created: string[] = [];
   const step = async (id: string, title: string, detail: string, status: PhaseStep['status'] = 'done') => {
@@ -72,16 +80,16 @@ export async function provisionCloud(input: ProvisionCloudInput): Promise<Provis
   // Everything a boot names must exist before the first billable create.
   const refs = await cloud.resolveBootRefs({ target, plan });
   await step('refs', 'Image, flavors, external network', `${Object.keys(refs.flavorIds).length} flavor(s) found`);
-  const kp = await cloud.ensureKeypair({ target, keypair: plan.keypair });
+  const kp = await cloud.ensureKeypair({ target, keypair: plan.keypair, ...approved });
   await step('keypair', `Key pair ${kp.name}`, note(`key pair ${kp.name}`, kp.created));
-  const net = await cloud.ensureNetwork({ target, tag, network: plan.network });
+  const net = await cloud.ensureNetwork({ target, tag, network: plan.network, ...approved });
   await step('network', `Network ${plan.network.name}`, note(`network ${plan.network.name}`, net.created));
-  const sub = await cloud.ensureSubnet({ target, tag, networkId: net.id, subnet: plan.subnet });
+  const sub = await cloud.ensureSubnet({ target, tag, networkId: net.id, subnet: plan.subnet, ...approved });
   await step('subnet', `Subnet ${plan.subnet.name}`, note(`subnet ${plan.subnet.name}`, sub.created));
   const [router, sgs, groups] = await Promise.all([
-    cloud.ensureRouter({ target, tag, router: plan.router, subnetId: sub.id }),
-    cloud.ensureSecurityGroups({ target, tag, groups: plan.securityGroups }),
-    cloud.ensureServerGroups({ target, groups: plan.serverGroups }),
+    cloud.ensureRouter({ target, tag, router: plan.router, subnetId: sub.id, ...approved }),
+    cloud.ensureSecurityGroups({ target, tag, groups: plan.securityGroups, ...approved }),
+    cloud.ensureServerGroups({ target, groups: plan.serverGroups, ...approved }),
   ]);
   await step('router', `Router ${plan.router.name}`, note(`router ${plan.router.name}`, router.created));
   if (sgs.rulesCreated > 0) created.push(`${sgs.rulesCreated} security group rules`);
@@ -89,15 +97,17 @@ export async function provisionCloud(input: ProvisionCloudInput): Promise<Provis
   await step('server-groups', `${plan.serverGroups.length} server groups`, plan.serverGroups.map((g) => g.policy).join(', '));
 
   const vipRole = plan.hosts.find((h) => plan.vip?.allowedOn.includes(h.port))?.role ?? 'master';
-  const vip = plan.vip ? await cloud.ensureVipPort({ target, tag, vip: plan.vip, networkId: net.id, subnetId: sub.id, securityGroupId: sgs.ids[vipRole]! }) : undefined;
+  const vip = plan.vip ? await cloud.ensureVipPort({ target, tag, vip: plan.vip, networkId: net.id, subnetId: sub.id, securityGroupId: sgs.ids[vipRole]!, ...approved }) : undefined;
   const ports = await Promise.all(plan.hosts.map((h) => cloud.ensureHostPort({
-    target, tag, host: h, networkId: net.id, subnetId: sub.id, securityGroupId: sgs.ids[h.role]!, ...(plan.vip?.allowedOn.includes(h.port) ? { vipIp: plan.vip.ip } : {}),
+    target, tag, host: h, networkId: net.id, subnetId: sub.id, securityGroupId: sgs.ids[h.role]!, ...(plan.vip?.allowedOn.includes(h.port) ? { vipIp: plan.vip.ip } : {}), ...approved,
   })));
   await step('ports', `${ports.length} host ports${vip ? ' and the VIP port' : ''}`, plan.hosts.map((h) => `${h.name} ${h.ip}`).join(', '));
 
-  const fipTargets: { key: string; name: string; portId: string }[] = plan.hosts.flatMap((h, i) => (h.floatingIp ? [{ key: h.name, name: h.floatingIp, portId: ports[i]!.id }] : []));
-  if (plan.vip?.floatingIp && vip) fipTargets.push({ key: 'vip', name: plan.vip.floatingIp, portId: vip.id });
-  const fips = await Promise.all(fipTargets.map((f) => cloud.ensureFloatingIp({ target, tag, name: f.name, portId: f.portId, externalNetworkId: router.externalNetworkId })));
+  const fipTargets: { key: string; name: string; portId: string; portName: string }[] = plan.hosts.flatMap((h, i) => (h.floatingIp ? [{ key: h.name, name: h.floatingIp, portId: ports[i]!.id, portName: h.port }] : []));
+  if (plan.vip?.floatingIp && vip) fipTargets.push({ key: 'vip', name: plan.vip.floatingIp, portId: vip.id, portName: plan.vip.port });
+  const fips = await Promise.all(fipTargets.map((f) => cloud.ensureFloatingIp({
+    target, tag, name: f.name, portId: f.portId, externalNetworkId: router.externalNetworkId, ...(input.approvedCreates ? { portName: f.portName, approved: input.approvedCreates } : {}),
+  })));
   fips.forEach((f, i) => { if (f.created) created.push(`floating IP ${fipTargets[i]!.name}`); });
   const fipOf = Object.fromEntries(fipTargets.map((f, i) => [f.key, fips[i]!.address]));
   if (fips.length) await step('floating-ips', `${fips.length} floating IPs`, fipTargets.map((f) => `${f.key} ${fipOf[f.key]}`).join(', '));
@@ -105,10 +115,11 @@ export async function provisionCloud(input: ProvisionCloudInput): Promise<Provis
   // One chain per host: boot (or find), wait for ACTIVE; on ERROR show Nova's fault, delete the
   // server and boot it once more. Hosts run side by side.
   const rebooted: { host: string; fault: string }[] = [];
+  // The boot again after ERROR replaces a server this run deleted itself: allowed.
   const serverFor = async (h: HostPlan, i: number) => {
-    const boot = () => cloud.ensureServer({
+    const boot = (again = false) => cloud.ensureServer({
       target, tag, cluster: plan.cluster, host: h, imageId: refs.imageId, flavorId: refs.flavorIds[h.flavor]!, portId: ports[i]!.id, keyName: kp.name,
-      serverGroupId: groups[h.role]!, hostKeySeed,
+      serverGroupId: groups[h.role]!, hostKeySeed, ...(input.approvedCreates ? { approved: again ? [...input.approvedCreates, createKey('server', h.server)] : input.approvedCreates } : {}),
     });
     const hostStep = (status: PhaseStep['status'], detail: string) => reportToParent([{ id: `host:${h.name}:server`, title: `Server ${h.server} (${h.role})`, status, detail }]);
     let s = await boot();
@@ -123,7 +134,7 @@ export async function provisionCloud(input: ProvisionCloudInput): Promise<Provis
       rebooted.push({ host: h.name, fault });
       await hostStep('running', `went to ERROR (${fault}); deleted and booted once more`);
       await waits.deleteServerAndWait({ target, tag, serverId: s.id, name: h.server });
-      s = await boot();
+      s = await boot(true);
       if (s.created) created.push(`server ${h.server} (again, after ERROR)`);
       try {
         await waits.waitServerActive({ target, serverId: s.id, name: h.server });

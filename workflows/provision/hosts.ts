@@ -8,9 +8,13 @@
 //   master-join, worker-join    the other masters one at a time (stacked etcd grows by one), then the workers
 //   smoke test                  every node Ready, the API through the VIP, the VIP failing over
 // Every step is an idempotent activity: a re-run on a finished cluster changes nothing and says so.
+// Each host's step is reported to the parent run (`provision`) as it starts and ends, so its
+// progress (the CLI, `mooring status`, the Web UI) shows where every host is.
 import { ApplicationFailure, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { HostPhaseInput, HostPhaseResult } from '../../activities/host/context.js';
 import type { HostPhaseActivities } from '../../activities/host/index.js';
+import { messageOf, rootCause } from '../runbook/runbook.js';
+import { reportToParent, type PhaseStep } from './progress.js';
 import { etcdTargetOf } from '../etcd-recovery/target.js';
 
 const nonRetryableErrorTypes = ['InvalidInput', 'HostKeyMismatch', 'AuthenticationFailed', 'KubeadmConfigError', 'PreconditionFailed', 'SecretUnavailable'];
@@ -19,23 +23,6 @@ const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInte
 const hostSteps = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '30 seconds', retry });
 const kubeadm = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry });
 const checks = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { ...retry, maximumAttempts: 3 } });
-
-/**
- * etcd-implementation (seed 001): the CA once, then on every etcd host at once the binaries, the
- * unit and the certificates, then every member started at once (a new member waits for its
- * peers), then the cluster must be formed: every member healthy, one cluster ID, one leader.
- */
-async function externalEtcd(input: HostPhaseInput, record: (step: string, results: { host: string; changed: string[] }[]) => void): Promise<string> {
-  const inv = input.inventory;
-  const target = { inventory: inv, hosts: input.hosts };
-  const { etcd } = etcdTargetOf(inv);
-  const ca = await hostSteps.ensureEtcdCa(target);
-  record('etcd CA', [{ host: 'state directory', changed: ca.created ? ['etcd CA made'] : [] }]);
-  record('etcd hosts', await Promise.all(inv.etcd.members.map((m) => hostSteps.prepareEtcdMember({ ...target, host: m.name, etcd }))));
-  record('etcd members', await Promise.all(inv.etcd.members.map((m) => hostSteps.startEtcdMember({ ...target, host: m.name, etcd }))));
-  const view = await checks.waitEtcdCluster({ ...target, etcd });
-  return `external etcd: ${inv.etcd.members.length} members healthy, cluster ID ${view.clusterId}, leader ${view.leader}`;
-}
 
 /** Addons the host phase does not install yet; named in the result so nobody takes them for done. */
 const NOT_INSTALLED = (cni: string) => [
@@ -64,10 +51,55 @@ function checkInput(input: HostPhaseInput): void {
   if (inv.masters.length === 0) throw ApplicationFailure.nonRetryable('masters: the host phase needs at least one master', 'InvalidInput');
 }
 
+/** Reports host steps to the parent run (none when the phase runs on its own, or on a run from before). */
+function hostProgress(input: HostPhaseInput, on: boolean) {
+  const title = new Map(input.hosts.map((h) => [h.name, `Host ${h.name} (${h.roles.join(', ')})`]));
+  const report = async (names: string[], status: PhaseStep['status'], detail: string) => {
+    if (on) await reportToParent(names.map((n) => ({ id: `host:${n}`, title: title.get(n) ?? `Host ${n}`, status, detail })));
+  };
+  /** Runs one host's step, reported before and after (or as failed, with the cause). */
+  const step = async <T extends { changed: string[] }>(name: string, what: string, run: () => Promise<T>): Promise<T> => {
+    // Off, the activity is scheduled at once: runs from before keep their command order.
+    if (!on) return run();
+    await report([name], 'running', `${what}…`);
+    try {
+      const r = await run();
+      await report([name], 'running', `${what}: ${r.changed.length ? `${r.changed.length} change(s)` : 'unchanged'}`);
+      return r;
+    } catch (err) {
+      await report([name], 'failed', `${what} failed: ${messageOf(rootCause(err))}`);
+      throw err;
+    }
+  };
+  return { report, step };
+}
+
+type HostProgress = ReturnType<typeof hostProgress>;
+
+/**
+ * etcd-implementation (seed 001): the CA once, then on every etcd host at once the binaries, the
+ * unit and the certificates, then every member started at once (a new member waits for its
+ * peers), then the cluster must be formed: every member healthy, one cluster ID, one leader.
+ */
+async function externalEtcd(input: HostPhaseInput, record: (step: string, results: { host: string; changed: string[] }[]) => void, progress: HostProgress): Promise<string> {
+  const inv = input.inventory;
+  const target = { inventory: inv, hosts: input.hosts };
+  const { etcd } = etcdTargetOf(inv);
+  const { step } = progress;
+  const ca = await hostSteps.ensureEtcdCa(target);
+  record('etcd CA', [{ host: 'state directory', changed: ca.created ? ['etcd CA made'] : [] }]);
+  record('etcd hosts', await Promise.all(inv.etcd.members.map((m) => step(m.name, 'etcd binaries, unit, certificates', () => hostSteps.prepareEtcdMember({ ...target, host: m.name, etcd })))));
+  record('etcd members', await Promise.all(inv.etcd.members.map((m) => step(m.name, 'etcd member start', () => hostSteps.startEtcdMember({ ...target, host: m.name, etcd })))));
+  const view = await checks.waitEtcdCluster({ ...target, etcd });
+  await progress.report(inv.etcd.members.map((m) => m.name), 'done', `etcd member of cluster ${view.clusterId}`);
+  return `external etcd: ${inv.etcd.members.length} members healthy, cluster ID ${view.clusterId}, leader ${view.leader}`;
+}
+
 export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseResult> {
   checkInput(input);
   const inv = input.inventory;
   const target = { inventory: inv, hosts: input.hosts };
+  const progress = hostProgress(input, patched('provision-hosts-progress'));
   const changed: string[] = [];
   const done: string[] = [];
   const record = (step: string, results: { host: string; changed: string[] }[]) => {
@@ -78,16 +110,21 @@ export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseRe
   };
   const loadBalancers = inv.loadBalancer.placement === 'gateways' ? inv.gateways : inv.masters;
   const [first, ...otherMasters] = inv.masters;
+  const nodeNames = [...inv.masters, ...inv.workers].map((n) => n.name);
+  const { step } = progress;
+  await progress.report(input.hosts.map((h) => h.name), 'pending', 'waiting for its first step');
 
   // lb: HAProxy + keepalived on every load balancer, then the VIP must answer before kubeadm uses it.
-  record('load balancers', await Promise.all(loadBalancers.map((n) => hostSteps.configureLoadBalancerHost({ ...target, host: n.name }))));
+  record('load balancers', await Promise.all(loadBalancers.map((n) => step(n.name, 'HAProxy + keepalived', () => hostSteps.configureLoadBalancerHost({ ...target, host: n.name })))));
   const { holder } = await checks.waitForVip(target);
   done.push(`VIP ${inv.loadBalancer.vip} held by ${holder}`);
+  const lbOnly = loadBalancers.map((n) => n.name).filter((n) => !nodeNames.includes(n));
+  await progress.report(lbOnly, 'done', `HAProxy + keepalived; VIP ${inv.loadBalancer.vip} held by ${holder}`);
 
   // kubernetes-prerequisites, on every master and worker at once; with external etcd, its hosts meanwhile.
   const [prerequisites, etcdFormed] = await Promise.all([
-    Promise.all([...inv.masters, ...inv.workers].map((n) => hostSteps.prepareHost({ ...target, host: n.name }))),
-    inv.etcd.topology === 'external' ? externalEtcd(input, record) : Promise.resolve(undefined),
+    Promise.all([...inv.masters, ...inv.workers].map((n) => step(n.name, 'prerequisites (swap, modules, sysctl, runtime, packages)', () => hostSteps.prepareHost({ ...target, host: n.name })))),
+    inv.etcd.topology === 'external' ? externalEtcd(input, record, progress) : Promise.resolve(undefined),
   ]);
   if (etcdFormed) done.push(etcdFormed);
   record('prerequisites', prerequisites);
@@ -96,17 +133,18 @@ export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseRe
   }
 
   // kubernetes-initialize, then master-join one at a time (each join adds a stacked etcd member), then worker-join.
-  record(`kubeadm init on ${first!.name}`, [await kubeadm.initControlPlane({ ...target, host: first!.name })]);
+  record(`kubeadm init on ${first!.name}`, [await step(first!.name, 'kubeadm init', () => kubeadm.initControlPlane({ ...target, host: first!.name }))]);
   const joins = [];
-  for (const m of otherMasters) joins.push(await kubeadm.joinNode({ ...target, host: m.name, first: first!.name, controlPlane: true }));
-  joins.push(...await Promise.all(inv.workers.map((w) => kubeadm.joinNode({ ...target, host: w.name, first: first!.name, controlPlane: false }))));
+  for (const m of otherMasters) joins.push(await step(m.name, 'kubeadm join (control plane)', () => kubeadm.joinNode({ ...target, host: m.name, first: first!.name, controlPlane: true })));
+  joins.push(...await Promise.all(inv.workers.map((w) => step(w.name, 'kubeadm join (worker)', () => kubeadm.joinNode({ ...target, host: w.name, first: first!.name, controlPlane: false })))));
   record('joins', joins);
 
   const kubeconfig = await checks.fetchAdminKubeconfig({ ...target, host: first!.name });
   if (kubeconfig.changed) changed.push(`admin kubeconfig written to ${kubeconfig.path}`);
 
   // Smoke test, through the VIP.
-  const { nodes } = await checks.waitNodesReady({ ...target, host: first!.name, names: [...inv.masters, ...inv.workers].map((n) => n.name) });
+  const { nodes } = await checks.waitNodesReady({ ...target, host: first!.name, names: nodeNames });
+  for (const n of nodes) await progress.report([n.name], n.ready ? 'done' : 'failed', n.ready ? `Ready (kubelet ${n.kubeletVersion})` : 'not Ready');
   const smoke = [`${nodes.length} nodes Ready: ${nodes.map((n) => `${n.name} (${n.kubeletVersion})`).join(', ')}`];
   smoke.push((await checks.checkApiThroughVip({ ...target, host: first!.name })).line);
   if (loadBalancers.length > 1) {

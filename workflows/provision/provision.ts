@@ -2,17 +2,20 @@
 // the host steps), then on OpenStack the boot references and the quota check against Nova's
 // /limits and Neutron's quotas (refused before anything is created when the plan needs more than
 // is left), ONE approval before the first billable create (none when every resource exists), the
-// cloud phase as a child run (provisionCloud on OpenStack, provisionProxmox on Proxmox), the host
-// phase as a child run (provisionHosts), and a report: addresses, the API endpoint and where the
-// admin kubeconfig was written (never its content). Children are started by name, so each phase
+// cloud phase as a child run (provisionCloud on OpenStack, provisionProxmox on Proxmox) that on
+// OpenStack creates only what that check found missing (a resource deleted since is refused at its
+// create; the runbook checks again and asks once more), the host phase as a child run
+// (provisionHosts), and a report: addresses, the API endpoint and where the admin kubeconfig was
+// written (never its content). Children are started by name, so each phase
 // ships and replays on its own; a re-run finds everything and says that nothing changed.
-import { ApplicationFailure, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Inventory } from '../../config/schema.js';
 import type { OpenStackActivities } from '../../activities/cloud/openstack/activities/index.js';
 import type { CloudPhaseResult, HostPhaseInput, HostPhaseResult } from '../../activities/host/context.js';
 import { planCloud, type CloudPlan } from '../../activities/cloud/openstack/plan/cloud-plan.js';
 import { quotaLine, quotaRefusal, type QuotaCheck } from '../../activities/cloud/openstack/plan/quota.js';
 import { OPENSTACK_NON_RETRYABLE } from '../../activities/cloud/openstack/plan/failure-types.js';
+import { UNAPPROVED_CREATE } from '../../activities/cloud/openstack/plan/approved.js';
 import { Runbook, rootCause } from '../runbook/runbook.js';
 import { FailureTypes } from '../runbook/definitions.js';
 import { CLUSTER, PHASE, RUNBOOK } from '../runbook/search-attributes.js';
@@ -101,11 +104,8 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
     quota = await rb.step('check', async () => {
       // An image, flavor, external network or key pair that does not exist is refused here, by name.
       await checks.resolveBootRefs({ target, plan: cloudPlan });
-      const q = await checks.checkCloudQuota({ target, plan: cloudPlan });
-      const refusal = quotaRefusal(q);
-      if (refusal) throw ApplicationFailure.create({ type: QUOTA_EXCEEDED, nonRetryable: true, message: refusal });
-      return q;
-    }, (q) => `${q.missing.length} resources to create; ${q.rows.filter((r) => r.needed > 0).map(quotaLine).join('; ') || 'no quota used'}`);
+      return checkQuota(target, cloudPlan);
+    }, checkDetail);
   } else {
     rb.skip('check', `the quota check is OpenStack's; ${provider} is checked by its cloud phase`);
   }
@@ -130,16 +130,33 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
 
   // The cloud phase. A server that went to ERROR twice holds here: a person decides whether to
   // try again (the phase deletes it and boots it once more) or to stop (everything stays).
+  // The cloud phase creates only what the check found missing (the approved plan, or "nothing to
+  // create"): a resource deleted since is refused at its create, and the runbook checks again and
+  // asks before it is made (no gate is skipped by a check that went stale).
+  const limitCreates = quota !== undefined && cloudPlan !== undefined && patched('provision-approved-creates');
   let cloudResult: CloudPhaseResult | undefined;
   for (let attempt = 1; !cloudResult; attempt++) {
     try {
-      cloudResult = await rb.step('cloud', () => executeChild<(i: { inventory: Inventory }) => Promise<CloudPhaseResult>>(cloudWorkflow, {
-        workflowId: childId('cloud', attempt), args: [{ inventory: inv }], ...childOptions('cloud'),
+      const args = { inventory: inv, ...(limitCreates ? { approvedCreates: quota!.missing } : {}) };
+      cloudResult = await rb.step('cloud', () => executeChild<(i: { inventory: Inventory; approvedCreates?: string[] }) => Promise<CloudPhaseResult>>(cloudWorkflow, {
+        workflowId: childId('cloud', attempt), args: [args], ...childOptions('cloud'),
       }), (r) => `${r.created?.length ?? 0} created, ${r.hosts?.length ?? 0} hosts`);
     } catch (err) {
       const cause = rootCause(err);
       const type = cause instanceof ApplicationFailure ? cause.type : undefined;
       if (type === 'OpenStackQuotaExceeded' && quota) throw quotaDuringCreate(cause as ApplicationFailure, quota);
+      if (type === UNAPPROVED_CREATE && limitCreates) {
+        // Check again (what is missing now, and whether the quota still fits), then ask.
+        const gate = `approve-missing-${attempt}`;
+        const recheck = `recheck-${attempt}`;
+        rb.addStep(recheck, 'Something went missing after the check: check again', 'cloud');
+        rb.addStep(gate, 'Approve creating what went missing', recheck);
+        const target = { ...(cloudPlan!.cloud ? { cloud: cloudPlan!.cloud } : {}), region: cloudPlan!.region };
+        quota = await rb.step(recheck, () => checkQuota(target, cloudPlan!), checkDetail);
+        await rb.approval(gate, { plan: `${(cause as ApplicationFailure).message}. Now missing: ${quota.missing.join(', ') || 'nothing'}. Approve to create ${quota.missing.length} cloud resources and go on; reject to stop here (what exists stays).`, timeoutMs });
+        rb.update('cloud', 'pending', `attempt ${attempt + 1} after ${gate}`);
+        continue;
+      }
       if (type !== SERVER_ERROR) throw err;
       const gate = `retry-after-server-error-${attempt}`;
       rb.addStep(gate, 'A server went to ERROR twice: try again?', 'cloud');
@@ -164,6 +181,16 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
   rb.finish(result.nothingChanged ? 'unchanged' : 'completed');
   return result;
 }
+
+/** The quota check; refuses (QuotaExceeded) when the plan needs more than is left. */
+async function checkQuota(target: { cloud?: string; region: string }, plan: CloudPlan): Promise<QuotaCheck> {
+  const q = await checks.checkCloudQuota({ target, plan });
+  const refusal = quotaRefusal(q);
+  if (refusal) throw ApplicationFailure.create({ type: QUOTA_EXCEEDED, nonRetryable: true, message: refusal });
+  return q;
+}
+
+const checkDetail = (q: QuotaCheck) => `${q.missing.length} resources to create; ${q.rows.filter((r) => r.needed > 0).map(quotaLine).join('; ') || 'no quota used'}`;
 
 function planOrBad(inv: Inventory, bad: (m: string) => ApplicationFailure): CloudPlan {
   try {

@@ -9,6 +9,8 @@ import { deriveHostKey } from '../../host-keys.js';
 import { cloudInitUserData } from '../../cloud-init.js';
 import type { CloudPlan, HostPlan } from '../plan/cloud-plan.js';
 import { CloudInventoryError } from '../errors.js';
+import { assertMayCreate } from '../ensure.js';
+import { createKey } from '../plan/approved.js';
 import { findImageByName } from '../image/images.js';
 import { findFlavorByName } from '../compute/flavors.js';
 import { getKeypair, importKeypair } from '../compute/keypairs.js';
@@ -38,7 +40,7 @@ export function createComputeActivities(deps: OpenStackDeps) {
       });
     },
 
-    async ensureKeypair(i: { target: CloudTarget; keypair: CloudPlan['keypair'] }): Promise<{ name: string; created: boolean }> {
+    async ensureKeypair(i: { target: CloudTarget; keypair: CloudPlan['keypair']; approved?: readonly string[] }): Promise<{ name: string; created: boolean }> {
       return withCloud(`key pair ${i.keypair.name}`, i.target, deps, async (c) => {
         const existing = await getKeypair(c, i.keypair.name);
         const want = i.keypair.publicKey?.split(/\s+/).slice(0, 2).join(' ');
@@ -49,18 +51,20 @@ export function createComputeActivities(deps: OpenStackDeps) {
           return { name: existing.name, created: false };
         }
         if (!i.keypair.publicKey) throw new CloudInventoryError(`provider.openstack.keyName: no key pair "${i.keypair.name}": import it, or give provider.openstack.publicKey`);
+        assertMayCreate(i.approved, createKey('key pair', i.keypair.name));
         await importKeypair(c, i.keypair.name, i.keypair.publicKey);
         return { name: i.keypair.name, created: true };
       });
     },
 
-    async ensureServerGroups(i: { target: CloudTarget; groups: CloudPlan['serverGroups'] }): Promise<Record<string, string>> {
+    async ensureServerGroups(i: { target: CloudTarget; groups: CloudPlan['serverGroups']; approved?: readonly string[] }): Promise<Record<string, string>> {
       return withCloud('server groups', i.target, deps, async (c) => {
         const ids: Record<string, string> = {};
         let all = await listServerGroups(c);
         for (const g of i.groups) {
           const found = all.filter((x) => x.name === g.name);
           if (found.length > 1) throw new CloudInventoryError(`${found.length} server groups are named ${g.name}: delete the extra one`);
+          if (!found[0]) assertMayCreate(i.approved, createKey('server group', g.name));
           const group = found[0] ?? await createServerGroup(c, g.name, g.policy);
           if (!found[0]) all = [...all, group];
           ids[g.role] = group.id;
@@ -76,7 +80,7 @@ export function createComputeActivities(deps: OpenStackDeps) {
      */
     async ensureServer(i: {
       target: CloudTarget; tag: string; cluster: string; host: HostPlan; imageId: string; flavorId: string; portId: string; keyName: string;
-      serverGroupId?: string; hostKeySeed: SecretRef;
+      serverGroupId?: string; hostKeySeed: SecretRef; approved?: readonly string[];
     }): Promise<ServerResult> {
       return withCloud(`server ${i.host.server}`, i.target, deps, async (c) => {
         // 32 random bytes (raw, hex or base64), like every other key Mooring takes by reference.
@@ -85,6 +89,7 @@ export function createComputeActivities(deps: OpenStackDeps) {
         const found = await listServersByName(c, i.host.server);
         if (found.length > 1) throw new CloudInventoryError(`${found.length} servers are named ${i.host.server} (${found.map((s) => s.id).join(', ')}): delete the extra one`);
         if (found[0]) return { id: found[0].id, created: false, hostKey: key.publicKey };
+        assertMayCreate(i.approved, createKey('server', i.host.server));
         const userData = Buffer.from(cloudInitUserData({ name: i.host.name, hostKey: key })).toString('base64');
         const s = await createServer(c, {
           name: i.host.server, imageRef: i.imageId, flavorRef: i.flavorId, key_name: i.keyName, user_data: userData, networks: [{ port: i.portId }],

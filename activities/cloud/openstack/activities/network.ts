@@ -6,7 +6,8 @@ import type { CloudPlan, HostPlan } from '../plan/cloud-plan.js';
 import { ruleKey, type RuleSpec } from '../plan/port-table.js';
 import type { Role } from '../plan/names.js';
 import { CloudInventoryError } from '../errors.js';
-import { ensureByName } from '../ensure.js';
+import { assertMayCreate, ensureByName } from '../ensure.js';
+import { floatingIpKey } from '../plan/approved.js';
 import type { OpenStackClient } from '../client.js';
 import { createNetwork, listNetworks } from '../network/networks.js';
 import { createSubnet, listSubnets } from '../network/subnets.js';
@@ -39,7 +40,7 @@ function matches(existing: SecurityGroupRule, want: RuleSpec, groupIds: Record<s
   return ruleKey({ protocol: proto as RuleSpec['protocol'], ...(ports ? { ports } : {}), from }) === ruleKey(want);
 }
 
-async function ensurePortFor(c: OpenStackClient, o: { name: string; ip: string; ipField: string; networkId: string; subnetId: string; securityGroups: string[]; pairs?: string[]; tag: string }): Promise<Port> {
+async function ensurePortFor(c: OpenStackClient, o: { name: string; ip: string; ipField: string; networkId: string; subnetId: string; securityGroups: string[]; pairs?: string[]; tag: string; approved?: readonly string[] }): Promise<Port> {
   const { resource: port } = await ensureByName({
     kind: 'port', name: o.name, tag: o.tag,
     find: () => listPorts(c, { name: o.name, network_id: o.networkId }),
@@ -54,6 +55,7 @@ async function ensurePortFor(c: OpenStackClient, o: { name: string; ip: string; 
       });
     },
     setTags: (p, tags) => setTags(c, 'ports', p.id, tags),
+    ...(o.approved ? { approved: o.approved } : {}),
   });
   if (!port.fixed_ips.some((f) => f.ip_address === o.ip)) {
     throw new CloudInventoryError(`${o.ipField}: port ${o.name} exists with ${port.fixed_ips.map((f) => f.ip_address).join(', ') || 'no address'}, not ${o.ip}: delete the port or fix the inventory`);
@@ -72,19 +74,20 @@ async function ensurePortFor(c: OpenStackClient, o: { name: string; ip: string; 
 
 export function createNetworkActivities(deps: OpenStackDeps) {
   return {
-    async ensureNetwork(i: { target: CloudTarget; tag: string; network: CloudPlan['network'] }): Promise<Created> {
+    async ensureNetwork(i: { target: CloudTarget; tag: string; network: CloudPlan['network']; approved?: readonly string[] }): Promise<Created> {
       return withCloud(`network ${i.network.name}`, i.target, deps, async (c) => {
         const r = await ensureByName({
           kind: 'network', name: i.network.name, tag: i.tag,
           find: () => listNetworks(c, { name: i.network.name }),
           create: () => createNetwork(c, { name: i.network.name, description: `Mooring cluster network (${i.tag})` }),
           setTags: (n, tags) => setTags(c, 'networks', n.id, tags),
+          ...(i.approved ? { approved: i.approved } : {}),
         });
         return { id: r.resource.id, created: r.created };
       });
     },
 
-    async ensureSubnet(i: { target: CloudTarget; tag: string; networkId: string; subnet: CloudPlan['subnet'] }): Promise<Created> {
+    async ensureSubnet(i: { target: CloudTarget; tag: string; networkId: string; subnet: CloudPlan['subnet']; approved?: readonly string[] }): Promise<Created> {
       return withCloud(`subnet ${i.subnet.name}`, i.target, deps, async (c) => {
         const r = await ensureByName({
           kind: 'subnet', name: i.subnet.name, tag: i.tag,
@@ -94,13 +97,14 @@ export function createNetworkActivities(deps: OpenStackDeps) {
             allocation_pools: [i.subnet.allocationPool], enable_dhcp: true, ...(i.subnet.dnsNameservers.length ? { dns_nameservers: i.subnet.dnsNameservers } : {}),
           }),
           setTags: (s, tags) => setTags(c, 'subnets', s.id, tags),
+          ...(i.approved ? { approved: i.approved } : {}),
         });
         if (r.resource.cidr !== i.subnet.cidr) throw new CloudInventoryError(`provider.openstack.network.cidr: subnet ${i.subnet.name} exists with ${r.resource.cidr}, not ${i.subnet.cidr}: fix the inventory or delete the subnet`);
         return { id: r.resource.id, created: r.created };
       });
     },
 
-    async ensureRouter(i: { target: CloudTarget; tag: string; router: CloudPlan['router']; subnetId: string }): Promise<Created & { externalNetworkId: string }> {
+    async ensureRouter(i: { target: CloudTarget; tag: string; router: CloudPlan['router']; subnetId: string; approved?: readonly string[] }): Promise<Created & { externalNetworkId: string }> {
       return withCloud(`router ${i.router.name}`, i.target, deps, async (c) => {
         const ext = await externalNetworkId(c, i.router.externalNetwork, 'provider.openstack.floatingNetwork');
         const r = await ensureByName({
@@ -108,6 +112,7 @@ export function createNetworkActivities(deps: OpenStackDeps) {
           find: () => listRouters(c, { name: i.router.name }),
           create: () => createRouter(c, { name: i.router.name, external_gateway_info: { network_id: ext } }),
           setTags: (x, tags) => setTags(c, 'routers', x.id, tags),
+          ...(i.approved ? { approved: i.approved } : {}),
         });
         if (r.resource.external_gateway_info?.network_id !== ext) await setRouterGateway(c, r.resource.id, ext);
         // Plugged in already? The router's interface port on the subnet says so.
@@ -118,7 +123,7 @@ export function createNetworkActivities(deps: OpenStackDeps) {
     },
 
     /** Every group first (rules name each other as remotes), then each missing rule. */
-    async ensureSecurityGroups(i: { target: CloudTarget; tag: string; groups: CloudPlan['securityGroups'] }): Promise<{ ids: Record<string, string>; rulesCreated: number }> {
+    async ensureSecurityGroups(i: { target: CloudTarget; tag: string; groups: CloudPlan['securityGroups']; approved?: readonly string[] }): Promise<{ ids: Record<string, string>; rulesCreated: number }> {
       return withCloud('security groups', i.target, deps, async (c) => {
         const ids: Record<string, string> = {};
         const existing: Record<string, SecurityGroupRule[]> = {};
@@ -128,6 +133,7 @@ export function createNetworkActivities(deps: OpenStackDeps) {
             find: () => listSecurityGroups(c, { name: g.name }),
             create: () => createSecurityGroup(c, { name: g.name, description: `Mooring ${g.role} hosts (${i.tag})` }),
             setTags: (x, tags) => setTags(c, 'security-groups', x.id, tags),
+            ...(i.approved ? { approved: i.approved } : {}),
           });
           ids[g.role] = r.resource.id;
           existing[g.role] = r.resource.security_group_rules;
@@ -149,30 +155,34 @@ export function createNetworkActivities(deps: OpenStackDeps) {
     },
 
     /** The VIP: a port nobody boots on, holding the address so Neutron never hands it out. */
-    async ensureVipPort(i: { target: CloudTarget; tag: string; vip: NonNullable<CloudPlan['vip']>; networkId: string; subnetId: string; securityGroupId: string }): Promise<{ id: string }> {
+    async ensureVipPort(i: { target: CloudTarget; tag: string; vip: NonNullable<CloudPlan['vip']>; networkId: string; subnetId: string; securityGroupId: string; approved?: readonly string[] }): Promise<{ id: string }> {
       return withCloud(`VIP port ${i.vip.port}`, i.target, deps, async (c) => {
-        const p = await ensurePortFor(c, { name: i.vip.port, ip: i.vip.ip, ipField: 'loadBalancer.vip', networkId: i.networkId, subnetId: i.subnetId, securityGroups: [i.securityGroupId], tag: i.tag });
+        const p = await ensurePortFor(c, { name: i.vip.port, ip: i.vip.ip, ipField: 'loadBalancer.vip', networkId: i.networkId, subnetId: i.subnetId, securityGroups: [i.securityGroupId], tag: i.tag, ...(i.approved ? { approved: i.approved } : {}) });
         return { id: p.id };
       });
     },
 
     /** A host's port with its inventory address; a VIP holder's port allows the VIP as well. */
-    async ensureHostPort(i: { target: CloudTarget; tag: string; host: HostPlan; networkId: string; subnetId: string; securityGroupId: string; vipIp?: string }): Promise<{ id: string; mac: string }> {
+    async ensureHostPort(i: { target: CloudTarget; tag: string; host: HostPlan; networkId: string; subnetId: string; securityGroupId: string; vipIp?: string; approved?: readonly string[] }): Promise<{ id: string; mac: string }> {
       return withCloud(`port ${i.host.port}`, i.target, deps, async (c) => {
         const p = await ensurePortFor(c, {
           name: i.host.port, ip: i.host.ip, ipField: i.host.ipField, networkId: i.networkId, subnetId: i.subnetId, securityGroups: [i.securityGroupId],
-          ...(i.vipIp ? { pairs: [i.vipIp] } : {}), tag: i.tag,
+          ...(i.vipIp ? { pairs: [i.vipIp] } : {}), tag: i.tag, ...(i.approved ? { approved: i.approved } : {}),
         });
         return { id: p.id, mac: p.mac_address };
       });
     },
 
-    /** One floating IP per port: the port is the key, so a retry never allocates a second. */
-    async ensureFloatingIp(i: { target: CloudTarget; tag: string; name: string; portId: string; externalNetworkId: string }): Promise<{ id: string; address: string; created: boolean }> {
+    /**
+     * One floating IP per port: the port is the key, so a retry never allocates a second.
+     * `portName` names it in the approved list (the check's "floating IP for <port>").
+     */
+    async ensureFloatingIp(i: { target: CloudTarget; tag: string; name: string; portId: string; externalNetworkId: string; portName?: string; approved?: readonly string[] }): Promise<{ id: string; address: string; created: boolean }> {
       return withCloud(`floating IP ${i.name}`, i.target, deps, async (c) => {
         const found = await listFloatingIps(c, { port_id: i.portId });
         let fip = found[0];
         const created = fip === undefined;
+        if (created) assertMayCreate(i.approved, floatingIpKey(i.portName ?? i.name));
         fip ??= await createFloatingIp(c, { floating_network_id: i.externalNetworkId, port_id: i.portId, description: i.name });
         if (!(fip.tags ?? []).includes(i.tag)) await setTags(c, 'floatingips', fip.id, [...new Set([...(fip.tags ?? []), i.tag])]);
         return { id: fip.id, address: fip.floating_ip_address, created };
