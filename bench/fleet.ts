@@ -55,7 +55,8 @@ async function benchFleet(base: Inventory, n: number): Promise<string[]> {
     const createStarted = Date.now();
     // Offsets are positions in the interval counted from the epoch, as the server counts them.
     const opensAtMs = Math.ceil((Date.now() + (n * 0.05 + LEAD_S) * 1000) / 1000) * 1000;
-    const firstDueMs = clusters.map((_, i) => opensAtMs + Math.floor((i * EVERY_S * 1000) / n));
+    // Whole seconds: the server fires interval schedules on the second.
+    const firstDueMs = clusters.map((_, i) => opensAtMs + Math.floor((i * EVERY_S) / n) * 1000);
     for (const [i, name] of clusters.entries()) {
       const offsetS = Math.floor(firstDueMs[i]! / 1000) % EVERY_S;
       await createBackupSchedule(t.client, { ...base, cluster: { ...base.cluster, name } }, { every: `${EVERY_S / 60}m`, offset: `${offsetS}s`, jitter: '0s', taskQueue, note: 'bench:fleet' });
