@@ -71,6 +71,33 @@ export async function tearDownCrashEnv(e: CrashEnv | undefined): Promise<void> {
 }
 
 /**
+ * One lab for a suite's cases, handed out fresh after a case that failed: a failed case can leave
+ * its lab mid-recovery (a run terminated after its member add, a data dir moved aside), and the
+ * next case would then fail on that instead of on its own boundary. The failed lab's files stay
+ * for a post-mortem (MOORING_KEEP_SCRATCH=1).
+ */
+export function crashSuite(subnet: string): { setUp(): Promise<void>; tearDown(): Promise<void>; crashAt(scenario: CrashScenario, boundary: number): Promise<CrashOutcome>; labDir(): string | undefined } {
+  let e: CrashEnv | undefined;
+  let clean = false;
+  return {
+    async setUp() { e = await setUpCrashEnv(subnet); clean = true; },
+    async tearDown() { await tearDownCrashEnv(e); e = undefined; },
+    labDir: () => e?.lab.dir,
+    async crashAt(scenario, boundary) {
+      if (!clean) {
+        await tearDownCrashEnv(e);
+        e = undefined;
+        e = await setUpCrashEnv(subnet);
+      }
+      clean = false;
+      const outcome = await crashRecoveryAt(e!, scenario, boundary);
+      clean = true;
+      return outcome;
+    },
+  };
+}
+
+/**
  * Destructive commands the nodes received, counted per kind and member: `member remove` (by
  * member ID on the wire, so counted without a name), `member add <name>`, `mv data dir on <node>`,
  * `snapshot restore on <node>`.
