@@ -8,6 +8,8 @@
 //   provision-hosts-progress    the real provisionHosts as provision's child, on the SIMULATED host
 //                               activities of test/helpers/simulated-host-phase.ts, reporting each
 //                               host's step to its parent ('provision-hosts-progress')
+//   provision-hosts-external-etcd-progress  the same for seed 001: external etcd formed by the host
+//                               phase, its hosts' steps reported too (both patches on)
 //   npm run build && node dist/test/replay/record-provision-histories.js [--force]
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,6 +81,11 @@ try {
     await approve(full);
     await full.result();
     save('provision-hosts-progress', `ops/managed-k8s/hosts-${full.firstExecutionRunId}`);
+    // Seed 001: external etcd and per-host progress together (the etcd steps reported too).
+    const external = await startRunbook(t.client, findRunbook('provision'), cloud.seed1, { ...opts, taskQueue: prodQueue });
+    await approve(external);
+    await external.result();
+    save('provision-hosts-external-etcd-progress', `ops/${cloud.seed1.cluster.name}/hosts-${external.firstExecutionRunId}`);
   } finally {
     await prod.stop();
   }
