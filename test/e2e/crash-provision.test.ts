@@ -6,8 +6,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { PROJECT_ROOT } from '../../client/tools.js';
 import { findRunbook } from '../../client/runbooks.js';
 import { startRunbook } from '../../client/start.js';
@@ -17,12 +15,13 @@ import type { ProvisionResult } from '../../workflows/provision/provision.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { startSeedCloud, type SeedCloud } from '../helpers/openstack-seeds.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 describe('crash: kill -9 the worker during a server create (real Temporal, SIMULATED OpenStack)', () => {
   let t: TestTemporal;
   let cloud: SeedCloud;
   const workers: WorkerProcess[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'mooring-crash-provision-'));
+  const dir = scratchDir('mooring-crash-provision-');
 
   before(async () => {
     cloud = await startSeedCloud('127.85.0.1');
