@@ -155,21 +155,21 @@ const memberListMatches = (text: string, etcd: EtcdSettings, members: readonly E
 export async function startEtcdMember(s: SshSession, inv: Inventory, etcd: EtcdSettings, member: EtcdMemberRef, members: readonly EtcdMemberRef[], signal: AbortSignal): Promise<string[]> {
   const config = renderMemberConfig(etcd, { name: member.name, ip: member.ip, initialCluster: members.map((m) => ({ name: m.name, ip: m.ip })), state: 'new', clusterToken: etcdClusterToken(inv.cluster.name) });
   const own = [clientUrl(member.ip, etcd.clientPort)];
+  const hasOurConfig = async () => {
+    const current = await s.exec(sh`cat ${etcd.configPath}`, { timeoutMs: 15_000, signal });
+    return current.code === 0 && current.stdout === config;
+  };
   if (await etcdActive(s, signal)) {
     const health = await s.exec(etcdctl(etcd.tls, own, ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 }), { timeoutMs: 15_000, signal });
     const list = health.code === 0 ? await s.exec(etcdctl(etcd.tls, own, ['member', 'list', '-w', 'json'], { timeoutSeconds: 3 }), { timeoutMs: 15_000, signal }) : undefined;
     if (list?.code === 0 && memberListMatches(list.stdout, etcd, members)) return [];
-    const current = await s.exec(sh`cat ${etcd.configPath}`, { timeoutMs: 15_000, signal });
-    if (current.code === 0 && current.stdout === config) return [];
-    throw ApplicationFailure.nonRetryable(`${member.name}: etcd runs there from another config than ${etcd.configPath} would be, and not as a healthy member of ${members.map((m) => m.name).join(', ')}: inspect it; nothing was changed`, 'PreconditionFailed');
+    if (await hasOurConfig()) return [];
+    throw ApplicationFailure.nonRetryable(`${member.name}: etcd runs there from another config than ${etcd.configPath} would be, and not as a healthy member of ${members.map((m) => m.name).join(', ')}: nothing was changed; if it belongs to another cluster, take this host out of etcd.members, else stop that etcd and run provision again`, 'PreconditionFailed');
   }
   const hasData = (await s.exec(sh`test -d ${`${etcd.dataDir}/member`}`, { timeoutMs: 15_000, signal })).code === 0;
   const wrote = hasData ? false : await ensureRemoteFile(s, etcd.configPath, config, 0o644, signal);
-  if (hasData) {
-    const current = await s.exec(sh`cat ${etcd.configPath}`, { timeoutMs: 15_000, signal });
-    if (current.code !== 0 || current.stdout !== config) {
-      throw ApplicationFailure.nonRetryable(`${member.name}: ${etcd.dataDir} holds etcd data but ${etcd.configPath} is not this cluster's member config: the host belongs to another cluster? Nothing was changed (a data dir is never deleted)`, 'PreconditionFailed');
-    }
+  if (hasData && !(await hasOurConfig())) {
+    throw ApplicationFailure.nonRetryable(`${member.name}: ${etcd.dataDir} holds etcd data but ${etcd.configPath} is not this cluster's member config, so the host may belong to another cluster; nothing was changed (a data dir is never deleted): move that data dir aside yourself if it is not needed, then run provision again`, 'PreconditionFailed');
   }
   // daemon-reload: the unit may have been written by an attempt that died before reloading.
   // --no-block: with Type=notify a new member's start returns only once the cluster has a leader,
