@@ -10,6 +10,7 @@ import { clientUrl, etcdctl, parseEndpointStatus } from '../etcd-recovery/etcdct
 import { checkSnapshot, type SnapshotCheck } from '../etcd-recovery/snapshots.js';
 import { LOCAL_NAME } from './local-names.js';
 import { sizedTimeoutMs } from '../heartbeat.js';
+import { stallGuarded } from './stall-guard.js';
 
 export interface TakenSnapshot {
   member: string;
@@ -27,6 +28,12 @@ export interface TakenSnapshot {
   /** This run's file was already there and passed the checks again (a retry after a crash). */
   reused: boolean;
 }
+
+/**
+ * Seconds without a byte of the snapshot after which its save is stopped: as long as the dial
+ * timeout Mooring already gives a member to answer, far longer than a live member pauses.
+ */
+export const SAVE_STALL_SECONDS = 30;
 
 /** etcdctl's command timeout for saving a database of `dbSize` bytes (at least the old fixed 30 s). */
 export function snapshotSaveTimeoutSeconds(dbSize: number): number {
@@ -55,7 +62,10 @@ export async function saveSnapshot(s: SshSession, t: EtcdTarget, member: EtcdMem
   } else {
     // etcdctl's --command-timeout bounds the whole transfer (3.4 cut a 3.6 GB save off after 30 s
     // on the lab): sized by the database the member reports, like every other long step.
-    const save = await s.exec(`rm -f ${sh`${partial}`} && ${etcdctl(t.etcd.tls, [endpoint], ['snapshot', 'save', partial], { timeoutSeconds: 30, commandTimeoutSeconds: snapshotSaveTimeoutSeconds(status.dbSize) })}`, { timeoutMs: 30 * 60_000, signal });
+    // etcdctl writes into `<partial>.part` and renames it when done; a member that stops sending
+    // ends the save after SAVE_STALL_SECONDS instead of at the command timeout (stall-guard.ts).
+    const saveCommand = etcdctl(t.etcd.tls, [endpoint], ['snapshot', 'save', partial], { timeoutSeconds: 30, commandTimeoutSeconds: snapshotSaveTimeoutSeconds(status.dbSize) });
+    const save = await s.exec(`${sh`rm -f ${partial} ${partial}.part`} || exit 1\n${stallGuarded(saveCommand, `${partial}.part`, SAVE_STALL_SECONDS)}`, { timeoutMs: 30 * 60_000, signal });
     if (save.code !== 0) {
       await s.exec(sh`rm -f ${partial} ${partial}.part`, { timeoutMs: 15_000, signal }).catch(() => undefined);
       throw ApplicationFailure.retryable(`${member.name}: snapshot save failed: ${lastLine(save.stderr)}`, 'SnapshotSaveFailed');
