@@ -1,6 +1,6 @@
 // The host phase workflow `provisionHosts` (the real workflow code on the real Temporal dev server)
-// with TEST DOUBLE activities: each double records its call and answers as a host would, keeping
-// what it "did" so a second run finds it done. What is proven here is the order and the input of
+// with the SIMULATED host-phase activities (test/helpers/simulated-host-phase.ts): each records its
+// call and answers as a host would, keeping what it "did" so a second run finds it done. What is proven here is the order and the input of
 // the steps (external etcd formed before kubeadm init, the apiserver's etcd client certificate on
 // every master first), bad input refused before any step, a refused etcd member stopping the run;
 // the steps themselves run against real etcd, sshd and kubeadm in
@@ -9,7 +9,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../../client/tools.js';
@@ -17,61 +16,28 @@ import { loadInventory } from '../../config/load.js';
 import { hostsOf } from '../../config/hosts.js';
 import type { Inventory } from '../../config/schema.js';
 import type { HostPhaseResult, ProvisionedHost } from '../../activities/host/context.js';
-import type { HostPhaseActivities } from '../../activities/host/index.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkflowFileWorker, type TestWorker } from '../helpers/worker.js';
+import { simulatedHostPhase } from '../helpers/simulated-host-phase.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-type Call = { step: string; host: string; input: Record<string, unknown> };
+const hostsFor = (inv: Inventory): ProvisionedHost[] => hostsOf(inv).map((h) => ({ name: h.name, roles: h.roles, address: h.ip, hostKey: 'ssh-ed25519 AAAASIMULATED', machineId: `vm-${h.name}` }));
 
-/** TEST DOUBLES of every host-phase activity: a call log and a set of what is done, per cluster. */
-function doubles(calls: Call[], done: Set<string>, refuse: { step?: string; host?: string }) {
-  const step = (name: string, what: (i: { host?: string }) => string) => async (i: { host?: string }) => {
-    calls.push({ step: name, host: i.host ?? '', input: i as Record<string, unknown> });
-    if (refuse.step === name && (!refuse.host || refuse.host === i.host)) throw ApplicationFailure.nonRetryable(`TEST DOUBLE: ${i.host} refused`, 'PreconditionFailed');
-    const key = `${name}/${i.host ?? ''}`;
-    if (done.has(key)) return { host: i.host ?? '', changed: [] };
-    done.add(key);
-    return { host: i.host ?? '', changed: [what(i)] };
-  };
-  const view = { clusterId: 'c0ffee', leader: 'etcd-1', versions: {} };
-  const a: HostPhaseActivities = {
-    configureLoadBalancerHost: step('configureLoadBalancerHost', () => 'lb configured'),
-    prepareHost: step('prepareHost', () => 'prepared'),
-    ensureEtcdCa: async (i) => { calls.push({ step: 'ensureEtcdCa', host: '', input: i as never }); const made = !done.has('ca'); done.add('ca'); return { created: made }; },
-    prepareEtcdMember: step('prepareEtcdMember', () => 'etcd installed') as HostPhaseActivities['prepareEtcdMember'],
-    startEtcdMember: step('startEtcdMember', () => 'etcd started') as HostPhaseActivities['startEtcdMember'],
-    waitEtcdCluster: async (i) => { calls.push({ step: 'waitEtcdCluster', host: '', input: i as never }); return view; },
-    placeApiserverEtcdClient: step('placeApiserverEtcdClient', () => 'client cert') as HostPhaseActivities['placeApiserverEtcdClient'],
-    waitForVip: async (i) => { calls.push({ step: 'waitForVip', host: '', input: i as never }); return { holder: i.inventory.gateways[0]!.name }; },
-    initControlPlane: step('initControlPlane', () => 'kubeadm init') as HostPhaseActivities['initControlPlane'],
-    joinNode: step('joinNode', () => 'kubeadm join') as HostPhaseActivities['joinNode'],
-    fetchAdminKubeconfig: async () => ({ path: '/TEST-DOUBLE/admin.conf', changed: false }),
-    waitNodesReady: async (i) => ({ nodes: i.names.map((name) => ({ name, ready: true, kubeletVersion: 'v1.0.0' })) }),
-    checkApiThroughVip: async () => ({ line: 'TEST DOUBLE: API' }),
-    checkVipFailover: async () => ({ line: 'TEST DOUBLE: failover' }),
-  };
-  return a;
-}
-
-const hostsFor = (inv: Inventory): ProvisionedHost[] => hostsOf(inv).map((h) => ({ name: h.name, roles: h.roles, address: h.ip, hostKey: 'ssh-ed25519 AAAATESTDOUBLE', machineId: `vm-${h.name}` }));
-
-describe('provisionHosts (real workflow, TEST DOUBLE activities)', () => {
+describe('provisionHosts (real workflow, SIMULATED host activities)', () => {
   let temporal: TestTemporal;
   let worker: TestWorker;
   let seed1: Inventory;
   let seed2: Inventory;
-  const calls: Call[] = [];
-  const done = new Set<string>();
-  const refuse: { step?: string; host?: string } = {};
+  const sim = simulatedHostPhase();
+  const { log: calls, done, refuse } = sim;
   const taskQueue = uniqueTaskQueue('provision-hosts');
 
   before(async () => {
     seed1 = await loadInventory(join(PROJECT_ROOT, 'config', 'examples', 'seed-001-openstack-external-etcd.yaml'));
     seed2 = await loadInventory(join(PROJECT_ROOT, 'config', 'examples', 'seed-002-openstack-stacked-etcd.yaml'));
     temporal = await startTestTemporal();
-    worker = await startWorkflowFileWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'hosts.js'), doubles(calls, done, refuse));
+    worker = await startWorkflowFileWorker(temporal.address, taskQueue, join(PROJECT_ROOT, 'dist', 'workflows', 'provision', 'hosts.js'), sim.activities);
   });
   after(async () => {
     await worker?.stop();
@@ -80,6 +46,7 @@ describe('provisionHosts (real workflow, TEST DOUBLE activities)', () => {
 
   const run = (inv: Inventory) => {
     calls.length = 0;
+    sim.calls.length = 0;
     return temporal.client.workflow.execute('provisionHosts', { workflowId: `hosts-${randomUUID()}`, taskQueue, args: [{ inventory: inv, hosts: hostsFor(inv) }] }) as Promise<HostPhaseResult>;
   };
   const index = (step: string, host = '') => calls.findIndex((c) => c.step === step && (!host || c.host === host));
@@ -102,9 +69,9 @@ describe('provisionHosts (real workflow, TEST DOUBLE activities)', () => {
     const settings = calls.find((c) => c.step === 'startEtcdMember')!.input.etcd as Record<string, unknown>;
     assert.equal(settings.configPath, '/etc/etcd/etcd.conf.yaml');
     assert.equal(settings.peerPort, 2380);
-    assert.ok(r.changed.includes('etcd-2: etcd started'), r.changed.join('\n'));
+    assert.ok(r.changed.includes('etcd-2: SIMULATED: etcd started'), r.changed.join('\n'));
     assert.ok(r.changed.includes('state directory: etcd CA made'));
-    assert.ok(r.smoke.includes('external etcd: 3 members healthy, one cluster ID c0ffee, leader etcd-1'), r.smoke.join('\n'));
+    assert.ok(r.smoke.includes('external etcd: 3 members healthy, one cluster ID SIMULATED, leader etcd-1'), r.smoke.join('\n'));
     assert.equal(calls.filter((c) => c.step === 'waitEtcdCluster').length, 2, 'formed before init, checked again in the smoke test');
   });
 
@@ -117,7 +84,7 @@ describe('provisionHosts (real workflow, TEST DOUBLE activities)', () => {
     done.clear();
     const r = await run(seed2);
     assert.deepEqual(calls.filter((c) => /Etcd/.test(c.step)).map((c) => c.step), []);
-    assert.ok(r.changed.includes(`${seed2.masters[0]!.name}: kubeadm init`), r.changed.join('\n'));
+    assert.ok(r.changed.includes(`${seed2.masters[0]!.name}: SIMULATED: kubeadm init`), r.changed.join('\n'));
     assert.ok(!r.smoke.some((l) => l.includes('external etcd')));
   });
 
