@@ -21,6 +21,8 @@
 //                                          'majority-control-plane-restart' and 'majority-grow-waits-for-agreement' taken
 //   recover-etcd-majority-election-confirm the quorum loss confirmed by two probes 3 s apart
 //                                          ('majority-confirm-by-election-timeout'), a local snapshot
+//   recover-etcd-follower-parallel-reads   a SIGKILLed member, with a canary: 'replace-member-parallel-reads'
+//   recover-etcd-majority-parallel-reads   quorum lost, a local snapshot: 'majority-parallel-reads'
 //   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
 //                                          snapshot: the `backup &&` guard short-circuits
 //   upgrade-etcd                           upgradeCluster to 1.37.2 on the lab: no control plane, so
@@ -245,6 +247,19 @@ try {
   // Majority with the quorum loss confirmed by two probes CONFIRM_GAP_MS apart (patch
   // majority-confirm-by-election-timeout), from a local snapshot.
   if (wanted('recover-etcd-majority-election-confirm')) await majorityFromLocal('recover-etcd-majority-election-confirm', 'replay-election-confirm.db');
+
+  // Issue 14's reads side by side: the follower procedure's certificate check beside the member
+  // list and its verification's three reads at once (patch replace-member-parallel-reads, with a
+  // canary so all three run); the majority's snapshot search beside the confirmation's second
+  // probe and the re-assessment's reads at once (patch majority-parallel-reads).
+  if (wanted('recover-etcd-follower-parallel-reads')) {
+    lab.killEtcd('etcd-2');
+    const handle = await startRunbook(t.client, findRunbook('recover-etcd-follower'), inv, opts({ canary }));
+    await approveAtGate(handle);
+    await handle.result();
+    save('recover-etcd-follower-parallel-reads', handle.workflowId, handle.firstExecutionRunId);
+  }
+  if (wanted('recover-etcd-majority-parallel-reads')) await majorityFromLocal('recover-etcd-majority-parallel-reads', 'replay-parallel-reads.db');
 
   // Last: it leaves the lab's etcd on 3.6. No node runs Kubernetes in the lab, so the Kubernetes
   // release source is a SIMULATED directory of release names (as in test/e2e/upgrade-etcd.test.ts).
