@@ -219,13 +219,15 @@ try {
   // The recoveries' shape with the re-assessment after the approval and the default approval
   // timeout (patches recovery-reassess-after-approval, recovery-default-approval-timeout): a
   // follower recovery of a killed member.
-  if (wanted('recover-etcd-follower-reassessed')) {
+  /** A follower recovery of etcd-2, SIGKILLed, with the canary, approved at its gate. */
+  const followerOfKilled = async (name: string) => {
     lab.killEtcd('etcd-2');
     const handle = await startRunbook(t.client, findRunbook('recover-etcd-follower'), inv, opts({ canary }));
     await approveAtGate(handle);
     await handle.result();
-    save('recover-etcd-follower-reassessed', handle.workflowId, handle.firstExecutionRunId);
-  }
+    save(name, handle.workflowId, handle.firstExecutionRunId);
+  };
+  if (wanted('recover-etcd-follower-reassessed')) await followerOfKilled('recover-etcd-follower-reassessed');
 
   // Majority from a local snapshot with the re-assessment, the default timeout and the
   // one-master-at-a-time control-plane restart (patch control-plane-rolling-restart).
@@ -252,13 +254,7 @@ try {
   // list and its verification's three reads at once (patch replace-member-parallel-reads, with a
   // canary so all three run); the majority's snapshot search beside the confirmation's second
   // probe and the re-assessment's reads at once (patch majority-parallel-reads).
-  if (wanted('recover-etcd-follower-parallel-reads')) {
-    lab.killEtcd('etcd-2');
-    const handle = await startRunbook(t.client, findRunbook('recover-etcd-follower'), inv, opts({ canary }));
-    await approveAtGate(handle);
-    await handle.result();
-    save('recover-etcd-follower-parallel-reads', handle.workflowId, handle.firstExecutionRunId);
-  }
+  if (wanted('recover-etcd-follower-parallel-reads')) await followerOfKilled('recover-etcd-follower-parallel-reads');
   if (wanted('recover-etcd-majority-parallel-reads')) await majorityFromLocal('recover-etcd-majority-parallel-reads', 'replay-parallel-reads.db');
 
   // Last: it leaves the lab's etcd on 3.6. No node runs Kubernetes in the lab, so the Kubernetes
