@@ -1,7 +1,8 @@
 // A snapshot taken on a member's own host, over SSH: `etcdctl snapshot save` against that member
-// (TLS) into a partial file, checked (the sha256 that save appends, then `snapshot status`), and
-// only then renamed to its final name. A file with a final name was checked; a partial one never
-// counts. Saving the same name again (a retry after a crash) re-checks and reuses the file.
+// (TLS) into a partial file, checked (the sha256 that save appends, in the same read as the whole
+// file's sha256; then `snapshot status`), and only then renamed to its final name. A file with a
+// final name was checked; a partial one never counts. Saving the same name again (a retry after
+// a crash) re-checks and reuses the file.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { SshSession } from '../ssh/session.js';
 import { sh } from '../ssh/quote.js';
@@ -52,9 +53,9 @@ export async function saveSnapshot(s: SshSession, t: EtcdTarget, member: EtcdMem
 
   const existing = (await s.run(sh`umask 077; mkdir -p ${dir} && chmod 700 ${dir} && if [ -f ${path} ]; then echo yes; fi`, { timeoutMs: 15_000, signal })).trim() === 'yes';
   let reused = false;
-  let c: SnapshotCheck;
+  let c: SnapshotCheck & { sha256?: string };
   if (existing) {
-    c = await checkSnapshot(s, { path, mtime: 0, size: 0 }, signal);
+    c = await checkSnapshot(s, { path, mtime: 0, size: 0 }, signal, { sha256: true });
     // Our own final file failing its check now means the disk changed it: keep it for a person
     // to look at, and say so; this run cannot vouch for it.
     if (!c.ok) throw ApplicationFailure.nonRetryable(`${path} on ${member.name} was checked when saved but fails now (${c.error}): the disk may be failing; it is left in place for inspection`, 'CorruptSnapshot');
@@ -70,7 +71,7 @@ export async function saveSnapshot(s: SshSession, t: EtcdTarget, member: EtcdMem
       await s.exec(sh`rm -f ${partial} ${partial}.part`, { timeoutMs: 15_000, signal }).catch(() => undefined);
       throw ApplicationFailure.retryable(`${member.name}: snapshot save failed: ${lastLine(save.stderr)}`, 'SnapshotSaveFailed');
     }
-    c = await checkSnapshot(s, { path: partial, mtime: 0, size: 0 }, signal);
+    c = await checkSnapshot(s, { path: partial, mtime: 0, size: 0 }, signal, { sha256: true });
     if (!c.ok) {
       // A partial file that fails its check is only ever ours and never good: remove it.
       await s.exec(sh`rm -f ${partial}`, { timeoutMs: 15_000, signal }).catch(() => undefined);
@@ -78,10 +79,13 @@ export async function saveSnapshot(s: SshSession, t: EtcdTarget, member: EtcdMem
     }
     await s.run(sh`chmod 600 ${partial} && mv -f ${partial} ${path}`, { timeoutMs: 15_000, signal });
   }
-  // A rename does not change the bytes: the check above stands for the final name.
-  const facts = (await s.run(sh`f=${path}; echo "$(sha256sum "$f" | cut -d' ' -f1) $(stat -c '%s %Y' "$f")"`, { timeoutMs: sizedTimeoutMs(c.size), signal })).trim().split(' ');
-  const [sha256, size, mtime] = [facts[0] ?? '', Number(facts[1]), Number(facts[2])];
-  if (!/^[0-9a-f]{64}$/.test(sha256) || !Number.isFinite(size)) throw ApplicationFailure.retryable(`${member.name}: could not read the size and sha256 of ${path}`, 'SnapshotSaveFailed');
+  // A rename does not change the bytes: the check above, and the whole-file sha256 taken in the
+  // same read of the file, stand for the final name (the upload streams the file through a
+  // sha256 check against this value, so bytes changed since are caught there).
+  const sha256 = c.sha256 ?? '';
+  const facts = (await s.run(sh`stat -c '%s %Y' ${path}`, { timeoutMs: 15_000, signal })).trim().split(' ');
+  const [size, mtime] = [Number(facts[0]), Number(facts[1])];
+  if (!/^[0-9a-f]{64}$/.test(sha256) || !Number.isFinite(size) || !Number.isFinite(mtime)) throw ApplicationFailure.retryable(`${member.name}: could not read the size and sha256 of ${path}`, 'SnapshotSaveFailed');
   return {
     member: member.name, path, size, sha256, revision: c.revision ?? 0, hash: c.hash ?? 0, totalKeys: c.totalKeys ?? 0,
     etcdVersion: status.version, takenAt: new Date(mtime * 1000).toISOString(), reused,

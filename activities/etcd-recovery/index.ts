@@ -10,6 +10,7 @@ import { clientUrl, etcdctl, parseEndpointHealth } from './etcdctl.js';
 import { addLearner, memberList, promoteLearner, removeMember } from './membership.js';
 import { moveAside, startEtcd, stopEtcd, writeConfig } from './host-ops.js';
 import { observeMember } from './observe.js';
+import { unlessRefused, wasRefused } from './port-probe.js';
 import { renderMemberConfig, type MemberConfigInput } from './member-config.js';
 import { clusterCa, layDownCerts } from './certs.js';
 import { checkSnapshot, listSnapshots, restoreSnapshot, type RestoreSpec, type SnapshotCheck } from './snapshots.js';
@@ -82,7 +83,10 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
     /** Healthy now, or a retryable failure (Temporal's retry policy is the wait loop). */
     async expectEtcdHealthy(input: On) {
       return on(`health of ${input.host.name}`, input.target, input.host, async (s, signal) => {
-        const r = await s.exec(etcdctl(input.target.etcd.tls, [clientUrl(input.host.ip, input.target.etcd.clientPort)], ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 }), { timeoutMs: 15_000, signal });
+        const { ip } = input.host, port = input.target.etcd.clientPort;
+        // A member still starting (or down) refuses its client port: say so at once rather than after etcdctl's 3 s dial timeout.
+        const r = await s.exec(unlessRefused(ip, port, etcdctl(input.target.etcd.tls, [clientUrl(ip, port)], ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 })), { timeoutMs: 15_000, signal });
+        if (wasRefused(r.stdout)) throw ApplicationFailure.retryable(`${input.host.name} is not healthy yet: connection refused on ${ip}:${port}`, 'NotHealthyYet');
         let healthy = false;
         try { healthy = parseEndpointHealth(r.stdout)[0]?.healthy === true; } catch { /* no JSON: not healthy */ }
         if (!healthy) throw ApplicationFailure.retryable(`${input.host.name} is not healthy yet: ${r.stderr.trim().split('\n').pop() ?? ''}`, 'NotHealthyYet');

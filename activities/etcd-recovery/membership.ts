@@ -1,6 +1,8 @@
 // Membership changes, run with etcdctl on a healthy member. Each one looks before it acts, so a
 // retry after a crash finds its own earlier work done and does nothing twice.
+import { setTimeout as delay } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/activity';
+import { reportProgress } from '../heartbeat.js';
 import type { SshSession } from '../ssh/session.js';
 import { etcdctl, parseMemberAdd, parseMemberList, peerUrl, type Member } from './etcdctl.js';
 import type { EtcdSettings } from './context.js';
@@ -30,19 +32,35 @@ export async function addLearner(s: SshSession, etcd: EtcdSettings, endpoints: s
 }
 
 /**
- * Promotes a learner to voting member. etcd refuses while the learner is behind the leader; that
- * refusal is retryable (Temporal retries the activity with backoff until it catches up).
+ * How long one attempt waits for a learner to catch up, re-asking every LEARNER_POLL_MS, before
+ * it fails retryably into Temporal's backoff. A learner that has just started needs a few hundred
+ * milliseconds to receive the leader's log or snapshot: failing at once cost a failed attempt
+ * plus a retry backoff (the majority's grow:etcd-2 "waited 4.05 s (1 retries)" on the quiet lab,
+ * 0.00 s with this wait); polling inside keeps the wait in the same attempt. Bounded well
+ * under WAIT's start-to-close (30 s) together with one promote command's own timeout.
  */
-export async function promoteLearner(s: SshSession, etcd: EtcdSettings, endpoints: string[], id: string, signal: AbortSignal): Promise<{ promoted: boolean }> {
+export const LEARNER_CATCH_UP_MS = 8_000;
+export const LEARNER_POLL_MS = 250;
+
+/**
+ * Promotes a learner to voting member. etcd refuses while the learner is behind the leader: that
+ * refusal is polled for up to LEARNER_CATCH_UP_MS, then retryable (Temporal retries the activity
+ * with backoff until it catches up). The refusal changes nothing, so asking again is harmless.
+ */
+export async function promoteLearner(s: SshSession, etcd: EtcdSettings, endpoints: string[], id: string, signal: AbortSignal, catchUpMs = LEARNER_CATCH_UP_MS): Promise<{ promoted: boolean }> {
   const member = (await memberList(s, etcd, endpoints, signal)).members.find((m) => m.id === id);
   if (!member) throw ApplicationFailure.nonRetryable(`member ${id} is no longer in the cluster: someone removed it during the recovery`, 'PreconditionFailed');
   if (!member.isLearner) return { promoted: false };
-  const r = await s.exec(etcdctl(etcd.tls, endpoints, ['member', 'promote', id]), { timeoutMs: 20_000, signal });
-  if (r.code !== 0) {
-    if (/not in sync|learner.*not.*ready|too many requests/i.test(r.stderr)) {
-      throw ApplicationFailure.retryable(`learner ${id} is not yet in sync with the leader; promotion will be retried`, 'LearnerNotReady');
+  const until = Date.now() + catchUpMs;
+  for (let attempt = 1; ; attempt++) {
+    const r = await s.exec(etcdctl(etcd.tls, endpoints, ['member', 'promote', id]), { timeoutMs: 20_000, signal });
+    if (r.code === 0) return { promoted: true };
+    // etcd says "can only promote a learner member which is in sync with leader" (ErrLearnerNotReady).
+    if (!/in sync with leader|not in sync|learner.*not.*ready|too many requests/i.test(r.stderr)) throw new Error(`member promote ${id} failed: ${r.stderr.trim()}`);
+    if (Date.now() + LEARNER_POLL_MS > until) {
+      throw ApplicationFailure.retryable(`learner ${id} is not yet in sync with the leader (${attempt} tries in this attempt); promotion will be retried`, 'LearnerNotReady');
     }
-    throw new Error(`member promote ${id} failed: ${r.stderr.trim()}`);
+    reportProgress({ waiting: `learner ${id} to catch up`, tries: attempt });
+    await delay(LEARNER_POLL_MS, undefined, { signal });
   }
-  return { promoted: true };
 }

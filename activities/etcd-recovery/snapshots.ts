@@ -32,28 +32,50 @@ export async function listSnapshots(s: SshSession, dir: string, signal: AbortSig
 /**
  * `snapshot status` reads the bolt database but does not check the sha256 that `snapshot save`
  * appends (a truncated file can pass it); restore does. Check that hash here too, the same way:
- * the last 32 bytes are the sha256 of everything before them.
+ * the last 32 bytes are the sha256 of everything before them. With `sha256`, the same read also
+ * hashes the whole file (for the backup catalogue and the upload's check), so a new snapshot is
+ * read once for both instead of once each.
  */
-export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal: AbortSignal): Promise<SnapshotCheck> {
+export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal: AbortSignal, opts: { sha256?: boolean } = {}): Promise<SnapshotCheck & { sha256?: string }> {
   // Both commands read the whole file: their timeouts grow with it (an 8 GB database takes
   // minutes on a busy disk). dd reports the bytes hashed each second, which go into the heartbeat.
   c = { ...c, size: c.size > 0 ? c.size : await fileSize(s, c.path, signal) };
   const size = c.size;
   reportProgress({ checking: c.path, bytes: 0, of: size });
-  const hash = await s.exec(sh`f=${c.path}; [ "$(head -c -32 "$f" | dd bs=4M status=progress | sha256sum | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`, {
+  const hash = await s.exec(opts.sha256 ? appendedAndWholeSha256(c.path) : sh`f=${c.path}; [ "$(head -c -32 "$f" | dd bs=4M status=progress | sha256sum | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`, {
     timeoutMs: sizedTimeoutMs(size), signal,
     onOutput: (chunk, stream) => { const n = stream === 'stderr' ? ddBytes(chunk) : undefined; if (n !== undefined) reportProgress({ checking: c.path, bytes: n, of: size }); },
   });
+  // The hashing itself could not run (no temp dir, no fifo): no verdict on the file, try again.
+  if (hash.code === TOOLING_FAILED) throw new Error(`${s.target.name}: could not hash ${c.path}: ${hash.stderr.trim().split('\n').pop() ?? ''}`);
+  const whole = /^sha256 ([0-9a-f]{64})$/m.exec(hash.stdout)?.[1];
   if (hash.code !== 0) return { ...c, ok: false, error: 'sha256 appended by snapshot save does not match: truncated or corrupt' };
+  if (opts.sha256 && !whole) throw new Error(`${s.target.name}: hashing ${c.path} printed no sha256`);
   reportProgress({ checking: c.path, bytes: size, of: size, status: 'snapshot status' });
   const r = await s.exec(snapshotStatusCommand(c.path), { timeoutMs: sizedTimeoutMs(size), signal });
   if (r.code !== 0) return { ...c, ok: false, error: r.stderr.trim().split('\n').pop() ?? `exit ${r.code}` };
   try {
     const j = JSON.parse(r.stdout) as { hash: number; revision: number; totalKey: number };
-    return { ...c, ok: true, hash: j.hash, revision: j.revision, totalKeys: j.totalKey };
+    return { ...c, ok: true, hash: j.hash, revision: j.revision, totalKeys: j.totalKey, ...(whole ? { sha256: whole } : {}) };
   } catch {
     return { ...c, ok: false, error: 'snapshot status printed no JSON' };
   }
+}
+
+export const TOOLING_FAILED = 3;
+
+/**
+ * One read of the file (dd, for progress) through tee into two hashers: the whole file's sha256
+ * (through a fifo, printed as `sha256 <hex>`) and the sha256 of all but the last 32 bytes,
+ * compared with those bytes (exit 1 when they differ, as the plain check). Exit 3: the hashing
+ * could not be set up, no verdict. `head -c -32` reads to the end, so tee is never cut short.
+ */
+export function appendedAndWholeSha256(path: string): string {
+  return `f=${sh`${path}`}; d=$(mktemp -d) || exit ${TOOLING_FAILED}; trap 'rm -rf "$d"' EXIT; mkfifo "$d/all" || exit ${TOOLING_FAILED}; `
+    + `sha256sum <"$d/all" >"$d/sum" & w=$!; `
+    + `p=$(dd if="$f" bs=4M status=progress | tee "$d/all" | head -c -32 | sha256sum | cut -d' ' -f1); `
+    + `wait "$w" || exit ${TOOLING_FAILED}; echo "sha256 $(cut -d' ' -f1 <"$d/sum")"; `
+    + `[ "$p" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`;
 }
 
 /**

@@ -38,17 +38,19 @@ export type CrashScenario = 'follower' | 'leader' | 'majority';
 // Every run checks it completed no more activities than this, so none goes without its boundary,
 // and each boundary fails its case unless the worker was killed there while the run was open.
 export const BOUNDARIES: Record<CrashScenario, number> = {
-  // assess(1) [gate] reassess: observe(2) remove(3) fence(4) move-aside(5) certs(6) member list(7)
-  // config(8) add(9) start(10) promote(11) healthy(12) verify: list(13) observe(14) canary(15)
+  // assess(1) [gate] reassess: observe(2) remove(3) fence(4) move-aside(5) certs and member list
+  // side by side (6-7) config(8) add(9) start(10) promote(11) healthy(12) verify: list, observe and
+  // canary side by side (13-15) (replace-member-parallel-reads: the same count, in either order)
   follower: 15,
   // election: observe(1) writes: probe(2) [gate] reassess: observe(3) remove(4) fence(5)
-  // move-aside(6) certs(7) member list(8) config(9) add(10) start(11) promote(12) healthy(13)
-  // verify: list(14) observe(15) canary(16). The test waits for the new leader before starting the
+  // move-aside(6) certs and member list (7-8) config(9) add(10) start(11) promote(12) healthy(13)
+  // verify: list, observe, canary (14-16). The test waits for the new leader before starting the
   // run, so the election and write-probe loops take one activity each.
   leader: 16,
-  // confirm: observe x2 (1-2; two probes CONFIRM_GAP_MS apart) snapshot: find(3)
+  // confirm: observe(1), then the snapshot search beside the gap and the second probe (2-3; two
+  // probes CONFIRM_GAP_MS apart; majority-parallel-reads) snapshot: (the search's result)
   // snapshot:remote: newest in the bucket(4, only when the inventory has an object store, as the
-  // lab's does) [gate] reassess: observe(5) find(6) fence: stop x3 in parallel (7-9) move-aside x3
+  // lab's does) [gate] reassess: observe and find side by side (5-6) fence: stop x3 in parallel (7-9) move-aside x3
   // in parallel (10-12) restore(13) start-first: config(14) start(15) healthy(16) grow etcd-2:
   // add(17) config(18) start(19) promote(20) healthy(21) observe(22) grow etcd-3: add(23)
   // config(24) start(25) promote(26) healthy(27) observe(28) verify: observe(29) canary(30)

@@ -21,6 +21,8 @@
 //                                          'majority-control-plane-restart' and 'majority-grow-waits-for-agreement' taken
 //   recover-etcd-majority-election-confirm the quorum loss confirmed by two probes 3 s apart
 //                                          ('majority-confirm-by-election-timeout'), a local snapshot
+//   recover-etcd-follower-parallel-reads   a SIGKILLed member, with a canary: 'replace-member-parallel-reads'
+//   recover-etcd-majority-parallel-reads   quorum lost, a local snapshot: 'majority-parallel-reads'
 //   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
 //                                          snapshot: the `backup &&` guard short-circuits
 //   upgrade-etcd                           upgradeCluster to 1.37.2 on the lab: no control plane, so
@@ -217,13 +219,15 @@ try {
   // The recoveries' shape with the re-assessment after the approval and the default approval
   // timeout (patches recovery-reassess-after-approval, recovery-default-approval-timeout): a
   // follower recovery of a killed member.
-  if (wanted('recover-etcd-follower-reassessed')) {
+  /** A follower recovery of etcd-2, SIGKILLed, with the canary, approved at its gate. */
+  const followerOfKilled = async (name: string) => {
     lab.killEtcd('etcd-2');
     const handle = await startRunbook(t.client, findRunbook('recover-etcd-follower'), inv, opts({ canary }));
     await approveAtGate(handle);
     await handle.result();
-    save('recover-etcd-follower-reassessed', handle.workflowId, handle.firstExecutionRunId);
-  }
+    save(name, handle.workflowId, handle.firstExecutionRunId);
+  };
+  if (wanted('recover-etcd-follower-reassessed')) await followerOfKilled('recover-etcd-follower-reassessed');
 
   // Majority from a local snapshot with the re-assessment, the default timeout and the
   // one-master-at-a-time control-plane restart (patch control-plane-rolling-restart).
@@ -245,6 +249,13 @@ try {
   // Majority with the quorum loss confirmed by two probes CONFIRM_GAP_MS apart (patch
   // majority-confirm-by-election-timeout), from a local snapshot.
   if (wanted('recover-etcd-majority-election-confirm')) await majorityFromLocal('recover-etcd-majority-election-confirm', 'replay-election-confirm.db');
+
+  // Issue 14's reads side by side: the follower procedure's certificate check beside the member
+  // list and its verification's three reads at once (patch replace-member-parallel-reads, with a
+  // canary so all three run); the majority's snapshot search beside the confirmation's second
+  // probe and the re-assessment's reads at once (patch majority-parallel-reads).
+  if (wanted('recover-etcd-follower-parallel-reads')) await followerOfKilled('recover-etcd-follower-parallel-reads');
+  if (wanted('recover-etcd-majority-parallel-reads')) await majorityFromLocal('recover-etcd-majority-parallel-reads', 'replay-parallel-reads.db');
 
   // Last: it leaves the lab's etcd on 3.6. No node runs Kubernetes in the lab, so the Kubernetes
   // release source is a SIMULATED directory of release names (as in test/e2e/upgrade-etcd.test.ts).

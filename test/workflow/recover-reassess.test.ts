@@ -262,6 +262,38 @@ describe('majority recovery: re-assessment after the approval and the rolling co
       assert.deepEqual(fake.destructive(), []);
     } finally { await w.stop(); }
   });
+
+  it('majority-parallel-reads: the snapshot search runs beside the second confirmation probe, the re-assessment reads both at once', async () => {
+    const fake = fakeMajority(masters);
+    // Each read takes a while and records when it ran: reads side by side have overlapping spans.
+    const spans: { what: string; from: number; to: number }[] = [];
+    const slow = <I, O>(what: string, fn: (i: I) => Promise<O>) => async (i: I): Promise<O> => {
+      const from = Date.now();
+      await new Promise((r) => setTimeout(r, 300));
+      const out = await fn(i);
+      spans.push({ what, from, to: Date.now() });
+      return out;
+    };
+    fake.acts.findEtcdSnapshots = slow('find', fake.acts.findEtcdSnapshots!);
+    fake.acts.observeEtcd = slow('observe', fake.acts.observeEtcd!);
+    const overlap = (a: { from: number; to: number }, b: { from: number; to: number }) => a.from < b.to && b.from < a.to;
+    const taskQueue = uniqueTaskQueue('majority');
+    const w = await startTestWorker(t.address, taskQueue, fake.acts);
+    try {
+      // The gap is longer than a read, so the search (started after the first probe) ends before the second probe.
+      const h = await t.client.workflow.start('recoverEtcdMajority', {
+        workflowId: 'ops/rm-par', taskQueue, args: [{ inventory: inventory('rm-par'), confirmRounds: 2, confirmIntervalMs: 1500 }],
+      });
+      await gate(h);
+      assert.deepEqual(fake.calls, ['observe', 'find-snapshots', 'observe'], 'searched after the first probe, before the second');
+      await decide(t.client, h.workflowId, { approved: true, by: 'oncall' });
+      await h.result();
+      const [observe, find] = [spans[3]!, spans[4]!].sort((a, b) => a.what.localeCompare(b.what)).reverse();
+      assert.deepEqual([observe?.what, find?.what], ['observe', 'find'], JSON.stringify(spans));
+      assert.ok(overlap(observe!, find!), `the re-assessment's probe and snapshot search ran side by side: ${JSON.stringify(spans)}`);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, await h.fetchHistory(), h.workflowId);
+    } finally { await w.stop(); }
+  });
 });
 
 describe('the approval gate: one decision per gate, refused signals visible (real dev server)', () => {

@@ -65,6 +65,9 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   const electionTied = patched('majority-confirm-by-election-timeout');
   const rounds = input.confirmRounds ?? (electionTied ? 2 : 3);
   const confirmGapMs = input.confirmIntervalMs ?? (electionTied ? CONFIRM_GAP_MS : 5000);
+  // Guarded: the read-only snapshot search beside the confirmation's later probes, and the
+  // re-assessment's two reads side by side; runs started before read one after the other.
+  const parallelReads = patched('majority-parallel-reads');
   const rb = new Runbook('recover-etcd-majority', inv.cluster.name, [
     { id: 'confirm', title: `Confirm quorum is lost (${rounds} probes)` },
     { id: 'snapshot', title: `Choose a snapshot from ${dir}` },
@@ -80,12 +83,18 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   ]);
   const controlPlaneStep = { id: 'control-plane', title: 'Restart the Kubernetes control plane on the masters' };
 
+  const searchSnapshots = () => change.findEtcdSnapshots({ target, hosts: members, dir });
+  let earlySearch: ReturnType<typeof searchSnapshots> | undefined;
   const assessment = await rb.step('confirm', async () => {
     const seen: ClusterAssessment[] = [];
     for (let i = 0; i < rounds; i++) {
       if (i > 0) await sleep(confirmGapMs);
       seen.push(assess(await wait.observeEtcd({ target, members })));
       if (seen.at(-1)!.quorum) break;
+      // The first probe found quorum lost: the snapshot search (read-only: lists and checks files)
+      // runs while the next probes confirm it. Its result is used only once they have; a refusal
+      // leaves it unread (the catch keeps its failure from counting as unhandled meanwhile).
+      if (parallelReads && !earlySearch) { earlySearch = searchSnapshots(); void earlySearch.catch(() => undefined); }
     }
     const last = seen.at(-1)!;
     if (!quorumLostConfirmed(seen, rounds)) {
@@ -95,7 +104,7 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
     return last;
   }, (a) => `quorum lost in every probe: ${a.healthy.length} of ${a.size} healthy`);
 
-  const found = await rb.step('snapshot', () => change.findEtcdSnapshots({ target, hosts: members, dir }), (f) => `${f.reduce((n, h) => n + h.checks.length, 0)} snapshot file(s) checked`);
+  const found = await rb.step('snapshot', () => earlySearch ?? searchSnapshots(), (f) => `${f.reduce((n, h) => n + h.checks.length, 0)} snapshot file(s) checked`);
   let choice = chooseSnapshot(found);
   // Off-site snapshots (etcd-backup): when the bucket holds a newer trusted one than any member,
   // or the members hold none, it is fetched onto a member and checked there like a local file.
@@ -148,11 +157,13 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   // The approval may come late: quorum may be back, members may answer again, the snapshot may be gone.
   const approved = await approveStillTrue(rb, {
     runbook: 'majority recovery', state: initial, plan: planOf, timeoutMs: approvalTimeoutOf(input, 'majority'),
-    observe: async (then) => ({
-      a: assess(await wait.observeEtcd({ target, members })),
-      found: await change.findEtcdSnapshots({ target, hosts: members, dir }),
-      choice: then.choice,
-    }),
+    observe: async (then) => {
+      if (parallelReads) {
+        const [views, found] = await Promise.all([wait.observeEtcd({ target, members }), searchSnapshots()]);
+        return { a: assess(views), found, choice: then.choice };
+      }
+      return { a: assess(await wait.observeEtcd({ target, members })), found: await searchSnapshots(), choice: then.choice };
+    },
     compare: (then, now) => {
       const r = checkMajorityPlan(then, now);
       return { ...r, ...(r.choice ? { state: { ...now, choice: r.choice } } : {}) };

@@ -44,7 +44,12 @@ export async function replaceMember(rb: Runbook, ctx: ReplaceContext, failed: Et
   const moved = await rb.step('move-aside', () => change.moveEtcdDataAside({ ...on, tag: runTag(info.workflowId, info.runId) }),
     (r) => (r.movedTo ? `${r.alreadyMoved ? 'already at' : 'moved to'} ${r.movedTo} (kept, not deleted)` : 'no data to move'));
 
-  const certs = await change.etcdCertsPresent(on);
+  // Two reads for the next steps (are the certificates there; the current members): side by side
+  // since 'replace-member-parallel-reads', one after the other in runs started before it.
+  const parallelReads = patched('replace-member-parallel-reads');
+  const [certs, listed] = parallelReads
+    ? await Promise.all([change.etcdCertsPresent(on), change.etcdMembers(via)])
+    : [await change.etcdCertsPresent(on), undefined];
   if (!certs.present) {
     // A replaced node: issue its certificates from the cluster's CA when the inventory gives the
     // CA key (guarded: runs recorded before this existed replay without it).
@@ -55,7 +60,8 @@ export async function replaceMember(rb: Runbook, ctx: ReplaceContext, failed: Et
     await rb.step('certificates', () => change.layDownEtcdCerts({ ...on, via: ctx.via }), (r) => `wrote ${r.paths.length} files from the cluster's CA`);
   }
   // The joining member must list the current members plus itself, and join the existing cluster.
-  const current = await change.etcdMembers(via);
+  // Laying certificates down does not change the member list: the list read beside them holds.
+  const current = listed ?? await change.etcdMembers(via);
   const byUrl = new Map(ctx.members.map((m) => [`https://${m.ip}:${ctx.target.etcd.peerPort}`, m]));
   const initialCluster = [...current.members.flatMap((m) => {
     const ref = m.peerURLs.map((u) => byUrl.get(u)).find(Boolean);
@@ -71,25 +77,30 @@ export async function replaceMember(rb: Runbook, ctx: ReplaceContext, failed: Et
 
   await rb.step('verify', async () => {
     const endpoints = [...ctx.endpoints, `https://${failed.ip}:${ctx.target.etcd.clientPort}`];
-    const list = await change.etcdMembers({ ...via, endpoints });
+    // The member list, the members' agreement and the canary are independent reads: side by side
+    // under 'replace-member-parallel-reads' (the same checks, judged together below).
+    const agreement = () => (patched('replace-verify-waits-for-agreement')
+      ? waitForAgreement(ctx.target, ctx.members)
+      : change.observeEtcd({ target: ctx.target, members: ctx.members }));
+    const canaryRead = () => (ctx.canary ? change.etcdCanary({ ...via, endpoints, op: 'get', key: ctx.canary.key }) : Promise.resolve(undefined));
+    const [list, views, got] = parallelReads
+      ? await Promise.all([change.etcdMembers({ ...via, endpoints }), agreement(), canaryRead()])
+      : [await change.etcdMembers({ ...via, endpoints }), await agreement(), undefined];
     const problems: string[] = [];
     if (list.members.length !== ctx.members.length) problems.push(`${list.members.length} members listed, ${ctx.members.length} expected`);
     for (const m of list.members) {
       if (!m.name) problems.push(`member ${m.id} never started`);
       if (m.isLearner) problems.push(`member ${m.name || m.id} is still a learner`);
     }
-    // A member that misses one 3 s health check on a loaded host is not a failed recovery: wait
-    // (bounded by WAIT's retries) for every member healthy and one cluster ID, then judge.
-    const views = patched('replace-verify-waits-for-agreement')
-      ? await waitForAgreement(ctx.target, ctx.members)
-      : await change.observeEtcd({ target: ctx.target, members: ctx.members });
+    // A member that misses one 3 s health check on a loaded host is not a failed recovery: the
+    // agreement read waits (bounded by WAIT's retries) for every member healthy and one cluster ID.
     const unhealthy = views.filter((v) => !v.healthy).map((v) => v.name);
     if (unhealthy.length) problems.push(`unhealthy: ${unhealthy.join(', ')}`);
     const ids = new Set(views.flatMap((v) => (v.clusterId ? [v.clusterId] : [])));
     if (ids.size > 1) problems.push(`members disagree on the cluster ID: ${[...ids].join(', ')}`);
     if (ctx.canary) {
-      const got = await change.etcdCanary({ ...via, endpoints, op: 'get', key: ctx.canary.key });
-      if (got.value !== ctx.canary.value) problems.push(`canary ${ctx.canary.key} reads ${JSON.stringify(got.value)}, expected ${JSON.stringify(ctx.canary.value)}`);
+      const read = got ?? await change.etcdCanary({ ...via, endpoints, op: 'get', key: ctx.canary.key });
+      if (read.value !== ctx.canary.value) problems.push(`canary ${ctx.canary.key} reads ${JSON.stringify(read.value)}, expected ${JSON.stringify(ctx.canary.value)}`);
     }
     if (problems.length) throw ApplicationFailure.create({ type: 'VerificationFailed', nonRetryable: true, message: `after re-adding ${failed.name}: ${problems.join('; ')}` });
     return { members: list.members.length, clusterId: [...ids][0] };

@@ -1,0 +1,112 @@
+// The shell behind two of issue 14's speed-ups, run for real with the machine's sh, bash and
+// coreutils (the commands Mooring sends to a member host): the refused-port check that spares a
+// dead member etcdctl's 3 s dial timeout, and the one-read hashing of a new snapshot.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REFUSED_MARKER, unlessRefused, wasRefused } from '../../activities/etcd-recovery/port-probe.js';
+import { appendedAndWholeSha256 } from '../../activities/etcd-recovery/snapshots.js';
+
+const sh = (command: string) => spawnSync('sh', ['-c', command], { encoding: 'utf8', timeout: 20_000 });
+
+/** A loopback port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe('unlessRefused: a refused client port is reported at once, anything else runs the command', () => {
+  it('refused: prints the marker, does not run the command, and fast', async () => {
+    const port = await closedPort();
+    const started = Date.now();
+    const r = sh(unlessRefused('127.0.0.1', port, 'echo ran'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(wasRefused(r.stdout), `expected the marker, got ${JSON.stringify(r.stdout)}`);
+    assert.ok(!r.stdout.includes('ran'));
+    assert.ok(Date.now() - started < 2_000, 'bounded by the 1 s connect timeout');
+  });
+
+  it('listening: runs the command and passes its output and exit code through', async () => {
+    const srv = createServer((c) => c.end());
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = srv.address() as AddressInfo;
+      // spawnSync would block the event loop that accepts the connection: run it asynchronously.
+      const { spawn } = await import('node:child_process');
+      const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const p = spawn('sh', ['-c', unlessRefused('127.0.0.1', port, 'echo ran; exit 7')]);
+        let stdout = '';
+        p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+        p.on('close', (code) => resolve({ code, stdout }));
+      });
+      assert.equal(out.stdout, 'ran\n');
+      assert.equal(out.code, 7);
+      assert.ok(!wasRefused(out.stdout));
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
+  it('an error other than "Connection refused" (here: no `timeout` or `bash` on PATH) runs the command as before', async () => {
+    const port = await closedPort();
+    const r = spawnSync('/bin/sh', ['-c', unlessRefused('127.0.0.1', port, 'echo ran')], { encoding: 'utf8', env: { PATH: '/nonexistent' } });
+    assert.equal(r.stdout, 'ran\n');
+  });
+
+  it('an address that is not a plain IPv4 address is never put into the probe', () => {
+    assert.equal(unlessRefused("10.0.0.1'; touch /tmp/x; '", 2379, 'echo ran'), 'echo ran');
+    assert.equal(unlessRefused('10.0.0.1', 0, 'echo ran'), 'echo ran');
+    assert.ok(!wasRefused(`ran\n${REFUSED_MARKER}\n`), 'only a first line that is the marker counts');
+  });
+});
+
+describe('appendedAndWholeSha256: one read checks the appended sha256 and hashes the whole file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mooring-hash-'));
+  const body = randomBytes(3 * 1024 * 1024 + 17);
+  const good = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it('a good snapshot file: exit 0 and the whole file\'s sha256', () => {
+    const f = join(dir, "good 'file'.db");
+    writeFileSync(f, good);
+    const r = sh(appendedAndWholeSha256(f));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(/^sha256 ([0-9a-f]{64})$/m.exec(r.stdout)?.[1], sha(good));
+  });
+
+  it('a truncated file: exit 1 (not the tooling failure code), still hashed', () => {
+    const f = join(dir, 'truncated.db');
+    const cut = good.subarray(0, good.length - 1000);
+    writeFileSync(f, cut);
+    const r = sh(appendedAndWholeSha256(f));
+    assert.equal(r.status, 1);
+    assert.equal(/^sha256 ([0-9a-f]{64})$/m.exec(r.stdout)?.[1], sha(cut));
+  });
+
+  it('one flipped byte in the middle: exit 1', () => {
+    const f = join(dir, 'flipped.db');
+    const bad = Buffer.from(good);
+    bad[1000] = bad[1000]! ^ 0xff;
+    writeFileSync(f, bad);
+    assert.equal(sh(appendedAndWholeSha256(f)).status, 1);
+  });
+
+  it('leaves no temp dir behind', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'mooring-hash-tmp-'));
+    const f = join(dir, 'good2.db');
+    writeFileSync(f, good);
+    const r = spawnSync('sh', ['-c', appendedAndWholeSha256(f)], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(spawnSync('ls', ['-A', tmp], { encoding: 'utf8' }).stdout, '');
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
