@@ -7,7 +7,9 @@ import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { decide } from '../decide.js';
 
 /** Approves every gate the run waits at until `stop` aborts or the run closes; returns the steps approved. */
-export async function approveGates(client: Client, workflowId: string, by: string, stop: AbortSignal, everyMs = 500): Promise<string[]> {
+export async function approveGates(client: Client, workflowId: string, by: string, stop: AbortSignal,
+  o: { comment?: string; everyMs?: number } = {}): Promise<string[]> {
+  const comment = o.comment ?? 'approved in advance with --yes on the command line';
   const handle = client.workflow.getHandle(workflowId);
   const approved: string[] = [];
   while (!stop.aborted) {
@@ -15,16 +17,16 @@ export async function approveGates(client: Client, workflowId: string, by: strin
     const step = p?.pendingApproval?.step;
     if (step && !approved.includes(step)) {
       try {
-        await decide(client, workflowId, { approved: true, by, step, comment: 'approved in advance with --yes on the command line' });
+        await decide(client, workflowId, { approved: true, by, step, comment });
         approved.push(step);
-        process.stderr.write(`approved ${step} as ${by} (--yes)\n`);
+        process.stderr.write(`approved ${step} as ${by} (${comment})\n`);
       } catch (e) {
         // The gate moved on meanwhile (decided in the UI, timed out): the next look decides what is pending then.
         process.stderr.write(`--yes: ${step}: ${(e as Error).message}\n`);
       }
     }
     if (!p && (await handle.describe().catch(() => undefined))?.status.name !== 'RUNNING') break;
-    await new Promise((r) => setTimeout(r, everyMs));
+    await new Promise((r) => setTimeout(r, o.everyMs ?? 500));
   }
   return approved;
 }
