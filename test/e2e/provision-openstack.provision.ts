@@ -90,7 +90,7 @@ describe(`mooring provision of seed 001's shape behind the SIMULATED OpenStack f
   it('one command provisions the cloud resources and, on the machines behind them, gateways, external etcd and Kubernetes; the smoke test passes', async () => {
     first = await cli(['provision', '--yes', '--by', 'e2e', '-o', 'json']);
     assert.equal(first.code, 0, show(first));
-    assert.match(first.stderr, /approved approve as e2e \(--yes\)/, show(first));
+    assert.match(first.stderr, /approved approve as e2e \(approved in advance with --yes on the command line\)/, show(first));
     const out = JSON.parse(first.stdout) as { status: string; result: ProvisionResult };
     assert.equal(out.status, 'COMPLETED', first.stdout.slice(0, 2000));
     assert.equal(out.result.nothingChanged, false);
