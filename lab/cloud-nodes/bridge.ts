@@ -6,6 +6,7 @@
 // booted as a CloudMachine; the host phase then runs on real sshd there.
 import { MachineLab } from '../netns/machines.js';
 import { readCloudConfig } from './user-data.js';
+import type { NetnsLayout } from '../netns/topology.js';
 
 /** What booted, as any fake cloud describes it. */
 export interface CloudMachine {
@@ -55,5 +56,36 @@ export function cloudNodeBridge(lab: MachineLab, o: { entryPerMachine?: boolean 
       nodes.delete(m.id);
     },
     running: () => new Map(nodes),
+  };
+}
+
+/** A fake cloud with the lab behind it: the fake, its machines' lab, the bridge between them. */
+export interface CloudLab<F extends { close(): Promise<void> }> {
+  fake: F;
+  lab: MachineLab;
+  bridge: CloudNodeBridge;
+  /** The fake closed, then every lab node and the LAN gone. */
+  close(): Promise<void>;
+}
+
+/** The lab's LAN up first, then the fake `start` makes with the bridge as its machine hooks; a fake that fails to start takes the LAN down. */
+export async function startCloudLab<F extends { close(): Promise<void> }>(o: { dir: string; layout: NetnsLayout; apiPort?: number; entryPerMachine?: boolean },
+  start: (bridge: CloudNodeBridge) => Promise<F>): Promise<CloudLab<F>> {
+  const lab = new MachineLab({ dir: o.dir, layout: o.layout, ...(o.apiPort ? { apiPort: o.apiPort } : {}) });
+  await lab.up();
+  const bridge = cloudNodeBridge(lab, { entryPerMachine: o.entryPerMachine ?? false });
+  let fake: F;
+  try {
+    fake = await start(bridge);
+  } catch (e) {
+    await lab.down().catch(() => undefined);
+    throw e;
+  }
+  return {
+    fake, lab, bridge,
+    async close() {
+      await fake.close();
+      await lab.down();
+    },
   };
 }

@@ -4,9 +4,8 @@
 // as gw-1's "public address" is in the netns lab; the router's gateway takes .200 and up.
 import { startOpenStackFake, type OpenStackFake, type OpenStackFakeOptions } from '../fakes/openstack/index.js';
 import type { ExternalNetworkOptions, MachineHooks } from '../fakes/openstack/state.js';
-import { MachineLab } from '../netns/machines.js';
 import type { NetnsLayout } from '../netns/topology.js';
-import { cloudNodeBridge, type CloudNodeBridge } from './bridge.js';
+import { startCloudLab, type CloudLab, type CloudNodeBridge } from './bridge.js';
 
 export function labExternalNetwork(layout: NetnsLayout, name = 'public'): ExternalNetworkOptions {
   return { name, cidr: `${layout.loopback}.0/24`, allocationPool: { start: `${layout.loopback}.200`, end: `${layout.loopback}.250` }, hostPartFromFixedIp: true };
@@ -19,31 +18,9 @@ export function openStackMachineHooks(bridge: CloudNodeBridge): MachineHooks {
   };
 }
 
-export interface OpenStackLab {
-  fake: OpenStackFake;
-  lab: MachineLab;
-  bridge: CloudNodeBridge;
-  /** The fake closed, then every lab node and the LAN gone. */
-  close(): Promise<void>;
-}
+export type OpenStackLab = CloudLab<OpenStackFake>;
 
 /** The lab's LAN up, then the fake with the bridge as its machine hooks (options as startOpenStackFake's, external network the lab's). */
-export async function startOpenStackLab(o: { dir: string; layout: NetnsLayout; apiPort?: number; externalNetworkName?: string; fake?: Omit<OpenStackFakeOptions, 'machines' | 'externalNetwork'> }): Promise<OpenStackLab> {
-  const lab = new MachineLab({ dir: o.dir, layout: o.layout, ...(o.apiPort ? { apiPort: o.apiPort } : {}) });
-  await lab.up();
-  const bridge = cloudNodeBridge(lab);
-  let fake: OpenStackFake;
-  try {
-    fake = await startOpenStackFake({ ...o.fake, externalNetwork: labExternalNetwork(o.layout, o.externalNetworkName), machines: openStackMachineHooks(bridge) });
-  } catch (e) {
-    await lab.down().catch(() => undefined);
-    throw e;
-  }
-  return {
-    fake, lab, bridge,
-    async close() {
-      await fake.close();
-      await lab.down();
-    },
-  };
+export function startOpenStackLab(o: { dir: string; layout: NetnsLayout; apiPort?: number; externalNetworkName?: string; fake?: Omit<OpenStackFakeOptions, 'machines' | 'externalNetwork'> }): Promise<OpenStackLab> {
+  return startCloudLab(o, (bridge) => startOpenStackFake({ ...o.fake, externalNetwork: labExternalNetwork(o.layout, o.externalNetworkName), machines: openStackMachineHooks(bridge) }));
 }
