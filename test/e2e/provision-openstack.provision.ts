@@ -23,8 +23,8 @@ import { labInventoryFromSeed } from '../../lab/cloud-nodes/lab-inventory.js';
 import { startOpenStackLab, type OpenStackLab } from '../../lab/cloud-nodes/openstack.js';
 import { projectState, writesSince } from '../helpers/openstack-seeds.js';
 import { mooring, type CliResult } from '../helpers/cli.js';
-import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import { uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { startCloudSuite, stopCloudSuite, type CloudSuite } from '../helpers/cloud-lab-suite.js';
 import { scratchDir } from '../helpers/scratch.js';
 import type { ProvisionResult } from '../../workflows/provision/provision.js';
 
@@ -37,7 +37,7 @@ describe(`mooring provision of seed 001's shape behind the SIMULATED OpenStack f
   let dir: string;
   let cloud: OpenStackLab;
   let temporal: TestTemporal;
-  let worker: WorkerProcess;
+  let suite: CloudSuite | undefined;
   let inventoryFile: string;
   let stateDir: string;
   let emptyProject: Record<string, string[]>;
@@ -65,7 +65,6 @@ describe(`mooring provision of seed 001's shape behind the SIMULATED OpenStack f
     inventoryFile = join(dir, `${CLUSTER}.yaml`);
     writeFileSync(inventoryFile, stringify(inventory));
 
-    temporal = await startTestTemporal({ logFile: join(dir, 'temporal.log') });
     // The worker's environment, as a production worker's: OpenStack credentials (OS_*), the host-key seed, its state directory.
     const s = cloud.fake.state;
     Object.assign(process.env, {
@@ -73,17 +72,10 @@ describe(`mooring provision of seed 001's shape behind the SIMULATED OpenStack f
       OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default', OS_REGION_NAME: s.region,
       MOORING_HOST_KEY_SEED: randomBytes(32).toString('base64'), MOORING_STATE_DIR: stateDir,
     });
-    worker = startWorkerProcess(temporal.address, taskQueue, join(dir, 'worker.log'));
-    await worker.ready;
+    suite = await startCloudSuite(dir, taskQueue);
+    temporal = suite.temporal;
   });
-  after(async () => {
-    await worker?.stop();
-    await temporal?.stop();
-    if (cloud) {
-      await cloud.close();
-      assert.deepEqual(await cloud.lab.leftovers(), []);
-    }
-  });
+  after(() => stopCloudSuite(suite, cloud));
 
   let first: CliResult;
 
