@@ -17,6 +17,7 @@ import { registerDecide } from './commands/decide.js';
 import { registerList } from './commands/list.js';
 import { registerLab } from './commands/lab.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDemoProvision } from './commands/demo-provision.js';
 import { registerBackup } from './commands/backup.js';
 import { registerRecover } from './commands/recover.js';
 import { registerCompletion } from './commands/completion.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   .showHelpAfterError('(add --help for usage)')
   .addHelpText('after', `
 Examples (getting started):
+  mooring demo-provision                         npm start: seed 001 provisioned behind the OpenStack fake on the lab
   mooring demo                                   lab + Temporal + worker + a first runbook
   mooring validate -c cluster.yaml               check an inventory
   mooring server & mooring worker &              the embedded Temporal server and a worker
@@ -62,6 +64,7 @@ ${EXIT_CODE_HELP}`);
   registerUpgrade(program);
   registerProvision(program);
   registerDemo(program);
+  registerDemoProvision(program);
   registerDoctor(program);
   registerCompletion(program);
   registerCodecServer(program);

@@ -3,24 +3,29 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../workers/task-queue.js';
-import { inventoryOrExit, outputOption, parseDuration, withConnectionOptions, withExamples } from '../cli-shared.js';
+import { fail, inventoryOrExit, outputOption, parseDuration, withConnectionOptions, withExamples } from '../cli-shared.js';
+import { ExitCode } from '../exit-codes.js';
 
 function common(cmd: Command): Command {
   return withConnectionOptions(cmd)
     .requiredOption('-c, --config <file>', 'inventory file')
     .option('--approval-timeout <duration>', 'stop safely if nobody approves within this time (default 60m; e.g. 2h)')
     .option('--no-wait', 'return after starting instead of following the run')
+    .option('--yes', 'approve every approval gate of this run in advance (needs --by); for a lab or a pipeline')
+    .option('--by <name>', 'who approves with --yes (kept in the history with the CLI identity)')
     .addOption(new Option('--task-queue <name>', 'task queue of the worker').default(DEFAULT_TASK_QUEUE).env('MOORING_TASK_QUEUE'))
     .addOption(outputOption());
 }
 
 async function run(runbook: 'provision' | 'deprovision', o: Record<string, string | boolean>): Promise<void> {
   const { startAndFollow } = await import('./start-and-follow.js');
+  if (o.yes && (typeof o.by !== 'string' || !o.by.trim())) fail('--yes needs --by NAME: who approves the gates in advance (kept in the history)', ExitCode.invalidInput);
+  if (o.yes && o.wait === false) fail('--yes follows the run to approve its gates: drop --no-wait', ExitCode.invalidInput);
   const inv = await inventoryOrExit(String(o.config));
   await startAndFollow(o, inv, runbook, {
     ...(o.plan ? { planOnly: true } : {}),
     ...(typeof o.approvalTimeout === 'string' ? { approvalTimeoutMs: parseDuration(o.approvalTimeout) } : {}),
-  }, o.plan ? 'plan only' : undefined);
+  }, o.plan ? 'plan only' : undefined, undefined, o.yes ? { by: String(o.by) } : undefined);
 }
 
 export function registerProvision(program: Command): void {
@@ -29,6 +34,7 @@ export function registerProvision(program: Command): void {
     .option('--plan', 'print every resource and host step with counts, and the quota it will use; create nothing'),
   'mooring provision -c config/examples/seed-001-openstack-external-etcd.yaml --plan',
   'mooring provision -c cluster.yaml',
+  'mooring provision -c lab.yaml --yes --by alice     # gates approved in advance (lab, pipeline)',
   'mooring approve ops/CLUSTER --by NAME --comment "ticket 1234"',
   'mooring provision -c cluster.yaml --plan -o json     # the plan for a script')
     .addHelpText('after', `

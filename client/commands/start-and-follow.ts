@@ -15,7 +15,7 @@ import { endOf, follow, type RunOutcome } from '../watch.js';
  * the progress is not drawn: the outcome (steps, result or failure, Web UI link) is printed once at the end.
  */
 export async function startAndFollow(o: Record<string, string | boolean>, inv: Inventory, runbook: string, opts: StartOptions, note?: string,
-  afterSuccess?: (mc: MooringClient, outcome: RunOutcome) => Promise<void>): Promise<void> {
+  afterSuccess?: (mc: MooringClient, outcome: RunOutcome) => Promise<void>, autoApprove?: { by: string }): Promise<void> {
   const mc = await connectClient(connectionFlags(o));
   try {
     const handle = await startRunbook(mc.client, findRunbook(runbook), inv, { ...opts, taskQueue: String(o.taskQueue) });
@@ -26,7 +26,16 @@ export async function startAndFollow(o: Record<string, string | boolean>, inv: I
       return;
     }
     const quiet = o.output === 'json' || o.output === 'yaml';
-    const outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId, ...(quiet ? { print: () => {} } : {}) });
+    // --yes: the gates are approved as they come while the run is followed (auto-approve.ts).
+    const stopApproving = new AbortController();
+    const approving = autoApprove ? (await import('./auto-approve.js')).approveGates(mc.client, handle.workflowId, autoApprove.by, stopApproving.signal) : undefined;
+    let outcome: RunOutcome;
+    try {
+      outcome = await follow(mc.client, handle.workflowId, { runId: handle.firstExecutionRunId, ...(quiet ? { print: () => {} } : {}) });
+    } finally {
+      stopApproving.abort();
+      await approving?.catch((e: unknown) => process.stderr.write(`--yes: ${(e as Error).message}\n`));
+    }
     await printData(o, { ...outcome, url });
     const end = endOf(outcome);
     if (end.code !== ExitCode.ok) fail(end.message, end.code);

@@ -28,7 +28,12 @@ export function setPveEnv(): void {
 }
 
 export async function startSeed003Fake(snippetDir: string, extra: ProxmoxFakeOptions = {}): Promise<ProxmoxFake> {
-  return startProxmoxFake({
+  return startProxmoxFake({ ...seed003FakeOptions(snippetDir), ...extra });
+}
+
+/** Seed 003's five-host Proxmox VE cluster as options of the fake (its host: PVE_HOST unless given). */
+export function seed003FakeOptions(snippetDir: string, extra: ProxmoxFakeOptions = {}): ProxmoxFakeOptions {
+  return {
     host: PVE_HOST, port: 0, nodes: PVE_NODES,
     tokens: [{ tokenid: PVE_TOKEN.tokenid, secret: PVE_TOKEN.secret }],
     templates: [{ vmid: 9000, name: 'debian-12-cloudinit', node: 'pve1' }],
@@ -41,7 +46,7 @@ export async function startSeed003Fake(snippetDir: string, extra: ProxmoxFakeOpt
     ],
     timing: { task: { afterPolls: 2 }, agent: { afterPolls: 1 } },
     ...extra,
-  });
+  };
 }
 
 /** Seed 003's inventory against the fake: its hosts, sizes and topology, the fake's URL and token. */

@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type FakeRequest } from '../http.js';
 import { requireToken } from './keystone.js';
-import { inCidr, isIPv4, parseCidr } from '../ipam.js';
-import { allocateIp, expect, filterList, nErr, NEUTRON, notFound, own, resourceBody, stamps, touch } from './neutron-common.js';
+import { inCidr, intToIp, ipToInt, isIPv4, parseCidr } from '../ipam.js';
+import { allocateIp, expect, filterList, nErr, NEUTRON, notFound, own, resourceBody, stamps, touch, usedIps } from './neutron-common.js';
 import { visibleNetwork } from './neutron.js';
 import { defaultSecurityGroupId } from './neutron-security.js';
-import { macAddress, type FixedIp, type FloatingIp, type OpenStackState, type Port } from './state.js';
+import { macAddress, type FixedIp, type FloatingIp, type OpenStackState, type Port, type Subnet } from './state.js';
 import { Progression } from '../progress.js';
 import { enforceNetworkQuota } from './quotas.js';
 
@@ -155,6 +155,20 @@ function associate(state: OpenStackState, fip: FloatingIp, portId: string | null
   touch(fip);
 }
 
+/**
+ * SIMULATED lab address plan (`externalNetwork.hostPartFromFixedIp`): the external address with
+ * the host part of the port's fixed IP, when it is free and not the subnet's gateway; otherwise
+ * undefined (the pool decides, as Neutron does).
+ */
+function labFloatingAddress(state: OpenStackState, external: Subnet, portId: unknown): string | undefined {
+  if (!state.externalNetwork.hostPartFromFixedIp || typeof portId !== 'string') return undefined;
+  const fixed = state.ports.get(portId)?.fixed_ips.find((f) => isIPv4(f.ip_address))?.ip_address;
+  const cidr = parseCidr(external.cidr);
+  if (!fixed || !cidr) return undefined;
+  const candidate = intToIp(cidr.base + (ipToInt(fixed) % cidr.size));
+  return usedIps(state, external).has(candidate) || candidate === external.gateway_ip || candidate === intToIp(cidr.base) ? undefined : candidate;
+}
+
 function renderFip(state: OpenStackState, f: FloatingIp, observed: boolean): unknown {
   if (observed && f.activation?.observe()) { f.status = 'ACTIVE'; delete f.activation; }
   const rest: Partial<FloatingIp> = { ...f };
@@ -216,7 +230,7 @@ export function neutronPortRoutes(state: OpenStackState): Router {
       const subnet = state.subnets.get(net.subnets[0] ?? '');
       if (!subnet) throw nErr(400, 'ExternalIpAddressExhausted', `Unable to find any IP address on external network ${net.id}.`);
       let address: string;
-      try { address = allocateIp(state, subnet); } catch { throw nErr(400, 'ExternalIpAddressExhausted', `Unable to find any IP address on external network ${net.id}.`); }
+      try { address = allocateIp(state, subnet, labFloatingAddress(state, subnet, a.port_id)); } catch { throw nErr(400, 'ExternalIpAddressExhausted', `Unable to find any IP address on external network ${net.id}.`); }
       const fip: FloatingIp = {
         id: randomUUID(), floating_ip_address: address, floating_network_id: net.id, router_id: null, port_id: null, fixed_ip_address: null, status: 'DOWN',
         description: (a.description as string | undefined) ?? '', ...stamps(projectId),

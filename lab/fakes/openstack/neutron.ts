@@ -21,9 +21,13 @@ export function seedExternalNetwork(state: OpenStackState): void {
     admin_state_up: true, status: 'ACTIVE', subnets: [subnetId], shared: false, 'router:external': true, mtu: 1500, port_security_enabled: true, availability_zones: ['nova'],
   });
   const gw = defaultGateway(cidr);
+  const pool = state.externalNetwork.allocationPool;
+  if (pool && !(isIPv4(pool.start) && isIPv4(pool.end) && inCidr(pool.start, cidr) && inCidr(pool.end, cidr) && ipToInt(pool.start) <= ipToInt(pool.end))) {
+    throw new Error(`externalNetwork.allocationPool: ${pool.start}-${pool.end} must be a range of ${state.externalNetwork.cidr}`);
+  }
   state.subnets.set(subnetId, {
     id: subnetId, name: `${state.externalNetwork.name}-subnet`, description: '', ...stamps(ADMIN_PROJECT), network_id: state.externalNetworkId, ip_version: 4,
-    cidr: state.externalNetwork.cidr, gateway_ip: gw, allocation_pools: defaultPools(cidr, gw), enable_dhcp: false, dns_nameservers: [], host_routes: [], subnetpool_id: null,
+    cidr: state.externalNetwork.cidr, gateway_ip: gw, allocation_pools: pool ? [{ ...pool }] : defaultPools(cidr, gw), enable_dhcp: false, dns_nameservers: [], host_routes: [], subnetpool_id: null,
   });
 }
 

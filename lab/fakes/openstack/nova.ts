@@ -11,7 +11,7 @@ import { isIPv4 } from '../ipam.js';
 import { requireToken } from './keystone.js';
 import { createPort, deletePort } from './neutron-ports.js';
 import { COMPUTE, microversion, mv, versionHeaders } from './nova-resources.js';
-import { isoNow, type OpenStackState, type Server, type ServerGroup } from './state.js';
+import { isoNow, type OpenStackState, type Server, type ServerGroup, type StartedMachine } from './state.js';
 import { enforceComputeQuota } from './quotas.js';
 
 const SERVER_KEYS = ['name', 'imageRef', 'flavorRef', 'adminPass', 'metadata', 'networks', 'security_groups', 'key_name', 'user_data', 'availability_zone',
@@ -194,8 +194,50 @@ function finishDelete(state: OpenStackState, s: Server): void {
 }
 
 function settle(state: OpenStackState, s: Server, observed: boolean): void {
-  if (s.status === 'BUILD' && (observed ? s.build.observe() : s.build.done)) finishBuild(state, s);
-  if (s.deleting && (observed ? s.deleting.observe() : s.deleting.done)) finishDelete(state, s);
+  if (s.status === 'BUILD' && (s.machine?.phase === 'booting' || (observed ? s.build.observe() : s.build.done)) && machineSettled(state, s, 'booting')) finishBuild(state, s);
+  if (s.deleting && (s.machine?.phase === 'halting' || (observed ? s.deleting.observe() : s.deleting.done)) && machineSettled(state, s, 'halting')) finishDelete(state, s);
+}
+
+/**
+ * SIMULATED lab (state.machines): a build is done once the machine behind the server booted (a
+ * failed boot is the build's fault), a delete once it halted. Starts the hook the first time and
+ * answers whether it finished; true at once without hooks or for a build told to fail.
+ */
+function machineSettled(state: OpenStackState, s: Server, phase: 'booting' | 'halting'): boolean {
+  if (!state.machines || (phase === 'booting' && s.buildFailure)) return true;
+  if (s.machine?.phase !== phase) {
+    const m: NonNullable<Server['machine']> = { phase, done: false };
+    s.machine = m;
+    const work = phase === 'booting' ? state.machines.started(startedMachine(state, s)) : state.machines.stopped({ serverId: s.id, serverName: s.name });
+    work.then(() => { m.done = true; }, (e: unknown) => { m.error = e instanceof Error ? e.message : String(e); m.done = true; });
+    return false;
+  }
+  if (!s.machine.done) return false;
+  if (s.machine.error && phase === 'booting') s.buildFailure = `SIMULATED lab: the machine did not boot: ${s.machine.error}`;
+  // A machine that would not halt is reported and the delete goes on: Nova forgets the server either way.
+  if (s.machine.error && phase === 'halting') process.stderr.write(`OpenStack fake: the machine behind ${s.name} did not halt: ${s.machine.error}\n`);
+  delete s.machine;
+  return true;
+}
+
+/** What the machine behind a server is given: its user data, addresses and root's keys. */
+function startedMachine(state: OpenStackState, s: Server): StartedMachine {
+  const ports = s.portIds.map((id) => state.ports.get(id)).filter((p) => p !== undefined);
+  const fixedIps = ports.flatMap((p) => p.fixed_ips.map((f) => f.ip_address)).filter(isIPv4);
+  const key = s.keyName ? state.keypairs.get(s.keyName) : undefined;
+  return {
+    serverId: s.id, serverName: s.name, fixedIps,
+    userData: s.userData === null ? null : Buffer.from(s.userData, 'base64').toString('utf8'),
+    authorizedKeys: key ? [key.public_key] : [],
+    publicAddresses: [...state.floatingIps.values()].filter((f) => f.port_id !== null && s.portIds.includes(f.port_id)).map((f) => f.floating_ip_address),
+  };
+}
+
+/** os-stop/os-start/reboot on a lab machine: powered off or booted again, not awaited (Nova answers 202 at once). */
+function powerMachine(state: OpenStackState, s: Server, on: boolean): void {
+  if (!state.machines) return;
+  const work = on ? state.machines.started(startedMachine(state, s)) : state.machines.stopped({ serverId: s.id, serverName: s.name });
+  work.catch((e: unknown) => process.stderr.write(`OpenStack fake: power ${on ? 'on' : 'off'} of the machine behind ${s.name}: ${e instanceof Error ? e.message : String(e)}\n`));
 }
 
 const VM_STATE: Record<Server['status'], [string, number]> = { BUILD: ['building', 0], ACTIVE: ['active', 1], ERROR: ['error', 0], SHUTOFF: ['stopped', 4] };
@@ -247,9 +289,9 @@ function action(state: OpenStackState, req: FakeRequest): FakeResponse {
   const body = req.body as Record<string, unknown> | undefined;
   const name = body && typeof body === 'object' ? Object.keys(body)[0] : undefined;
   if (s.deleting) throw osError('compute', 409, `Cannot '${name ?? 'action'}' instance ${s.id} while it is in task_state deleting`);
-  if (name === 'os-stop') { if (s.status !== 'ACTIVE') throw conflict(s, 'stop'); s.status = 'SHUTOFF'; }
-  else if (name === 'os-start') { if (s.status !== 'SHUTOFF') throw conflict(s, 'start'); s.status = 'ACTIVE'; }
-  else if (name === 'reboot') { if (s.status !== 'ACTIVE' && s.status !== 'SHUTOFF') throw conflict(s, 'reboot'); s.status = 'ACTIVE'; }
+  if (name === 'os-stop') { if (s.status !== 'ACTIVE') throw conflict(s, 'stop'); s.status = 'SHUTOFF'; powerMachine(state, s, false); }
+  else if (name === 'os-start') { if (s.status !== 'SHUTOFF') throw conflict(s, 'start'); s.status = 'ACTIVE'; powerMachine(state, s, true); }
+  else if (name === 'reboot') { if (s.status !== 'ACTIVE' && s.status !== 'SHUTOFF') throw conflict(s, 'reboot'); if (s.status === 'SHUTOFF') powerMachine(state, s, true); s.status = 'ACTIVE'; }
   else throw bad(`SIMULATED: the Nova fake implements the os-stop, os-start and reboot actions only (got ${JSON.stringify(name ?? null)}).`);
   s.updated = isoNow();
   return { status: 202 };

@@ -18,11 +18,53 @@ export interface OpenStackFakeOptions {
   flavors?: Flavor[];
   images?: Image[];
   /** The provider network floating IPs come from. */
-  externalNetwork?: { name: string; cidr: string };
+  externalNetwork?: ExternalNetworkOptions;
+  /**
+   * SIMULATED lab: what boots behind a server (lab/cloud-nodes). Without it no machine exists
+   * behind a server, as before.
+   */
+  machines?: MachineHooks;
   /** How long asynchronous work takes (see progress.ts): default 150 ms each. */
   /** Quota limits that differ from Nova's and Neutron's defaults (-1: unlimited). */
   quotas?: { compute?: Partial<Quotas['compute']>; network?: Partial<Quotas['network']> };
   timing?: { serverBuild?: ProgressOptions; serverDelete?: ProgressOptions; volume?: ProgressOptions; floatingIp?: ProgressOptions };
+}
+
+export interface ExternalNetworkOptions {
+  name: string;
+  cidr: string;
+  /** Where the router's gateway and floating IPs without a rule below come from (default: the whole range but .1). */
+  allocationPool?: { start: string; end: string };
+  /**
+   * SIMULATED lab address plan (a 1:1 NAT): a floating IP created for a port gets the external
+   * address with the host part of the port's fixed IP (10.77.15.2 → 127.85.0.2), so a lab machine's
+   * public address is known before it boots; a taken one falls back to the pool.
+   */
+  hostPartFromFixedIp?: boolean;
+}
+
+/** A server that has booted, as the machine behind it sees it (the lab makes a node from it). */
+export interface StartedMachine {
+  serverId: string;
+  serverName: string;
+  /** The cloud-init user data as given (decoded from base64), null without. */
+  userData: string | null;
+  /** IPv4 addresses of the server's ports, first port first. */
+  fixedIps: string[];
+  /** Public keys of the server's key pair (root's authorized keys after cloud-init). */
+  authorizedKeys: string[];
+  /** Floating IPs pointing at its ports. */
+  publicAddresses: string[];
+}
+
+/**
+ * SIMULATED lab hooks: a server becomes ACTIVE only once `started` resolved (its machine booted;
+ * a rejection is a build fault), and is gone after a delete only once `stopped` resolved.
+ * `os-stop` calls `stopped` too (powered off), `os-start` and `reboot` call `started` again.
+ */
+export interface MachineHooks {
+  started(m: StartedMachine): Promise<void>;
+  stopped(m: { serverId: string; serverName: string }): Promise<void>;
 }
 
 export interface Flavor { id: string; name: string; vcpus: number; ram: number; disk: number }
@@ -63,6 +105,8 @@ export interface Server {
   tags: string[];
   /** The server group the scheduler hint named, if any. */
   groupId?: string;
+  /** SIMULATED lab: the machine behind the server (MachineHooks), while it boots or halts. */
+  machine?: { phase: 'booting' | 'halting'; done: boolean; error?: string };
 }
 
 export interface ServerGroup { id: string; name: string; policy: 'affinity' | 'anti-affinity' | 'soft-affinity' | 'soft-anti-affinity'; rules: Record<string, number>; members: string[]; projectId: string; userId: string }
@@ -145,7 +189,8 @@ export class OpenStackState {
   readonly buildFailuresOf = new Map<string, string[]>();
   /** Each service settles its time-based transitions here; run before every request. */
   readonly settlers: (() => void)[] = [];
-  readonly externalNetwork: { name: string; cidr: string };
+  readonly externalNetwork: ExternalNetworkOptions;
+  readonly machines: MachineHooks | undefined;
   /** The project's quotas (Nova's and Neutron's defaults unless given); enforced on create. */
   readonly quotas: Quotas;
 
@@ -169,6 +214,7 @@ export class OpenStackState {
     ];
     this.externalNetwork = o.externalNetwork ?? { ...FAKE_DEFAULTS.externalNetwork };
     this.externalNetworkId = randomUUID();
+    this.machines = o.machines;
     const q = defaultQuotas();
     this.quotas = { compute: { ...q.compute, ...o.quotas?.compute }, network: { ...q.network, ...o.quotas?.network } };
   }

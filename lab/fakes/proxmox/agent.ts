@@ -21,6 +21,8 @@ function agentVm(state: ProxmoxState, req: FakeRequest): Vm {
   if (vm.status !== 'running') throw pveError(500, `VM ${vm.vmid} is not running`);
   if (!/^(enabled=)?1/.test(String(vm.config.agent ?? '0'))) throw pveError(500, 'No QEMU guest agent configured');
   if (!vm.agent || !vm.agent.observe()) throw pveError(500, 'QEMU guest agent is not running');
+  // SIMULATED lab: a guest whose machine has not booted (or never will) has no agent yet.
+  if (vm.machine && !(vm.machine.done && !vm.machine.error)) throw pveError(500, 'QEMU guest agent is not running');
   return vm;
 }
 

@@ -12,7 +12,7 @@ import { applyConfig, checkConfigRequest, CONFIG_FAMILIES, CONFIG_SCHEMA, config
 import { pveMac, type ProxmoxState, type Vm } from './state.js';
 import { startTask } from './tasks.js';
 import { requirePrivilege } from './cluster.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const GIB = 1024 ** 3;
@@ -93,6 +93,39 @@ function checkCicustom(state: ProxmoxState, vm: Vm): void {
     const s = state.storages.find((x) => x.storage === store);
     if (!s || !s.content.includes('snippets') || !rel?.startsWith('snippets/') || !s.path || !existsSync(join(s.path, rel))) throw new Error(`volume '${volume}' does not exist`);
   }
+}
+
+/** SIMULATED lab: the machine behind a started VM boots; its guest agent answers once it did (agent.ts). */
+function bootMachine(state: ProxmoxState, vm: Vm): void {
+  if (!state.machines) return;
+  const m: NonNullable<Vm['machine']> = { done: false };
+  vm.machine = m;
+  const fixedIps = Object.keys(vm.config).filter((k) => /^ipconfig\d+$/.test(k)).sort()
+    .map((k) => propertyString(String(vm.config[k]))?.ip?.split('/')[0] ?? '').filter((ip) => ip !== '' && ip !== 'dhcp');
+  const keys = vm.config.sshkeys === undefined ? '' : decodeURIComponent(String(vm.config.sshkeys));
+  state.machines.started({
+    vmid: vm.vmid, name: String(vm.config.name ?? `VM${vm.vmid}`), userData: vendorData(state, vm), fixedIps,
+    authorizedKeys: keys.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')),
+  }).then(() => { m.done = true; }, (e: unknown) => {
+    m.error = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`Proxmox fake: the machine behind VM ${vm.vmid} did not boot: ${m.error}\n`);
+  });
+}
+
+function haltMachine(state: ProxmoxState, vm: Vm): void {
+  if (!state.machines) return;
+  delete vm.machine;
+  state.machines.stopped({ vmid: vm.vmid, name: String(vm.config.name ?? `VM${vm.vmid}`) })
+    .catch((e: unknown) => process.stderr.write(`Proxmox fake: the machine behind VM ${vm.vmid} did not halt: ${e instanceof Error ? e.message : String(e)}\n`));
+}
+
+/** The content of the `vendor=` snippet of cicustom (checked to exist at start), if any. */
+function vendorData(state: ProxmoxState, vm: Vm): string | null {
+  const part = String(vm.config.cicustom ?? '').split(',').find((p) => p.startsWith('vendor='));
+  if (!part) return null;
+  const [store, rel] = part.slice('vendor='.length).split(':');
+  const path = state.storages.find((x) => x.storage === store)?.path;
+  return path && rel ? readFileSync(join(path, rel), 'utf8') : null;
 }
 
 function statusView(vm: Vm): Record<string, unknown> {
@@ -250,14 +283,17 @@ export function qemuRoutes(state: ProxmoxState): Router {
       vm.agent = new Progression(state.timing.agent);
       const addr = dhcpAddress(state, vm);
       if (addr) vm.dhcpAddress = addr;
+      bootMachine(state, vm);
     }, { machine: { type: 'string', optional: true }, 'force-cpu': { type: 'string', optional: true } }))
     .on('POST', `${Q}/status/stop`, power('qmstop', (vm) => {
+      if (vm.status === 'running') haltMachine(state, vm);
       vm.status = 'stopped';
       delete vm.agent;
       delete vm.startedAt;
     }, { keepActive: { type: 'boolean', optional: true }, 'overrule-shutdown': { type: 'boolean', optional: true } }))
     .on('POST', `${Q}/status/shutdown`, power('qmshutdown', (vm) => {
       if (vm.status !== 'running') throw new Error(`VM ${vm.vmid} not running`);
+      haltMachine(state, vm);
       vm.status = 'stopped';
       delete vm.agent;
       delete vm.startedAt;

@@ -29,6 +29,29 @@ export interface ProxmoxFakeOptions {
   tokenPrivileges?: Record<string, string[]>;
   /** How long tasks run and how long after start the guest agent answers (see progress.ts). */
   timing?: { task?: ProgressOptions; agent?: ProgressOptions };
+  /** SIMULATED lab: what boots behind a VM (lab/cloud-nodes); without it no machine exists behind a VM. */
+  machines?: ProxmoxMachineHooks;
+}
+
+/** A VM that started, as the machine behind it sees it (the lab makes a node from it). */
+export interface StartedVm {
+  vmid: number;
+  name: string;
+  /** The cloud-init vendor data of its `cicustom` snippet (the host key lives there), null without. */
+  userData: string | null;
+  /** The static IPv4 addresses of its ipconfigN. */
+  fixedIps: string[];
+  /** Its `sshkeys`, decoded: the cloud-init user's authorized keys. */
+  authorizedKeys: string[];
+}
+
+/**
+ * SIMULATED lab hooks: `started` when a qmstart task ends (the guest agent answers only once it
+ * resolved; never when it rejected), `stopped` when a qmstop/qmshutdown task ends.
+ */
+export interface ProxmoxMachineHooks {
+  started(m: StartedVm): Promise<void>;
+  stopped(m: { vmid: number; name: string }): Promise<void>;
 }
 
 export type ConfigValue = string | number;
@@ -53,6 +76,8 @@ export interface Vm {
   /** The guest agent answers once this is done (counted from start). */
   agent?: Progression;
   dhcpAddress?: string;
+  /** SIMULATED lab: the machine behind the VM booting (ProxmoxMachineHooks); the agent waits for it. */
+  machine?: { done: boolean; error?: string };
 }
 
 export interface Task {
@@ -97,6 +122,7 @@ export class ProxmoxState {
   readonly tokens: Map<string, string>;
   readonly ticketTtlMs: number;
   readonly timing: NonNullable<ProxmoxFakeOptions['timing']>;
+  readonly machines: ProxmoxMachineHooks | undefined;
   readonly dhcpCidr: string;
   readonly vms = new Map<number, Vm>();
   readonly tasks = new Map<string, Task>();
@@ -133,6 +159,7 @@ export class ProxmoxState {
       validateProgress(`timing.${k}`, v as ProgressOptions);
     }
     this.timing = t;
+    this.machines = o.machines;
     this.dhcpCidr = o.dhcpCidr ?? PROXMOX_FAKE_DEFAULTS.dhcpCidr;
     this.storages = o.storages ?? [{ storage: 'local', content: ['iso', 'vztmpl', 'backup', 'snippets'] }, { storage: 'local-lvm', content: ['images', 'rootdir'] }];
     this.bridges = o.bridges ?? ['vmbr0'];
