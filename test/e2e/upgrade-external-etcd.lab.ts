@@ -168,6 +168,7 @@ describe(`upgrade on external etcd: Kubernetes ${FROM} on etcd 3.4 → ${TO}, et
     assert.match(hops[2]!, new RegExp(`^3\\. Kubernetes ${FROM.replace(/\./g, '\\.')} → ${MIDDLE.replace(/\./g, '\\.')}:`));
     assert.match(hops[3]!, new RegExp(`^4\\. Kubernetes ${MIDDLE.replace(/\./g, '\\.')} → ${TO.replace(/\./g, '\\.')}:`));
     for (const rule of SKEW_RULES) assert.ok(plan.stdout.includes(rule), `the plan shows the rule: ${rule}`);
+    assert.match(plan.stdout, new RegExp(`runs 1\\.35 on external etcd ${etcdFrom.replace(/\./g, '\\.')}, below the 3\\.5\\.24 kubeadm 1\\.35 accepts`));
     assert.deepEqual(new Set(Object.values(await memberVersions())), new Set([etcdFrom]), 'plan mode changed nothing');
   });
 
