@@ -19,9 +19,10 @@ import { renderKubeadmJoinConfig } from '../activities/kubeadm/join-config.js';
 import { nodeRoot } from './node-view.js';
 import { execFileP, runningAs, waitFor } from './processes.js';
 import { NetnsLab, type NetnsLabOptions } from './netns/netns-lab.js';
-import { pinnedKubernetes, resolveKubernetes, type KubernetesBuild } from './kubernetes-versions.js';
-import { installKubelet, kubeletShim } from './kubelet/install.js';
-import { cachedEtcdBuilds, findTool, isExecutable, kubernetesCacheDir } from '../client/tools.js';
+import { resolveKubernetes, type KubernetesBuild } from './kubernetes-versions.js';
+import { installKubelet } from './kubelet/install.js';
+import { writeKubernetesReleases } from './kubernetes-releases.js';
+import { cachedEtcdBuilds, findTool, isExecutable } from '../client/tools.js';
 
 const KUBEADM_CONFIG = '/etc/kubernetes/kubeadm-init.yaml';
 const KUBEADM_JOIN_CONFIG = '/etc/kubernetes/kubeadm-join.yaml';
@@ -188,30 +189,9 @@ export class KubernetesLab {
   /** The SIMULATED package repository: per cached release, what its packages would install. */
   get releasesDir(): string { return join(this.net.dir, 'kubernetes', 'releases'); }
 
-  /**
-   * One directory per cached release (the source the upgrade installs from, as
-   * kubernetes.binaries.source): kubeadm (a link into the build cache), kubectl (the machine's:
-   * one build, within one minor of all three releases) and kubelet, the SIMULATED kubelet's shim
-   * at that version. Installing that directory's files is the SIMULATED "package install".
-   */
-  private writeReleases(): void {
-    const kubectl = findTool('kubectl', 'MOORING_KUBECTL');
-    for (const v of pinnedKubernetes()) {
-      const built = join(kubernetesCacheDir(), v);
-      if (!isExecutable(join(built, 'kubeadm'))) continue;
-      const dir = join(this.releasesDir, v);
-      mkdirSync(dir, { recursive: true });
-      for (const [name, target] of [['kubeadm', join(built, 'kubeadm')], ['kubectl', kubectl]] as const) {
-        rmSync(join(dir, name), { force: true });
-        symlinkSync(target, join(dir, name));
-      }
-      writeFileSync(join(dir, 'kubelet'), kubeletShim(`v${v}`), { mode: 0o755 });
-    }
-  }
-
   /** The inventory `up` wrote, plus what the upgrade needs in this lab (its release source, the ignored checks). */
   private writeUpgradeInventory(file: string): void {
-    this.writeReleases();
+    writeKubernetesReleases(this.releasesDir);
     const doc = parse(readFileSync(file, 'utf8')) as { kubernetes: Record<string, unknown>; etcd: Record<string, unknown> };
     // kubeadm's stacked etcd keeps its certificates in /etc/kubernetes/pki/etcd; etcdctl reads
     // the members with the healthcheck client's (etcd-status, the upgrade's observation).

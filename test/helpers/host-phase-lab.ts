@@ -11,6 +11,7 @@ import type { NetnsLayout, NetnsNode } from '../../lab/netns/topology.js';
 import { PROJECT_ROOT, findTool } from '../../client/tools.js';
 import { createHostPhaseActivities } from '../../activities/host/index.js';
 import type { HostPhaseResult } from '../../activities/host/context.js';
+import type { Inventory } from '../../config/schema.js';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from './temporal.js';
 import { scratchDir } from './scratch.js';
 
@@ -19,8 +20,8 @@ export interface HostPhaseLab {
   temporal: TestTemporal;
   /** The worker's state directory (admin kubeconfig, etcd CA). */
   stateDir: string;
-  /** Runs provisionHosts on the lab's inventory and hosts under `workflowId`. */
-  run(workflowId: string): Promise<HostPhaseResult>;
+  /** Runs provisionHosts on the lab's hosts under `workflowId`, with the lab's inventory or `inventory` (the lab's, amended). */
+  run(workflowId: string, inventory?: Inventory): Promise<HostPhaseResult>;
   /** Writes `workflowId`'s history as `file` when MOORING_RECORD_HISTORY is set, then stops everything. */
   stop(record?: { workflowId: string; file: string }): Promise<void>;
 }
@@ -53,8 +54,8 @@ export async function startHostPhaseLab(o: { prefix: string; layout: NetnsLayout
   const c = connection;
   return {
     lab, temporal: t, stateDir,
-    run: (workflowId) => t.client.workflow.execute('provisionHosts', {
-      workflowId, taskQueue, args: [{ inventory: lab.parsedInventory(), hosts: lab.provisionedHosts() }],
+    run: (workflowId, inventory) => t.client.workflow.execute('provisionHosts', {
+      workflowId, taskQueue, args: [{ inventory: inventory ?? lab.parsedInventory(), hosts: lab.provisionedHosts() }],
     }) as Promise<HostPhaseResult>,
     async stop(record) {
       if (process.env.MOORING_RECORD_HISTORY && record) {

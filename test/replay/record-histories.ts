@@ -31,6 +31,9 @@
 //   upgrade-kubernetes                     NOT recorded here (this lab runs no Kubernetes): written by
 //                                          test/e2e/upgrade-kubernetes.lab.ts with MOORING_RECORD_UPGRADE_HISTORY=1,
 //                                          its first run (1.35.4 → 1.36.3 on the netns lab, two holds, retry)
+//   upgrade-external-etcd                  NOT recorded here either: written by test/e2e/upgrade-external-etcd.lab.ts
+//                                          with MOORING_RECORD_UPGRADE_HISTORY=1 (1.35.4 on external etcd 3.4 →
+//                                          1.37.2: two etcd hops, two Kubernetes hops, the etcd-backup child)
 // Histories of the shapes before each patched() (test/histories/*-before-<patch-id>.json) come from
 // the commit before the patch, recorded with test/replay/record-old-shape.ts; this script never writes
 // them. `-- --force` re-records everything above from today's code: never over released shapes.

@@ -69,6 +69,17 @@ describe('upgrade plan: hops', () => {
     assert.deepEqual(hops, ['etcd 3.4.30→3.5.35', 'etcd 3.5.35→3.6.16', 'kubernetes 1.33.7→1.34.3', 'kubernetes 1.34.3→1.35.4']);
   });
 
+  it('the issue\'s run: 1.35 on etcd 3.4 (below what kubeadm 1.35 accepts) to 1.37: both etcd hops first, and the plan says the cluster is outside the supported versions', () => {
+    const v = planUpgrade(input(cluster('1.35.4', ['3.4.30', '3.4.30', '3.4.30']), '1.37.2'));
+    assert.ok(v.ok, v.ok ? '' : v.reason);
+    assert.deepEqual(v.plan.hops.map((h) => `${h.kind} ${h.from}→${h.to}`), ['etcd 3.4.30→3.5.35', 'etcd 3.5.35→3.6.16', 'kubernetes 1.35.4→1.36.3', 'kubernetes 1.36.3→1.37.2']);
+    assert.match(v.plan.notes.join('\n'), /runs 1\.35 on external etcd 3\.4\.30, below the 3\.5\.24 kubeadm 1\.35 accepts/);
+    assert.match(renderPlan(v.plan, 'c'), /1\.22-1\.33 run etcd 3\.5 and accept external etcd 3\.4\.13\+; 1\.34\+ run etcd 3\.6 and accept external etcd 3\.5\.24\+/);
+    // On 3.6 already: no such note.
+    const ok = planUpgrade(input(cluster('1.35.4', ['3.6.16']), '1.37.2'));
+    assert.ok(ok.ok && !ok.plan.notes.some((n) => /outside kubeadm/.test(n)));
+  });
+
   it('no control plane found: only the etcd the target needs (the lab before Kubernetes is up)', () => {
     const v = planUpgrade(input({ nodes: [], etcd: etcd(['3.4.30', '3.4.30', '3.4.30']) }, '1.37.2'));
     assert.ok(v.ok);

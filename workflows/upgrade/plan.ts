@@ -116,6 +116,13 @@ function build(input: PlanInput): UpgradePlan {
     refuse(`etcd members are more than one minor apart (${obs.etcd.members.map((m) => `${m.name} ${m.version}`).join(', ')}): etcd supports that only in the middle of a rolling upgrade; finish that by hand first`);
   }
 
+  // A cluster already below what its own kubeadm accepts (seed 001's kind: Kubernetes moved on,
+  // etcd stayed): not refused, since the plan is the way out, but the approver should know.
+  const nowNeeds = cpLow && etcdLow && topology === 'external' ? etcdForKubernetes(cpLow.minor) : undefined;
+  if (nowNeeds && etcdLow && cpLow && compareVersions(etcdLow, nowNeeds.minExternal) < 0) {
+    notes.push(`The control plane runs ${minorOf(cpLow)} on external etcd ${formatVersion(etcdLow)}, below the ${formatVersion(nowNeeds.minExternal)} kubeadm ${minorOf(cpLow)} accepts: the cluster is outside kubeadm's supported versions now, and the etcd hops come before any Kubernetes hop.`);
+  }
+
   // Each Kubernetes minor visited, in order; with no control plane, the target's own.
   const visits = k8sSteps.length ? k8sSteps.map((s) => s.to) : [target];
   let etcdAt = etcdLow;

@@ -1,7 +1,16 @@
 // Kubernetes' version-skew policy (kubernetes.io/releases/version-skew-policy), as the upgrade
 // plan checks it on the cluster before it plans anything. Pure.
 import type { NodeVersions } from '../../activities/kubernetes-versions/observe.js';
-import { highest, lowest, mustParse, formatVersion, type Version } from './versions.js';
+import { highest, KUBEADM_ETCD, KUBEADM_ETCD_CHECKED_THROUGH, lowest, mustParse, formatVersion, type Version } from './versions.js';
+
+/**
+ * What etcd each Kubernetes minor needs, written from the table the plan computes with (so the
+ * approver reads the same facts the hops were placed by).
+ */
+const ETCD_FOR_KUBERNETES = `etcd for Kubernetes (kubeadm's constants, checked through 1.${KUBEADM_ETCD_CHECKED_THROUGH}): ${KUBEADM_ETCD.map((r, i) => {
+  const next = KUBEADM_ETCD[i + 1];
+  return `1.${r.fromMinor}${next ? `-1.${next.fromMinor - 1}` : '+'} run etcd ${r.etcdMinor} and accept external etcd ${r.minExternal}+`;
+}).join('; ')}. External etcd reaches each minor before the first Kubernetes hop to a release that needs it.`;
 
 export const SKEW_RULES: readonly string[] = [
   'kube-apiserver: instances of an HA control plane at most one minor apart (only during an upgrade).',
@@ -11,6 +20,7 @@ export const SKEW_RULES: readonly string[] = [
   'kubeadm: upgrades one minor at a time, and must itself be at the target release on the node it runs on.',
   'So: control plane first, one minor per hop, then kubelets and kubectl on every node before the next hop.',
   'etcd: one minor at a time (3.4 → 3.5 → 3.6), newest patch of a minor before the next; members one minor apart only during the rolling upgrade.',
+  ETCD_FOR_KUBERNETES,
 ];
 
 /** How many minors a kubelet may lag the apiserver (1.28 widened it from two to three). */
