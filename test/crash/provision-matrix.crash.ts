@@ -6,16 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BoundaryMissed } from './boundary.js';
+import { crashSelection } from './select.js';
 import { PROVISION_BOUNDARIES, crashProvisionAt, setUpProvisionCrash, tearDownProvisionCrash, type ProvisionCrashEnv } from './provision-crash.js';
 
-// A subset is chosen by not registering the other cases (none is reported as skipped); a name
-// that is not a case of the matrix is refused, so a typo cannot select nothing and pass.
-const only = process.env.MOORING_CRASH_BOUNDARIES?.split(',').map((x) => x.trim()).filter(Boolean);
-const cases = (['provision', 'deprovision'] as const).flatMap((runbook) =>
-  Array.from({ length: PROVISION_BOUNDARIES[runbook] + 1 }, (_, i) => `${runbook}:${i + 1}`));
-const unknown = (only ?? []).filter((c) => !cases.includes(c));
-if (unknown.length) throw new Error(`MOORING_CRASH_BOUNDARIES: ${unknown.join(', ')} not in the matrix; give runbook:boundary, e.g. provision:8 (provision 1-${PROVISION_BOUNDARIES.provision + 1}, deprovision 1-${PROVISION_BOUNDARIES.deprovision + 1})`);
-const selected = (c: string) => only === undefined || only.includes(c);
+const selected = crashSelection((['provision', 'deprovision'] as const).flatMap((runbook) =>
+  Array.from({ length: PROVISION_BOUNDARIES[runbook] + 1 }, (_, i) => `${runbook}:${i + 1}`)), 'provision:8');
 
 describe('crash matrix: provision (cloud phase) and deprovision at every activity boundary', { timeout: 4 * 3600_000 }, () => {
   let e: ProvisionCrashEnv | undefined;

@@ -27,7 +27,8 @@ import { runTag } from '../../workflows/etcd-recovery/target.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, within, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { BoundaryMissed, killedAt, nextStep, snapshotOf } from './boundary.js';
+import { snapshotOf } from './boundary.js';
+import { killAtBoundary } from './kill-at.js';
 
 export interface CrashEnv { lab: Lab; t: TestTemporal; workers: WorkerProcess[] }
 
@@ -213,21 +214,8 @@ export async function crashRecoveryAt(e: CrashEnv, scenario: CrashScenario, boun
   const run = async () => snapshotOf((await handle.fetchHistory()).events ?? []);
   let outcome: CrashOutcome;
   try {
-    let approved = false;
-    const approve = async () => {
-      await decide(t.client, handle.workflowId, { approved: true, by: 'crash-matrix' });
-      approved = true;
-    };
-    // Not `eventually`: a missed boundary must fail the case at once, not be retried.
-    for (const deadline = Date.now() + 180_000; ;) {
-      const step = nextStep(boundary, await run(), approved);
-      if (step === 'kill') break;
-      if (step === 'approve') await approve();
-      if (Date.now() > deadline) throw new BoundaryMissed(`boundary ${boundary} was not reached within 180 s: the run had completed ${(await run()).completed} activities`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(await w.kill9(), 'SIGKILL');
-    const killedAfter = killedAt(boundary, await run());
+    const approve = async () => { await decide(t.client, handle.workflowId, { approved: true, by: 'crash-matrix' }); };
+    const { killedAfter, approved } = await killAtBoundary({ boundary, run, approve, worker: w, limitMs: 180_000, pollMs: 50 });
     const w2 = await spawnWorker();
     if (!approved) {
       await eventually('the gate, after the restart', async () => (await handle.query(progressQuery)).pendingApproval, 60_000);

@@ -1,0 +1,34 @@
+// The crash harness's kill: wait until the run has completed `boundary` activities (approving its
+// gate on the way when the boundary lies beyond it), then SIGKILL the frozen crash worker, and
+// check the kill landed on the boundary while the run was open (boundary.ts decides each step).
+import assert from 'node:assert/strict';
+import type { WorkerProcess } from '../helpers/worker-process.js';
+import { BoundaryMissed, killedAt, nextStep, type RunSnapshot } from './boundary.js';
+
+export interface KillAt {
+  boundary: number;
+  /** The counted run as its history stands now. */
+  run: () => Promise<RunSnapshot>;
+  /** Approves the run's gate. */
+  approve: () => Promise<void>;
+  /** The crash worker, frozen right after the boundary's activity. */
+  worker: WorkerProcess;
+  /** How long the run may take to reach the boundary. */
+  limitMs: number;
+  pollMs: number;
+}
+
+/** Returns after how many activities the worker died, and whether the gate was approved before. */
+export async function killAtBoundary(k: KillAt): Promise<{ killedAfter: number; approved: boolean }> {
+  let approved = false;
+  // Not `eventually`: a missed boundary must fail the case at once, not be retried.
+  for (const deadline = Date.now() + k.limitMs; ;) {
+    const step = nextStep(k.boundary, await k.run(), approved);
+    if (step === 'kill') break;
+    if (step === 'approve') { await k.approve(); approved = true; }
+    if (Date.now() > deadline) throw new BoundaryMissed(`boundary ${k.boundary} was not reached within ${k.limitMs / 1000} s: the run had completed ${(await k.run()).completed} activities`);
+    await new Promise((r) => setTimeout(r, k.pollMs));
+  }
+  assert.equal(await k.worker.kill9(), 'SIGKILL');
+  return { killedAfter: killedAt(k.boundary, await k.run()), approved };
+}
