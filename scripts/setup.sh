@@ -124,4 +124,4 @@ say "building"
 npm run build --silent
 # Kubernetes control plane of the pinned releases from the Go module proxy into ~/.cache/mooring (once), kubectl from the Python index.
 scripts/build-kubernetes.sh
-say "done. Next: npm start (runs a runbook on the lab) or npm test"
+say "done. Next: npm start (provisions seed 001 on the lab behind the SIMULATED OpenStack) or npm test"

@@ -67,5 +67,7 @@ export const apiEntry = (l: NetnsLayout) => `${l.loopback}.${VIP_OCTET}`;
 export function checkLayout(l: NetnsLayout): void {
   if (!/^[a-z0-9]{1,6}$/.test(l.tag)) throw new Error(`netns lab tag "${l.tag}" must be 1-6 lowercase letters or digits (it names the namespaces mnet-<tag>-<node>)`);
   if (!Number.isInteger(l.lan) || l.lan < 0 || l.lan > 255) throw new Error(`netns lab lan ${l.lan} must be 0-255 (the lab network is 10.77.<lan>.0/24)`);
-  if (!/^127\.(6[0-3]|8[0-9])\.0$/.test(l.loopback)) throw new Error(`netns lab loopback "${l.loopback}" must be 127.60.0-127.63.0 or 127.80.0-127.89.0`);
+  // 127.64.0 is npm start's (mooring demo-provision), which no test uses, so a demo left running
+  // on a terminal never takes a test's addresses.
+  if (!/^127\.(6[0-4]|8[0-9])\.0$/.test(l.loopback)) throw new Error(`netns lab loopback "${l.loopback}" must be 127.60.0-127.64.0 or 127.80.0-127.89.0`);
 }
