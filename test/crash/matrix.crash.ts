@@ -1,6 +1,6 @@
 // The whole crash matrix: every activity boundary of the follower, leader and majority
-// recoveries, and of one Kubernetes hop of the upgrade. `npm run test:crash`.
-//   MOORING_CRASH_BOUNDARIES=follower:4,upgrade-hop:9   only those cases
+// recoveries, and of one Kubernetes hop of the upgrade. The first file of `npm run test:crash`.
+//   MOORING_CRASH_BOUNDARIES=follower:4,upgrade-hop:9   only those cases (select.ts)
 // Each recovery gets a lab of its own, one after the other, all on 127.36.0; a case that fails
 // leaves its lab and the next case gets a new one (crashSuite). The upgrade hop runs on a netns
 // Kubernetes lab (tag c12, lan 17, loopback 127.88.0), put back at 1.35.4 before every case
@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { BOUNDARIES, crashSuite } from './recover-crash.js';
 import { BoundaryMissed } from './boundary.js';
 import { crashSelection } from './select.js';
+import { CRASH_MATRICES } from './catalog.js';
 import { UPGRADE_HOP_BOUNDARIES, crashUpgradeHopAt, setUpUpgradeCrash, tearDownUpgradeCrash, type UpgradeCrashEnv } from './upgrade-crash.js';
 
 const SUBNET = '127.36.0';
@@ -18,10 +19,7 @@ const RECOVERIES = ['follower', 'leader', 'majority'] as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 // The upgrade hop's last case lies past its last activity: it must fail as never reached.
-const selected = crashSelection([
-  ...RECOVERIES.flatMap((s) => range(BOUNDARIES[s]).map((b) => `${s}:${b}`)),
-  ...range(UPGRADE_HOP_BOUNDARIES + 1).map((b) => `upgrade-hop:${b}`),
-], 'follower:4 or upgrade-hop:9');
+const selected = crashSelection(CRASH_MATRICES, 'matrix.crash');
 
 for (const scenario of RECOVERIES) {
   const boundaries = range(BOUNDARIES[scenario]).filter((b) => selected(`${scenario}:${b}`));

@@ -15,6 +15,11 @@ import { BoundaryMissed, killedAt, nextStep, snapshotOf } from './boundary.js';
 
 const CRASH_WORKER = fileURLToPath(new URL('./crash-worker.js', import.meta.url));
 
+// Activities each run completes on a one-master, one-worker cluster; boundary N kills right after the
+// N-th. provisionProxmox: inspect(1) capacity(2), then per VM clone, configure, resize, start, guest
+// agent (3-12); deprovision (the runbook): find(1) two destroys(2-3) verify(4).
+export const PROXMOX_BOUNDARIES = { 'proxmox-provision': 12, 'proxmox-deprovision': 4 } as const;
+
 export interface PveCrashEnv { t: TestTemporal; dir: string; workers: WorkerProcess[] }
 
 /** `gate`: the run has an approval gate (a runbook); it is approved whenever reached. */

@@ -6,9 +6,9 @@
 //   resize, start, guest agent per VM): two VMs running, one clone task each, nothing else made;
 // - deprovision at each of its 4 (find, two destroys, verify), on a cluster cloned just before:
 //   nothing of the cluster left, every other VM untouched, the snippets gone.
-// Not part of `npm test` (~15 min; an activity lost on the frozen worker without a heartbeat is
-// retried after its 2 minute start-to-close timeout):
-//   bash scripts/with-node.sh --test dist/test/crash/proxmox.crash.js
+// Not part of `npm test`; part of `npm run test:crash` (~7-15 min; an activity lost on the frozen
+// worker without a heartbeat is retried after its 2 minute start-to-close timeout):
+//   MOORING_CRASH_BOUNDARIES=proxmox-provision:3,proxmox-deprovision:2   only those cases
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -23,11 +23,17 @@ import { startTestTemporal, uniqueTaskQueue } from '../helpers/temporal.js';
 import { startWorkerProcess } from '../helpers/worker-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { seed003Inventory, setPveEnv, smallCluster, startSeed003Fake } from '../helpers/proxmox.js';
-import { crashRunAt, type PveCrashEnv } from './proxmox-crash.js';
+import { PROXMOX_BOUNDARIES, crashRunAt, type PveCrashEnv } from './proxmox-crash.js';
+import { CRASH_MATRICES } from './catalog.js';
+import { crashSelection } from './select.js';
 
-const BOUNDARIES = { provision: 12, deprovision: 4 };
+const selected = crashSelection(CRASH_MATRICES, 'proxmox.crash');
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+const upBoundaries = range(PROXMOX_BOUNDARIES['proxmox-provision']).filter((b) => selected(`proxmox-provision:${b}`));
+const downBoundaries = range(PROXMOX_BOUNDARIES['proxmox-deprovision']).filter((b) => selected(`proxmox-deprovision:${b}`));
 
-describe('crash matrices of the Proxmox VE runs (real Temporal, SIMULATED Proxmox VE)', () => {
+// Nothing selected here (MOORING_CRASH_BOUNDARIES names another file's cases): no fake, no Temporal.
+if (upBoundaries.length + downBoundaries.length) describe('crash matrices of the Proxmox VE runs (real Temporal, SIMULATED Proxmox VE)', () => {
   let fake: ProxmoxFake;
   let base: Inventory;
   const e = { dir: scratchDir('mooring-crash-pve-matrix-'), workers: [] } as unknown as PveCrashEnv;
@@ -54,8 +60,8 @@ describe('crash matrices of the Proxmox VE runs (real Temporal, SIMULATED Proxmo
   const cloneTasks = () => [...fake.state.tasks.values()].filter((x) => x.type === 'qmclone').length;
   const outside = (first: number) => [...fake.state.vms.values()].filter((v) => v.vmid < first || v.vmid > first + 9).map((v) => `${v.vmid}:${v.status}`).sort();
 
-  for (let boundary = 1; boundary <= BOUNDARIES.provision; boundary++) {
-    it(`provisionProxmox boundary ${boundary}`, async () => {
+  for (const boundary of upBoundaries) {
+    it(`proxmox-provision boundary ${boundary}`, async () => {
       const first = 2000 + boundary * 10;
       const inv = smallCluster(base, `up-${boundary}`, first);
       const others = outside(first);
@@ -70,8 +76,8 @@ describe('crash matrices of the Proxmox VE runs (real Temporal, SIMULATED Proxmo
     });
   }
 
-  for (let boundary = 1; boundary <= BOUNDARIES.deprovision; boundary++) {
-    it(`deprovision boundary ${boundary}`, async () => {
+  for (const boundary of downBoundaries) {
+    it(`proxmox-deprovision boundary ${boundary}`, async () => {
       const first = 1000 + boundary * 10;
       const cluster = `down-${boundary}`;
       const inv = smallCluster(base, cluster, first);

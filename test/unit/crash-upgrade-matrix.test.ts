@@ -1,7 +1,8 @@
 // The upgrade hop's crash matrix without a lab: its boundary count against the recorded history of
 // a real hop on the Kubernetes lab (test/histories/upgrade-kubernetes.json, the e2e run whose
 // drain a PodDisruptionBudget held twice: each hold's retry is one more drainNode), where its
-// approval gate falls for the harness, and MOORING_CRASH_BOUNDARIES's selection.
+// approval gate falls for the harness, and MOORING_CRASH_BOUNDARIES's selection across every crash
+// file of `npm run test:crash` (test/crash/catalog.ts).
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,10 @@ import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { PROJECT_ROOT } from '../../client/tools.js';
 import { nextStep, snapshotOf } from '../crash/boundary.js';
-import { crashSelection } from '../crash/select.js';
+import { allScenarios, crashSelection } from '../crash/select.js';
+import { CRASH_MATRICES } from '../crash/catalog.js';
+import { BOUNDARIES } from '../crash/recover-crash.js';
+import { PROVISION_BOUNDARIES } from '../crash/provision-crash.js';
 import { UPGRADE_HOP_BOUNDARIES } from '../crash/upgrade-crash.js';
 
 const events = historyFromJSON(JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'histories', 'upgrade-kubernetes.json'), 'utf8'))).events ?? [];
@@ -56,24 +60,57 @@ describe('upgrade hop crash matrix: boundaries', () => {
 describe('MOORING_CRASH_BOUNDARIES', () => {
   const saved = process.env.MOORING_CRASH_BOUNDARIES;
   afterEach(() => { if (saved === undefined) delete process.env.MOORING_CRASH_BOUNDARIES; else process.env.MOORING_CRASH_BOUNDARIES = saved; });
-  const cases = ['follower:1', 'follower:2', 'upgrade-hop:1', 'upgrade-hop:2', 'upgrade-hop:3'];
+  // Two files as in the catalog: cases 1..N of each scenario.
+  const matrices = { one: { follower: 2, 'upgrade-hop': 3 }, two: { 'proxmox-provision': 2 } };
+  const cases = { one: ['follower:1', 'follower:2', 'upgrade-hop:1', 'upgrade-hop:2', 'upgrade-hop:3'], two: ['proxmox-provision:1', 'proxmox-provision:2'] };
+  const pick = (file: 'one' | 'two') => cases[file].filter(crashSelection(matrices, file));
+  const refused = (value: string, message: string) => {
+    process.env.MOORING_CRASH_BOUNDARIES = value;
+    for (const file of ['one', 'two']) assert.throws(() => crashSelection(matrices, file), { message });
+  };
+  const RANGES = '; give scenario:boundary, e.g. follower:4,proxmox-provision:3 (follower 1-2, upgrade-hop 1-3, proxmox-provision 1-2)';
 
-  it('unset: every case', () => {
+  it('unset or blank: every case of each file', () => {
     delete process.env.MOORING_CRASH_BOUNDARIES;
-    const selected = crashSelection(cases, 'follower:1');
-    assert.deepEqual(cases.filter(selected), cases);
+    assert.deepEqual([pick('one'), pick('two')], [cases.one, cases.two]);
+    process.env.MOORING_CRASH_BOUNDARIES = ' , ';
+    assert.deepEqual([pick('one'), pick('two')], [cases.one, cases.two]);
   });
 
-  it('a list: only those cases', () => {
-    process.env.MOORING_CRASH_BOUNDARIES = ' upgrade-hop:2,follower:1 ';
-    const selected = crashSelection(cases, 'follower:1');
-    assert.deepEqual(cases.filter(selected), ['follower:1', 'upgrade-hop:2']);
+  it('a list: each file registers only its own selected cases and ignores the other file\'s', () => {
+    process.env.MOORING_CRASH_BOUNDARIES = ' upgrade-hop:2,proxmox-provision:2,follower:1 ';
+    assert.deepEqual(pick('one'), ['follower:1', 'upgrade-hop:2']);
+    assert.deepEqual(pick('two'), ['proxmox-provision:2']);
+    process.env.MOORING_CRASH_BOUNDARIES = 'follower:2';
+    assert.deepEqual([pick('one'), pick('two')], [['follower:2'], []]);
   });
 
-  it('a name not in the matrix is refused with the valid ranges', () => {
-    process.env.MOORING_CRASH_BOUNDARIES = 'upgrade-hop:2,upgrade-hop:9,leader:1';
-    assert.throws(() => crashSelection(cases, 'follower:1'), {
-      message: 'MOORING_CRASH_BOUNDARIES: upgrade-hop:9, leader:1 not in the matrix; give scenario:boundary, e.g. follower:1 (follower 1-2, upgrade-hop 1-3)',
+  it('a scenario of no file, a boundary out of range or a malformed entry is refused by every file', () => {
+    refused('upgrade-hop:2,upgrade-hop:9,leader:1', `MOORING_CRASH_BOUNDARIES: upgrade-hop:9: boundary out of range (upgrade-hop 1-3); leader:1: no scenario leader${RANGES}`);
+    refused('proxmox-provision:0', `MOORING_CRASH_BOUNDARIES: proxmox-provision:0: boundary out of range (proxmox-provision 1-2)${RANGES}`);
+    refused('proxmox-provison:1', `MOORING_CRASH_BOUNDARIES: proxmox-provison:1: no scenario proxmox-provison${RANGES}`);
+    refused('follower 1,follower:', `MOORING_CRASH_BOUNDARIES: follower 1 is not scenario:boundary; follower: is not scenario:boundary${RANGES}`);
+  });
+
+  it('a scenario name in two files, an unknown file, or a case the file\'s catalog entry lacks is an error', () => {
+    delete process.env.MOORING_CRASH_BOUNDARIES;
+    assert.throws(() => crashSelection({ ...matrices, three: { follower: 1 } }, 'one'), { message: 'crash scenario follower is in both one and three: case names must be unique across crash files' });
+    assert.throws(() => crashSelection(matrices, 'four'), /crash file four is not in the crash catalog/);
+    const selected = crashSelection(matrices, 'two');
+    assert.throws(() => selected('proxmox-provision:3'), /crash case proxmox-provision:3 is not in two's entry of the crash catalog/);
+    assert.throws(() => selected('follower:1'), /crash case follower:1 is not in two's entry/);
+  });
+
+  it('the catalog: unique scenario names, and test:crash runs exactly its files, one after the other', () => {
+    const scenarios = allScenarios(CRASH_MATRICES);
+    assert.deepEqual(Object.fromEntries(scenarios), {
+      follower: BOUNDARIES.follower, leader: BOUNDARIES.leader, majority: BOUNDARIES.majority, 'upgrade-hop': UPGRADE_HOP_BOUNDARIES + 1,
+      provision: PROVISION_BOUNDARIES.provision + 1, deprovision: PROVISION_BOUNDARIES.deprovision + 1,
+      'proxmox-provision': 12, 'proxmox-deprovision': 4,
     });
+    const scripts = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const files = scripts['test:crash']!.split(' ').filter((w) => w.startsWith('dist/test/crash/'));
+    assert.deepEqual(files, Object.keys(CRASH_MATRICES).map((f) => `dist/test/crash/${f}.js`));
+    assert.match(scripts['test:crash']!, /--test-concurrency=1 /);
   });
 });
