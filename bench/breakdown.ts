@@ -62,9 +62,12 @@ export async function activityTimings(h: WorkflowHandle): Promise<ActivityTiming
   return out;
 }
 
-/** The run's steps (progress query) with the activities scheduled inside each one's window. */
-export async function stepTimings(h: WorkflowHandle): Promise<StepTiming[]> {
-  const acts = await activityTimings(h);
+/**
+ * The run's steps (progress query) with the activities scheduled inside each one's window; `acts`
+ * when the run's activities come from more histories than its own (child workflows).
+ */
+export async function stepTimings(h: WorkflowHandle, given?: ActivityTiming[]): Promise<StepTiming[]> {
+  const acts = given ?? await activityTimings(h);
   const steps = (await h.query(progressQuery)).steps.filter((x) => x.startedAt !== undefined && x.endedAt !== undefined);
   // Workflow time is the workflow task's start; the server stamps the scheduled event a little later.
   const inStep = (a: ActivityTiming, s: (typeof steps)[number]) => a.scheduledAt >= s.startedAt! && a.scheduledAt <= s.endedAt!;
