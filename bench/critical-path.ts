@@ -33,6 +33,8 @@ function inputHost(e: HistoryEvent): string | undefined {
     const p = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
     const input = JSON.parse(Buffer.from(p?.data ?? new Uint8Array()).toString('utf8')) as Record<string, unknown>;
     const name = (v: unknown) => (v && typeof v === 'object' && 'name' in v && typeof v.name === 'string' ? v.name : undefined);
+    // Host-phase activities name their host by a string; cloud ones carry an object with a name.
+    if (typeof input.host === 'string') return input.host;
     return name(input.host) ?? name(input.via) ?? name(input.vm) ?? name(input.server) ?? (typeof input.name === 'string' ? input.name : undefined);
   } catch {
     return undefined;
@@ -118,6 +120,21 @@ export function criticalPath(t: RunTimeline): CriticalPath {
 }
 
 const secs = (ms: number) => (ms / 1000).toFixed(2);
+
+/** Per host (a cloud resource named `<cluster>-<host>` counts for the host): activities, their run time, first scheduled → last closed. */
+export function describeHosts(t: RunTimeline, cluster: string): string[] {
+  const byHost = new Map<string, Activity[]>();
+  for (const a of t.activities) {
+    if (!a.host || a.host.includes(' ')) continue;
+    const h = a.host.startsWith(`${cluster}-`) ? a.host.slice(cluster.length + 1) : a.host;
+    byHost.set(h, [...(byHost.get(h) ?? []), a]);
+  }
+  return [...byHost].sort(([, a], [, b]) => Math.max(...b.map((x) => x.closedAt)) - Math.max(...a.map((x) => x.closedAt))).map(([h, acts]) => {
+    const run = acts.reduce((n, a) => n + a.closedAt - a.startedAt, 0);
+    const span = Math.max(...acts.map((a) => a.closedAt)) - Math.min(...acts.map((a) => a.scheduledAt));
+    return `    ${h.padEnd(28)} ${String(acts.length).padStart(3)} activities  run ${secs(run).padStart(6)} s  first scheduled → last closed ${secs(span).padStart(6)} s`;
+  });
+}
 
 /** Activity types that wait for the cloud (server builds, clone and start tasks, the guest agent). */
 export const CLOUD_WAITS = /^(waitServerActive|deleteServerAndWait|cloneProxmoxVm|startVmTask|resizeVmDisk|waitGuestAddress)$/;

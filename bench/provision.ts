@@ -36,7 +36,7 @@ import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../test/h
 import { startTestWorker } from '../test/helpers/worker.js';
 import { scratchDir } from '../test/helpers/scratch.js';
 import { describeSteps, stepTimings } from './breakdown.js';
-import { criticalPath, describeCriticalPath, runTimeline } from './critical-path.js';
+import { criticalPath, describeCriticalPath, describeHosts, runTimeline } from './critical-path.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const CLOUDS = (process.env.BENCH_CLOUDS ?? 'openstack,proxmox').split(',').map((c) => c.trim()).filter(Boolean);
@@ -93,8 +93,10 @@ async function measure(t: TestTemporal, taskQueue: string, cloud: string, inv: I
     `  load average (1/5/15 min): ${loadBefore} before, ${loadAfter} after (2 cores, shared with a full CI run; the bench ran at nice 19)`,
     `  runbook wall time: ${secs(timeline.closedAt - timeline.startedAt)} s (history: started → completed; ${secs(ms)} s as the client saw it), ${timeline.workflows.length} workflows, ${timeline.activities.length} activities`,
     ...describeCriticalPath(timeline, path),
-    '  per step (activities of the step\'s window, children included; run/waited from the histories):',
-    ...describeSteps(steps),
+    '  per step (the runbook\'s top-level steps; activities scheduled in the step\'s window, children included, run/waited from the histories):',
+    ...describeSteps(steps.filter((x) => !x.id.includes(':'))),
+    '  per host (the last to finish first):',
+    ...describeHosts(timeline, inv.cluster.name),
     `  deprovision: ${secs(down.ms)} s; the cloud left as it was before the run`,
     '',
   ];
