@@ -7,6 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common/lib/time.js';
+import { closedActivities, hostOf } from './breakdown.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -17,6 +18,8 @@ export interface Activity {
   scheduledAt: number;
   startedAt: number;
   closedAt: number;
+  /** The attempt that closed (earlier attempts and their backoff are in scheduled → started). */
+  attempt: number;
 }
 
 export interface RunTimeline {
@@ -28,35 +31,16 @@ export interface RunTimeline {
   workflows: string[];
 }
 
-function inputHost(e: HistoryEvent): string | undefined {
-  try {
-    const p = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
-    const input = JSON.parse(Buffer.from(p?.data ?? new Uint8Array()).toString('utf8')) as Record<string, unknown>;
-    const name = (v: unknown) => (v && typeof v === 'object' && 'name' in v && typeof v.name === 'string' ? v.name : undefined);
-    // Host-phase activities name their host by a string; cloud ones carry an object with a name.
-    if (typeof input.host === 'string') return input.host;
-    return name(input.host) ?? name(input.via) ?? name(input.vm) ?? name(input.server) ?? (typeof input.name === 'string' ? input.name : undefined);
-  } catch {
-    return undefined;
-  }
-}
-
 function activitiesOf(workflow: string, events: HistoryEvent[]): Activity[] {
-  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
-  const out: Activity[] = [];
-  for (const e of events) {
-    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
-    if (!closed) continue;
-    const scheduled = byId.get(Number(closed.scheduledEventId));
-    const started = byId.get(Number(closed.startedEventId));
-    if (!scheduled || !started) continue;
-    const host = inputHost(scheduled);
-    out.push({
-      workflow, type: scheduled.activityTaskScheduledEventAttributes?.activityType?.name ?? '?', ...(host ? { host } : {}),
-      scheduledAt: tsToMs(scheduled.eventTime), startedAt: tsToMs(started.eventTime), closedAt: tsToMs(e.eventTime),
-    });
-  }
-  return out;
+  return closedActivities(events).map(({ scheduled, started, closed }) => {
+    const s = scheduled.activityTaskScheduledEventAttributes!;
+    const host = hostOf(s.input?.payloads?.[0] ?? undefined);
+    return {
+      workflow, type: s.activityType?.name ?? '?', ...(host ? { host } : {}),
+      scheduledAt: tsToMs(scheduled.eventTime), startedAt: tsToMs(started.eventTime), closedAt: tsToMs(closed.eventTime),
+      attempt: started.activityTaskStartedEventAttributes?.attempt ?? 1,
+    };
+  });
 }
 
 /** The run and its children (recursively), from their histories. */

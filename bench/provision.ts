@@ -80,7 +80,7 @@ async function measure(t: TestTemporal, taskQueue: string, cloud: string, inv: I
   const timeline = await runTimeline(t.client, h.workflowId, h.firstExecutionRunId);
   const path = criticalPath(timeline);
   const steps = await stepTimings(h, timeline.activities.map((a) => ({
-    type: a.type, ...(a.host ? { host: a.host } : {}), scheduledAt: a.scheduledAt, waitMs: a.startedAt - a.scheduledAt, runMs: a.closedAt - a.startedAt, attempt: 1,
+    type: a.type, ...(a.host ? { host: a.host } : {}), scheduledAt: a.scheduledAt, waitMs: a.startedAt - a.scheduledAt, runMs: a.closedAt - a.startedAt, attempt: a.attempt,
   })));
   const loadAfter = load();
   progress(`${cloud}: deprovision`);
