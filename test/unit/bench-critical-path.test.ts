@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { criticalPath, type Activity, type RunTimeline } from '../../bench/critical-path.js';
+import { closedActivities, hostOf } from '../../bench/breakdown.js';
 
 const act = (type: string, scheduledAt: number, startedAt: number, closedAt: number, workflow = 'ops/c'): Activity => ({ workflow, type, scheduledAt, startedAt, closedAt, attempt: 1 });
 
@@ -35,5 +36,29 @@ describe('criticalPath', () => {
   it('ends on an empty history with no links and one gap', () => {
     const p = criticalPath({ startedAt: 0, closedAt: 5, workflows: ['ops/c'], marks: [], activities: [] });
     assert.deepEqual([p.links, p.runMs, p.gaps.length], [[], 0, 1]);
+  });
+});
+
+describe('reading a history (bench/breakdown.ts)', () => {
+  const payload = (v: unknown) => ({ data: Buffer.from(JSON.stringify(v)) });
+
+  it('names the host of an activity from its input, a string or an object with a name', () => {
+    assert.equal(hostOf(payload({ target: {}, host: 'master-2' })), 'master-2');
+    assert.equal(hostOf(payload({ host: { name: 'etcd-1', ip: '10.0.0.1' } })), 'etcd-1');
+    assert.equal(hostOf(payload({ vm: { name: 'kube3' } })), 'kube3');
+    assert.equal(hostOf(payload({ members: [{ name: 'a' }, { name: 'b' }] })), '2 hosts');
+    assert.equal(hostOf(payload({ target: {} })), undefined);
+    assert.equal(hostOf({ data: Buffer.from('not json') }), undefined);
+  });
+
+  it('pairs each closed activity with its scheduled and started events, leaving out one still running', () => {
+    const events = [
+      { eventId: 5, activityTaskScheduledEventAttributes: {} },
+      { eventId: 6, activityTaskScheduledEventAttributes: {} },
+      { eventId: 7, activityTaskStartedEventAttributes: { scheduledEventId: 5 } },
+      { eventId: 8, activityTaskStartedEventAttributes: { scheduledEventId: 6 } },
+      { eventId: 9, activityTaskCompletedEventAttributes: { scheduledEventId: 5, startedEventId: 7 } },
+    ] as unknown as Parameters<typeof closedActivities>[0]; // event IDs as numbers where the proto type says Long: the reader takes Number() of them
+    assert.deepEqual(closedActivities(events).map((a) => [a.scheduled.eventId, a.started.eventId, a.closed.eventId].map(Number)), [[5, 7, 9]]);
   });
 });
