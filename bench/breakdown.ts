@@ -6,6 +6,7 @@
 // and the rest (workflow tasks, timers, the approval round trip).
 import { readFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { progressQuery } from '../workflows/runbook/definitions.js';
 
@@ -29,42 +30,58 @@ export interface StepTiming {
 
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
-function hostOf(payload: { data?: Uint8Array | null } | undefined): string | undefined {
+/** The host an activity worked on, from its input: a host name, or an object with a name (host, via, vm, server), or a count of hosts. */
+export function hostOf(payload: { data?: Uint8Array | null } | undefined): string | undefined {
   try {
-    const input = JSON.parse(Buffer.from(payload?.data ?? new Uint8Array()).toString('utf8')) as Record<string, { name?: string } | { name?: string }[] | undefined>;
-    const pick = (v: unknown) => (Array.isArray(v) ? `${v.length} hosts` : (v as { name?: string } | undefined)?.name);
-    return pick(input.host) ?? pick(input.via) ?? pick(input.members) ?? pick(input.hosts);
+    const input = JSON.parse(Buffer.from(payload?.data ?? new Uint8Array()).toString('utf8')) as Record<string, unknown>;
+    // Host-phase activities name their host by a string; cloud and etcd ones carry an object with a name.
+    if (typeof input.host === 'string') return input.host;
+    const pick = (v: unknown) => (Array.isArray(v) ? `${v.length} hosts` : (v as { name?: unknown } | undefined)?.name);
+    const name = [input.host, input.via, input.members, input.hosts, input.vm, input.server].map(pick).find((x) => typeof x === 'string');
+    return name ?? (typeof input.name === 'string' ? input.name : undefined);
   } catch {
     return undefined;
   }
 }
 
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** Each activity of a history that closed (completed or failed), as its scheduled, started and closed events. */
+export function closedActivities(events: HistoryEvent[]): { scheduled: HistoryEvent; started: HistoryEvent; closed: HistoryEvent }[] {
+  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+  const out: { scheduled: HistoryEvent; started: HistoryEvent; closed: HistoryEvent }[] = [];
+  for (const e of events) {
+    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
+    const scheduled = closed && byId.get(Number(closed.scheduledEventId));
+    const started = closed && byId.get(Number(closed.startedEventId));
+    if (scheduled && started) out.push({ scheduled, started, closed: e });
+  }
+  return out;
+}
+
 /** Every completed activity of the run, with the server's timestamps. */
 export async function activityTimings(h: WorkflowHandle): Promise<ActivityTiming[]> {
   const events = (await h.fetchHistory()).events ?? [];
-  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
   const out: ActivityTiming[] = [];
-  for (const e of events) {
-    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
-    if (!closed) continue;
-    const scheduled = byId.get(Number(closed.scheduledEventId));
-    const started = byId.get(Number(closed.startedEventId));
-    if (!scheduled || !started) continue;
+  for (const { scheduled, started, closed } of closedActivities(events)) {
     const s = scheduled.activityTaskScheduledEventAttributes!;
     const at = tsToMs(scheduled.eventTime);
     const host = hostOf(s.input?.payloads?.[0] ?? undefined);
     out.push({
       type: s.activityType?.name ?? '?', ...(host ? { host } : {}), scheduledAt: at,
-      waitMs: tsToMs(started.eventTime) - at, runMs: tsToMs(e.eventTime) - tsToMs(started.eventTime),
+      waitMs: tsToMs(started.eventTime) - at, runMs: tsToMs(closed.eventTime) - tsToMs(started.eventTime),
       attempt: started.activityTaskStartedEventAttributes?.attempt ?? 1,
     });
   }
   return out;
 }
 
-/** The run's steps (progress query) with the activities scheduled inside each one's window. */
-export async function stepTimings(h: WorkflowHandle): Promise<StepTiming[]> {
-  const acts = await activityTimings(h);
+/**
+ * The run's steps (progress query) with the activities scheduled inside each one's window; `acts`
+ * when the run's activities come from more histories than its own (child workflows).
+ */
+export async function stepTimings(h: WorkflowHandle, given?: ActivityTiming[]): Promise<StepTiming[]> {
+  const acts = given ?? await activityTimings(h);
   const steps = (await h.query(progressQuery)).steps.filter((x) => x.startedAt !== undefined && x.endedAt !== undefined);
   // Workflow time is the workflow task's start; the server stamps the scheduled event a little later.
   const inStep = (a: ActivityTiming, s: (typeof steps)[number]) => a.scheduledAt >= s.startedAt! && a.scheduledAt <= s.endedAt!;

@@ -11,13 +11,16 @@ export interface ProgressOptions {
   afterMs?: number;
 }
 
+/** When neither is given: done this many milliseconds after the work started (the fakes' default timing). */
+export const DEFAULT_PROGRESS_MS = 150;
+
 export class Progression {
   private polls = 0;
   private readonly startedAt = Date.now();
   private readonly afterPolls: number;
   private readonly afterMs: number;
 
-  constructor(opts: ProgressOptions = {}, fallbackMs = 150) {
+  constructor(opts: ProgressOptions = {}, fallbackMs = DEFAULT_PROGRESS_MS) {
     this.afterPolls = opts.afterPolls ?? Infinity;
     // Poll-driven when only afterPolls is given, so a slow test machine cannot change the outcome.
     this.afterMs = opts.afterMs ?? (opts.afterPolls !== undefined ? Infinity : fallbackMs);
