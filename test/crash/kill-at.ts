@@ -2,8 +2,9 @@
 // gate on the way when the boundary lies beyond it), then SIGKILL the frozen crash worker, and
 // check the kill landed on the boundary while the run was open (boundary.ts decides each step).
 import assert from 'node:assert/strict';
-import type { WorkerProcess } from '../helpers/worker-process.js';
 import { BoundaryMissed, killedAt, nextStep, type RunSnapshot } from './boundary.js';
+import { join } from 'node:path';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 
 export interface KillAt {
   boundary: number;
@@ -31,4 +32,17 @@ export async function killAtBoundary(k: KillAt): Promise<{ killedAfter: number; 
   }
   assert.equal(await k.worker.kill9(), 'SIGKILL');
   return { killedAfter: killedAt(k.boundary, await k.run()), approved };
+}
+
+/**
+ * A starter of worker processes on one task queue, each logging to `<logDir>/worker-<tag>-<n>.log` and
+ * kept in `workers` so the suite's teardown stops every one it started.
+ */
+export function workerStarter(workers: WorkerProcess[], address: string, taskQueue: string, logDir: string, tag: string) {
+  return async (command?: string[]): Promise<WorkerProcess> => {
+    const w = startWorkerProcess(address, taskQueue, join(logDir, `worker-${tag}-${workers.length}.log`), command);
+    workers.push(w);
+    await w.ready;
+    return w;
+  };
 }

@@ -25,10 +25,10 @@ import { decide } from '../../client/decide.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { runTag } from '../../workflows/etcd-recovery/target.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, within, type TestTemporal } from '../helpers/temporal.js';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import type { WorkerProcess } from '../helpers/worker-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { snapshotOf } from './boundary.js';
-import { killAtBoundary } from './kill-at.js';
+import { killAtBoundary, workerStarter } from './kill-at.js';
 
 export interface CrashEnv { lab: Lab; t: TestTemporal; workers: WorkerProcess[] }
 
@@ -195,12 +195,7 @@ export async function crashRecoveryAt(e: CrashEnv, scenario: CrashScenario, boun
   const { lab, t } = e;
   const tag = `${scenario}-${boundary}`;
   const taskQueue = uniqueTaskQueue(`crash-${tag}`);
-  const spawnWorker = async (command?: string[]) => {
-    const w = startWorkerProcess(t.address, taskQueue, join(lab.dir, `worker-${tag}-${e.workers.length}.log`), command);
-    e.workers.push(w);
-    await w.ready;
-    return w;
-  };
+  const spawnWorker = workerStarter(e.workers, t.address, taskQueue, lab.dir, tag);
   const inv = await loadInventory(lab.inventoryFile);
   const members = lab.etcdMembers();
   const ctl = (args: string[]) => hostEtcdctl(lab.etcdSettings, members[0]!, members.map((m) => clientEndpoint(lab.etcdSettings, m)), args, 5);

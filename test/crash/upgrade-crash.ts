@@ -25,11 +25,11 @@ import { decide } from '../../client/decide.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
 import type { UpgradeResult } from '../../workflows/upgrade/upgrade.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, within, type TestTemporal } from '../helpers/temporal.js';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import type { WorkerProcess } from '../helpers/worker-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { ONE_HOP_KUBEADM, expectHopDone, kubeadmDelta, kubeadmRuns } from '../helpers/kubernetes-hop.js';
 import { snapshotOf } from './boundary.js';
-import { killAtBoundary } from './kill-at.js';
+import { killAtBoundary, workerStarter } from './kill-at.js';
 
 export const HOP_FROM = '1.35';
 export const HOP_TO = '1.36.3';
@@ -103,12 +103,7 @@ export async function crashUpgradeHopAt(e: UpgradeCrashEnv, boundary: number): P
 
   const tag = `upgrade-hop-${boundary}`;
   const taskQueue = uniqueTaskQueue(`crash-${tag}`);
-  const spawnWorker = async (command?: string[]) => {
-    const w = startWorkerProcess(t.address, taskQueue, join(e.logs, `worker-${tag}-${e.workers.length}.log`), command);
-    e.workers.push(w);
-    await w.ready;
-    return w;
-  };
+  const spawnWorker = workerStarter(e.workers, t.address, taskQueue, e.logs, tag);
   const inv = await loadInventory(lab.net.inventoryFile);
   const before = kubeadmRuns(lab);
   const mine = e.workers.length;
