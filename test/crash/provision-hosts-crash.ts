@@ -72,6 +72,29 @@ export interface HostCrashOutcome {
   inFlight: FailedAttempt[];
   /** Wall time of each part, in seconds. */
   seconds: { labUp: number; cloudPhase: number; hostPhase: number; checks: number; teardown: number; total: number };
+  /** The host phase's slowest activities (scheduled → completed, seconds) and how long the run stood still after the kill. */
+  slowest: string[];
+  stillAfterKill: number;
+}
+
+type Events = Awaited<ReturnType<typeof eventsOf>>;
+
+/** The `n` longest activities of a history, "type host: seconds", from scheduled to completed. */
+function slowestActivities(events: Events, n: number): string[] {
+  const scheduled = new Map<number, { what: string; at: number }>();
+  const took: [string, number][] = [];
+  for (const ev of events) {
+    const s = ev.activityTaskScheduledEventAttributes;
+    if (s) {
+      const data = s.input?.payloads?.[0]?.data;
+      const host = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { host?: string }).host : undefined;
+      scheduled.set(Number(ev.eventId), { what: `${s.activityType?.name ?? '?'}${host ? ` ${host}` : ''}`, at: eventMs(ev) });
+    }
+    const c = ev.activityTaskCompletedEventAttributes;
+    const from = c ? scheduled.get(Number(c.scheduledEventId)) : undefined;
+    if (from) took.push([from.what, (eventMs(ev) - from.at) / 1000]);
+  }
+  return took.sort((a, b) => b[1] - a[1]).slice(0, n).map(([w, sec]) => `${w}: ${sec.toFixed(1)}`);
 }
 
 const secondsSince = (t0: number) => Math.round((Date.now() - t0) / 100) / 10;
@@ -119,6 +142,8 @@ export async function crashHostsAt(e: HostCrashEnv, boundary: number): Promise<H
       boundary, run, worker: w, limitMs: 600_000, pollMs: 250,
       approve: () => Promise.reject(new Error('provisionHosts has no approval gate: the run\'s gate was approved before')),
     });
+    const killedAtMs = Date.now();
+    const atKill = (await eventsOf(t.client, counted)).length;
     const inFlight = await failInFlight(t.client, counted, await eventsOf(t.client, counted));
     const w2 = await spawnWorker();
     const result = await within('the provision run to end', started.result() as Promise<ProvisionResult>, 600_000);
@@ -128,6 +153,9 @@ export async function crashHostsAt(e: HostCrashEnv, boundary: number): Promise<H
     seconds.cloudPhase = Math.round((eventMs(hostEvents[0]) - parentStart) / 100) / 10;
     seconds.hostPhase = Math.round((eventMs(hostEvents.at(-1)) - eventMs(hostEvents[0])) / 100) / 10;
     await w2.stop();
+    // The first event after the kill that the new worker caused (the failed attempts' events come first).
+    const resumed = hostEvents.slice(atKill).find((ev) => ev.activityTaskStartedEventAttributes || ev.workflowTaskCompletedEventAttributes);
+    const stillAfterKill = Math.round((eventMs(resumed) - killedAtMs) / 100) / 10;
 
     const tc = Date.now();
     const where = `crash at provision-hosts boundary ${boundary}`;
@@ -142,7 +170,7 @@ export async function crashHostsAt(e: HostCrashEnv, boundary: number): Promise<H
     assert.deepEqual(cloud.lab.machines().map((m) => m.name).sort(), [...SEED_001_SHAPE.gateways, ...SEED_001_SHAPE.etcdMembers, ...SEED_001_SHAPE.nodes].sort(), `one lab node per server (${where})`);
     seconds.checks = secondsSince(tc);
     teardownFrom = Date.now();
-    return { total, killedAfter, inFlight, seconds };
+    return { total, killedAfter, inFlight, seconds, slowest: slowestActivities(hostEvents, 5), stillAfterKill };
   } finally {
     await endOpen(h, `crash test at ${tag} failed`).catch(() => undefined);
     // A case that failed leaves no worker behind (a frozen one cannot answer SIGTERM).

@@ -22,9 +22,9 @@ if (cases.length) describe('crash matrix: provision\'s host phase (seed 001 on r
   after(async () => { await tearDownHostCrash(e); });
   for (const boundary of cases.filter((n) => n <= last)) {
     it(`provision-hosts boundary ${boundary}`, async (t) => {
-      const { total, killedAfter, inFlight, seconds } = await crashHostsAt(e!, boundary);
+      const { total, killedAfter, inFlight, seconds, slowest, stillAfterKill } = await crashHostsAt(e!, boundary);
       t.diagnostic(`killed after ${killedAfter} activities; ${inFlight.length} in-flight attempts failed (${inFlight.map((a) => a.activityType).join(', ') || 'none'}); ${total} in all`);
-      t.diagnostic(`seconds: ${JSON.stringify(seconds)}`);
+      t.diagnostic(`seconds: ${JSON.stringify(seconds)}; still ${stillAfterKill} s after the kill; slowest: ${slowest.join(', ')}`);
       assert.ok(total <= last, `the host phase completed ${total} activities, the matrix has ${last} boundaries: update PROVISION_HOSTS_BOUNDARIES`);
     });
   }
