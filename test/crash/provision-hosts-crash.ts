@@ -11,6 +11,7 @@
 // netns tag hc, lan 23, loopback 127.81.0.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -118,6 +119,7 @@ export async function crashHostsAt(e: HostCrashEnv, boundary: number): Promise<H
   let h: WorkflowHandle | undefined;
   const mine = e.workers.length;
   let teardownFrom = 0;
+  let passed = false;
   const seconds = { labUp, cloudPhase: 0, hostPhase: 0, checks: 0, teardown: 0, total: 0 };
   try {
     const inv = parseInventory(labInventoryFromSeed(SEED_FILE, { layout: LAYOUT, privateKeyPath: e.keyPath, publicKey: e.publicKey, kubernetesVersion: RELEASE, hostKeySeed: { env: 'MOORING_HOST_KEY_SEED' } }), `lab inventory of seed 001 (${tag})`);
@@ -170,12 +172,20 @@ export async function crashHostsAt(e: HostCrashEnv, boundary: number): Promise<H
     assert.deepEqual(cloud.lab.machines().map((m) => m.name).sort(), [...SEED_001_SHAPE.gateways, ...SEED_001_SHAPE.etcdMembers, ...SEED_001_SHAPE.nodes].sort(), `one lab node per server (${where})`);
     seconds.checks = secondsSince(tc);
     teardownFrom = Date.now();
+    passed = true;
     return { total, killedAfter, inFlight, seconds, slowest: slowestActivities(hostEvents, 5), stillAfterKill };
   } finally {
     await endOpen(h, `crash test at ${tag} failed`).catch(() => undefined);
     // A case that failed leaves no worker behind (a frozen one cannot answer SIGTERM).
     await Promise.all(e.workers.slice(mine).map((w) => w.kill9()));
     teardownFrom ||= Date.now();
+    // The nodes go with the lab: a failed case keeps what each one was sent, to read it after.
+    if (!passed) {
+      for (const m of cloud.lab.machines()) {
+        const log = join(cloud.lab.nodeDir(m.name), 'commands.log');
+        if (existsSync(log)) copyFileSync(log, join(caseDir, `commands-${m.name}.log`));
+      }
+    }
     await cloud.close();
     assert.deepEqual(await cloud.lab.leftovers(), [], 'the case\'s lab left nothing behind');
     seconds.teardown = secondsSince(teardownFrom);
