@@ -7,6 +7,7 @@ import { BOUNDARIES } from './recover-crash.js';
 import { UPGRADE_HOP_BOUNDARIES } from './upgrade-crash.js';
 import { PROVISION_BOUNDARIES } from './provision-crash.js';
 import { PROXMOX_BOUNDARIES } from './proxmox-crash.js';
+import { PROVISION_HOSTS_BOUNDARIES } from './provision-hosts-crash.js';
 import type { CrashMatrices } from './select.js';
 
 export const CRASH_MATRICES = {
@@ -16,4 +17,6 @@ export const CRASH_MATRICES = {
   'provision-matrix.crash': { provision: PROVISION_BOUNDARIES.provision + 1, deprovision: PROVISION_BOUNDARIES.deprovision + 1 },
   // provisionProxmox and deprovision on Proxmox VE (+1 past the end of each).
   'proxmox.crash': { 'proxmox-provision': PROXMOX_BOUNDARIES['proxmox-provision'] + 1, 'proxmox-deprovision': PROXMOX_BOUNDARIES['proxmox-deprovision'] + 1 },
+  // provision's host phase on real lab nodes, seed 001 (+1 past the end).
+  'provision-hosts.crash': { 'provision-hosts': PROVISION_HOSTS_BOUNDARIES + 1 },
 } as const satisfies CrashMatrices;

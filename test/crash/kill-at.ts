@@ -3,6 +3,7 @@
 // check the kill landed on the boundary while the run was open (boundary.ts decides each step).
 import assert from 'node:assert/strict';
 import { BoundaryMissed, killedAt, nextStep, type RunSnapshot } from './boundary.js';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 
@@ -35,12 +36,15 @@ export async function killAtBoundary(k: KillAt): Promise<{ killedAfter: number; 
 }
 
 /**
- * A starter of worker processes on one task queue, each logging to `<logDir>/worker-<tag>-<n>.log` and
+ * A starter of worker processes on one task queue, each logging to `<logDir>/worker-<tag>-<n>.log`
+ * (its stderr too: the SDK's log of failed activity attempts, what a failed case is read from) and
  * kept in `workers` so the suite's teardown stops every one it started.
  */
 export function workerStarter(workers: WorkerProcess[], address: string, taskQueue: string, logDir: string, tag: string) {
   return async (command?: string[]): Promise<WorkerProcess> => {
-    const w = startWorkerProcess(address, taskQueue, join(logDir, `worker-${tag}-${workers.length}.log`), command);
+    const log = join(logDir, `worker-${tag}-${workers.length}.log`);
+    const w = startWorkerProcess(address, taskQueue, log, command);
+    w.child.stderr?.on('data', (d: Buffer) => appendFileSync(log, d));
     workers.push(w);
     await w.ready;
     return w;

@@ -21,21 +21,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import type { WorkflowHandle } from '@temporalio/client';
 import { PROJECT_ROOT } from '../../client/tools.js';
 import { findRunbook } from '../../client/runbooks.js';
 import { startRunbook } from '../../client/start.js';
 import { decide } from '../../client/decide.js';
-import { progressQuery } from '../../workflows/runbook/definitions.js';
-import { planCloud } from '../../activities/cloud/openstack/plan/cloud-plan.js';
-import { eventually, startTestTemporal, uniqueTaskQueue, within, type TestTemporal } from '../helpers/temporal.js';
+import { startTestTemporal, uniqueTaskQueue, within, type TestTemporal } from '../helpers/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
-import { projectState, startSeedCloud, type SeedCloud } from '../helpers/openstack-seeds.js';
+import { projectState, startSeedCloud } from '../helpers/openstack-seeds.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { BoundaryMissed, killedAt, nextStep, snapshotOf, type RunSnapshot } from './boundary.js';
+import { approveGate, endOpen, eventsOf, failInFlight } from './provision-run.js';
+import { checkProvisioned } from './cloud-state.js';
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 export type ProvisionCrashRunbook = 'provision' | 'deprovision';
 
 // Activities each completes on seed 002's happy path; boundary N kills right after the N-th.
@@ -73,94 +71,7 @@ async function spawn(e: ProvisionCrashEnv, taskQueue: string, tag: string, freez
   return w;
 }
 
-async function eventsOf(client: Client, workflowId: string): Promise<HistoryEvent[]> {
-  try {
-    return (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  } catch (err) {
-    // The child is not started yet: fetchHistory throws the service's NOT_FOUND (gRPC code 5) as is.
-    if ((err as { code?: number }).code === 5 || (err as Error).name === 'WorkflowNotFoundError') return [];
-    throw err;
-  }
-}
-
-/** Fails every activity attempt the dead worker left running (what its timeout would do later). */
-async function failInFlight(client: Client, workflowId: string, events: HistoryEvent[]): Promise<number> {
-  const closed = new Set<number>();
-  for (const ev of events) {
-    const a = ev.activityTaskCompletedEventAttributes ?? ev.activityTaskFailedEventAttributes ?? ev.activityTaskTimedOutEventAttributes ?? ev.activityTaskCanceledEventAttributes;
-    if (a) closed.add(Number(a.scheduledEventId));
-  }
-  let failed = 0;
-  for (const ev of events) {
-    const s = ev.activityTaskScheduledEventAttributes;
-    if (!s || closed.has(Number(ev.eventId))) continue;
-    try {
-      await client.activity.fail({ workflowId, activityId: s.activityId! }, new Error('the worker running this attempt was SIGKILLed (crash matrix): failed now instead of at its timeout'));
-      failed += 1;
-    } catch {
-      // Not started yet (still in the task queue): the next worker picks it up as it is.
-    }
-  }
-  return failed;
-}
-
 export interface ProvisionCrashOutcome { total: number; killedAfter: number; inFlightFailed: number }
-
-const CREATE_PATHS: Record<string, string> = {
-  servers: '/compute/v2.1/servers', keypairs: '/compute/v2.1/os-keypairs', serverGroups: '/compute/v2.1/os-server-groups',
-  networks: '/network/v2.0/networks', subnets: '/network/v2.0/subnets', routers: '/network/v2.0/routers', ports: '/network/v2.0/ports',
-  securityGroups: '/network/v2.0/security-groups', securityGroupRules: '/network/v2.0/security-group-rules', floatingIps: '/network/v2.0/floatingips',
-};
-
-/** Exactly one of everything the plan makes, all tagged, nothing else of the cluster's, each create POSTed once. */
-function checkProvisioned(cloud: SeedCloud, mark: number, where: string): void {
-  const inv = cloud.seed2;
-  const plan = planCloud(inv);
-  const s = cloud.fake.state;
-  const tag = plan.tag;
-  const hosts = [...inv.gateways, ...inv.masters, ...inv.workers];
-  const servers = [...s.servers.values()];
-  assert.deepEqual(servers.map((x) => x.name).sort(), plan.hosts.map((h) => h.server).sort(), `one server per host (${where})`);
-  assert.ok(servers.every((x) => x.tags.includes(tag) && x.status === 'ACTIVE'), `every server tagged and ACTIVE (${where})`);
-  const ports = [...s.ports.values()];
-  const named = ports.filter((p) => p.name.startsWith(`${plan.cluster}-`));
-  assert.deepEqual(named.map((p) => p.name).sort(), [...plan.hosts.map((h) => h.port), plan.vip!.port].sort(), `a port per host and the VIP port, none twice (${where})`);
-  assert.ok(named.every((p) => p.tags.includes(tag)), `every port tagged (${where})`);
-  const stray = ports.filter((p) => !named.includes(p) && !p.device_owner.startsWith('network:'));
-  assert.deepEqual(stray.map((p) => `${p.id} ${p.name}`), [], `no orphaned port (${where})`);
-  const fips = [...s.floatingIps.values()];
-  const fipPorts = plan.hosts.filter((h) => h.floatingIp).map((h) => named.find((p) => p.name === h.port)!.id);
-  assert.deepEqual(fips.map((f) => f.port_id).sort(), fipPorts.sort(), `one floating IP per gateway, none unbound (${where})`);
-  assert.ok(fips.every((f) => (f.tags ?? []).includes(tag)), `every floating IP tagged (${where})`);
-  const one = <T extends { name: string; tags?: string[] }>(what: string, list: T[], names: string[]) => {
-    const mine = list.filter((x) => names.includes(x.name) || x.name.startsWith(`${plan.cluster}-`));
-    assert.deepEqual(mine.map((x) => x.name).sort(), [...names].sort(), `${what}: one each (${where})`);
-    if (mine.some((x) => x.tags !== undefined)) assert.ok(mine.every((x) => (x.tags ?? []).includes(tag)), `${what} tagged (${where})`);
-  };
-  one('network', [...s.networks.values()], [plan.network.name]);
-  one('subnet', [...s.subnets.values()], [plan.subnet.name]);
-  one('router', [...s.routers.values()], [plan.router.name]);
-  one('security groups', [...s.securityGroups.values()], plan.securityGroups.map((g) => g.name));
-  one('server groups', [...s.serverGroups.values()], plan.serverGroups.map((g) => g.name));
-  // Each create POSTed (and answered 2xx) once: a retry that made a second would show here.
-  const posts = (path: string) => cloud.fake.requests.slice(mark).filter((r) => r.method === 'POST' && r.path === path && typeof r.status === 'number' && r.status < 300).length;
-  const want: Record<string, number> = {
-    servers: hosts.length, ports: named.length, floatingIps: fipPorts.length, networks: 1, subnets: 1, routers: 1,
-    securityGroups: plan.securityGroups.length, serverGroups: plan.serverGroups.length, keypairs: plan.keypair.publicKey ? 1 : 0,
-    securityGroupRules: plan.securityGroups.reduce((a, g) => a + g.rules.length, 0),
-  };
-  const got = Object.fromEntries(Object.keys(want).map((k) => [k, posts(CREATE_PATHS[k]!)]));
-  assert.deepEqual(got, want, `each create POSTed once (${where})`);
-}
-
-async function approveGate(client: Client, h: WorkflowHandle): Promise<void> {
-  await eventually('the approval gate', async () => (await h.query(progressQuery)).pendingApproval, 120_000, 100);
-  await decide(client, h.workflowId, { approved: true, by: 'crash-matrix' });
-}
-
-async function endOpen(h: WorkflowHandle | undefined, why: string): Promise<void> {
-  if (h && (await h.describe()).status.name === 'RUNNING') await h.terminate(why);
-}
 
 /**
  * Kills the worker at `boundary` of `runbook` and checks the outcome. Fails (BoundaryMissed)
@@ -205,13 +116,13 @@ export async function crashProvisionAt(e: ProvisionCrashEnv, runbook: ProvisionC
     }
     assert.equal(await w.kill9(), 'SIGKILL');
     const killedAfter = killedAt(boundary, await run());
-    const inFlightFailed = await failInFlight(t.client, counted, await eventsOf(t.client, counted));
+    const inFlightFailed = (await failInFlight(t.client, counted, await eventsOf(t.client, counted))).length;
     const w2 = await spawn(e, taskQueue, `${tag}-after`);
     if (!approved) { await approveGate(t.client, h); approved = true; }
     await within(`the ${runbook} run to end`, h.result(), 240_000);
     const total = (await run()).completed;
     await w2.stop();
-    if (runbook === 'provision') checkProvisioned(cloud, mark, `crash at provision boundary ${boundary}`);
+    if (runbook === 'provision') checkProvisioned(cloud.fake, inv, mark, `crash at provision boundary ${boundary}`);
     else assert.deepEqual(projectState(cloud.fake), empty, `deprovision left the project as it was (crash at boundary ${boundary})`);
     return { total, killedAfter, inFlightFailed };
   } finally {

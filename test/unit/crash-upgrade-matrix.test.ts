@@ -14,6 +14,7 @@ import { allScenarios, crashSelection } from '../crash/select.js';
 import { CRASH_MATRICES } from '../crash/catalog.js';
 import { BOUNDARIES } from '../crash/recover-crash.js';
 import { PROVISION_BOUNDARIES } from '../crash/provision-crash.js';
+import { PROVISION_HOSTS_BOUNDARIES } from '../crash/provision-hosts-crash.js';
 import { UPGRADE_HOP_BOUNDARIES } from '../crash/upgrade-crash.js';
 
 const events = historyFromJSON(JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'histories', 'upgrade-kubernetes.json'), 'utf8'))).events ?? [];
@@ -106,7 +107,7 @@ describe('MOORING_CRASH_BOUNDARIES', () => {
     assert.deepEqual(Object.fromEntries(scenarios), {
       follower: BOUNDARIES.follower, leader: BOUNDARIES.leader, majority: BOUNDARIES.majority, 'upgrade-hop': UPGRADE_HOP_BOUNDARIES + 1,
       provision: PROVISION_BOUNDARIES.provision + 1, deprovision: PROVISION_BOUNDARIES.deprovision + 1,
-      'proxmox-provision': 13, 'proxmox-deprovision': 5,
+      'proxmox-provision': 13, 'proxmox-deprovision': 5, 'provision-hosts': PROVISION_HOSTS_BOUNDARIES + 1,
     });
     const scripts = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     const files = scripts['test:crash']!.split(' ').filter((w) => w.startsWith('dist/test/crash/'));
