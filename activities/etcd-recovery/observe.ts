@@ -57,13 +57,15 @@ export function observeCommand(t: EtcdTarget, m: EtcdMemberRef, opts: ObserveOpt
   if (!opts.leaderlessAtOnce) {
     return unlessRefused(m.ip, t.etcd.clientPort, `h=$(${health}); rc=$?; printf '%s\n' "$h"; echo ${SPLIT}; if [ "$rc" = 0 ]; then ${status(3)}; fi`);
   }
-  // etcdctl's JSON is compact: "leader":0 followed by , or } is the leader field being zero (IDs
-  // never have a leading 0). The healthy path prints the status taken just before the health
-  // check, or asks again when that first status failed, so its output is the same as above.
+  // etcdctl's JSON is compact, and a zero leader (raft's None) is left out ("omitempty": etcd 3.4
+  // prints `"errors":["etcdserver: no leader"]` and no "leader" field): an answered status with a
+  // "Status" object but no non-zero "leader" is a member without a leader (IDs never start with
+  // 0). The healthy path prints the status taken just before the health check, or asks again when
+  // that first status failed, so its output is the same as above.
+  const healthPath = `h=$(${health}); rc=$?; printf '%s\\n' "$h"; echo ${SPLIT}; if [ "$rc" = 0 ]; then if [ "$src" = 0 ]; then printf '%s\\n' "$st"; else ${status(3)}; fi; fi`;
   return unlessRefused(m.ip, t.etcd.clientPort, [
     `st=$(${status(2)}); src=$?`,
-    `if [ "$src" = 0 ] && case "$st" in *'"leader":0,'*|*'"leader":0}'*) true ;; *) false ;; esac; then echo ${NO_LEADER_MARKER}; printf '%s\\n' "$st"`,
-    `else h=$(${health}); rc=$?; printf '%s\\n' "$h"; echo ${SPLIT}; if [ "$rc" = 0 ]; then if [ "$src" = 0 ]; then printf '%s\\n' "$st"; else ${status(3)}; fi; fi; fi`,
+    `case "$src:$st" in 0:*'"leader":'[1-9]*) ${healthPath} ;; 0:*'"Status":{'*) echo ${NO_LEADER_MARKER}; printf '%s\\n' "$st" ;; *) ${healthPath} ;; esac`,
   ].join('; '));
 }
 
@@ -74,7 +76,7 @@ export function judgeObservation(base: MemberView, stdout: string): MemberView {
   if (stdout.split('\n', 1)[0] === NO_LEADER_MARKER) {
     const st = parseLenient(() => parseEndpointStatus(stdout.slice(NO_LEADER_MARKER.length + 1))[0]);
     // Kept with its term and cluster ID for the history; never healthy (it cannot serve a linearizable read).
-    return st && st.leaderId === '0' ? { ...reached, noLeader: true, raftTerm: st.raftTerm, memberId: st.memberId, clusterId: st.clusterId, revision: st.revision } : reached;
+    return st && (!st.leaderId || st.leaderId === '0') ? { ...reached, noLeader: true, raftTerm: st.raftTerm, memberId: st.memberId, clusterId: st.clusterId, revision: st.revision } : reached;
   }
   const [health = '', status = ''] = stdout.split(`\n${SPLIT}\n`);
   const healthy = parseLenient(() => parseEndpointHealth(health)[0]?.healthy) === true;

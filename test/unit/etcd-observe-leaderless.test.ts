@@ -13,17 +13,20 @@ import { join } from 'node:path';
 import { judgeObservation, observeCommand } from '../../activities/etcd-recovery/observe.js';
 import type { EtcdTarget, MemberView } from '../../activities/etcd-recovery/context.js';
 
-// etcdctl's compact JSON (uint64 IDs as decimal), as `endpoint status -w json` prints it.
-const statusJson = (leader: string) => `[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"cluster_id":14841639068965178418,"member_id":10276657743932975437,"revision":42,"raft_term":7},"version":"3.4.30","dbSize":20480,"leader":${leader},"raftIndex":50,"raftTerm":7,"raftAppliedIndex":50,"dbSizeInUse":20480}}]`;
+// etcdctl's compact JSON (uint64 IDs as decimal), as etcd 3.4's `endpoint status -w json` prints
+// it (copied from a real 3.4.23 member: with no leader the "leader" field is left out and
+// "errors" says so; '0' is also accepted, as another version might print it).
+const statusJson = (leader: string) => `[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"cluster_id":14841639068965178418,"member_id":10276657743932975437,"revision":42,"raft_term":7},"version":"3.4.30","dbSize":20480,${leader === 'none' ? '' : `"leader":${leader},`}"raftIndex":50,"raftTerm":7,"raftAppliedIndex":50,${leader === 'none' ? '"errors":["etcdserver: no leader"],' : ''}"dbSizeInUse":20480}}]`;
 const MEMBER_ID = '10276657743932975437';
 
-/** SIMULATED etcdctl: FAKE_STATUS = leader | noleader | slow | fail | fail-once, FAKE_HEALTH = ok | fail; every call logged. */
+/** SIMULATED etcdctl: FAKE_STATUS = leader | noleader | leader0 | slow | fail | fail-once, FAKE_HEALTH = ok | fail; every call logged. */
 const FAKE_ETCDCTL = `#!/bin/sh
 case "$*" in
   *'endpoint status'*) echo status >> "$FAKE_LOG"
     case "$FAKE_STATUS" in
       leader) echo '${statusJson(MEMBER_ID)}' ;;
-      noleader) echo '${statusJson('0')}' ;;
+      noleader) echo '${statusJson('none')}' ;;
+      leader0) echo '${statusJson('0')}' ;;
       slow) sleep 1; echo '${statusJson(MEMBER_ID)}' ;;
       fail) echo 'context deadline exceeded' >&2; exit 1 ;;
       fail-once) if [ -e "$FAKE_LOG.once" ]; then echo '${statusJson(MEMBER_ID)}'; else touch "$FAKE_LOG.once"; echo 'context deadline exceeded' >&2; exit 1; fi ;;
@@ -83,6 +86,9 @@ describe('observeCommand with leaderlessAtOnce: "no leader" at once, everything 
     assert.equal(r.view.noLeader, true);
     assert.equal(r.view.reachable, true);
     assert.equal(r.view.raftTerm, 7);
+    const zero = await probe('leader0', 'ok');
+    assert.deepEqual(zero.calls, ['status']);
+    assert.equal(zero.view.noLeader, true);
   });
 
   it('a member with a leader: health is asked, healthy, the status taken before it is reported', async () => {
