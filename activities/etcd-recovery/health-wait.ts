@@ -12,14 +12,14 @@ import type { EtcdMemberRef, EtcdSettings } from './context.js';
 import { clientUrl, etcdctl, parseEndpointHealth } from './etcdctl.js';
 import { unlessRefused, wasRefused } from './port-probe.js';
 
-/** How long one attempt keeps asking with quick (1 s) checks before its last, full (3 s) check. */
+/** How long one attempt keeps asking (checks of 1 s, 2 s, then 3 s) before its last, full (3 s) check. */
 export const HEALTH_WAIT_MS = 10_000;
 export const HEALTH_POLL_MS = 250;
 
 /**
  * Healthy now or soon, else a retryable NotHealthyYet (Temporal's retry policy goes on waiting).
- * Read-only, so asking again is as harmless as the retry was. Quick checks (1 s dial and command
- * timeouts) every HEALTH_POLL_MS until `waitMs` has passed; then one check with the 3 s timeouts
+ * Read-only, so asking again is as harmless as the retry was. Checks every HEALTH_POLL_MS, the first
+ * with 1 s dial and command timeouts, the second 2 s, then 3 s, until `waitMs` has passed; then one check with the 3 s timeouts
  * the activity always used, so a member that is healthy but slow to answer is judged exactly as
  * before: the quick checks can only make "healthy" come sooner, never make "not healthy" final.
  * Bounded (10 s + one 3 s check + the commands' SSH round trips) well under WAIT's 30 s.
@@ -38,7 +38,9 @@ export async function waitEtcdHealthy(s: SshSession, etcd: EtcdSettings, host: E
   let tries = 0;
   while (Date.now() + HEALTH_POLL_MS < until) {
     tries++;
-    const why = await check(1);
+    // 1 s, then 2 s, then the full 3 s: a loaded host whose healthy answer takes more than a
+    // second costs one short failed check, not the whole wait.
+    const why = await check(Math.min(tries, 3));
     if (why === undefined) return { healthy: true };
     reportProgress({ waiting: `${host.name} to answer healthy`, tries, last: why });
     await delay(HEALTH_POLL_MS, undefined, { signal });
