@@ -37,7 +37,7 @@ const SPLIT = '--mooring-endpoint-status--';
 export const NO_LEADER_MARKER = '--mooring-member-has-no-leader--';
 
 /**
- * The one command that observes a member on its host. Health, and status read only when healthy, in
+ * The one command that observes a member on its host. Health, then status only when healthy, in
  * one exec (one round trip): the output of each is split at a marker line no JSON contains. A
  * refused client port answers "not healthy" at once instead of after etcdctl's 3 s dial timeout
  * (port-probe.ts).
@@ -55,15 +55,10 @@ export function observeCommand(t: EtcdTarget, m: EtcdMemberRef, opts: ObserveOpt
   const health = etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 });
   const status = (seconds: number) => etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'status', '-w', 'json'], { timeoutSeconds: seconds });
   if (!opts.leaderlessAtOnce) {
-    // Status runs beside health (into a temp file) rather than after it: the same two reads in the
-    // time of the slower, and its answer is read only when health passed, as before; when health
-    // fails it is stopped. No temp file (mktemp fails): status after health, as before.
-    return unlessRefused(m.ip, t.etcd.clientPort, [
-      `sf=$(mktemp 2>/dev/null) || sf=''; if [ -n "$sf" ]; then ${status(3)} >"$sf" 2>/dev/null & sp=$!; fi`,
-      `h=$(${health}); rc=$?; printf '%s\n' "$h"; echo ${SPLIT}`,
-      `if [ "$rc" = 0 ]; then if [ -n "$sf" ]; then wait "$sp"; cat "$sf"; else ${status(3)}; fi; elif [ -n "$sf" ]; then kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null; fi`,
-      `if [ -n "$sf" ]; then rm -f "$sf"; fi`,
-    ].join('; '));
+    // Status after health, not beside it: health (a linearizable read) waits for an election in
+    // progress, so the status read after it names the new leader. Run side by side (tried in
+    // perf15), status saw "no leader" and the leader runbook's election loop needed a second probe.
+    return unlessRefused(m.ip, t.etcd.clientPort, `h=$(${health}); rc=$?; printf '%s\n' "$h"; echo ${SPLIT}; if [ "$rc" = 0 ]; then ${status(3)}; fi`);
   }
   // etcdctl's JSON is compact, and a zero leader (raft's None) is left out ("omitempty": etcd 3.4
   // prints `"errors":["etcdserver: no leader"]` and no "leader" field): an answered status with a
