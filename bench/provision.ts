@@ -24,7 +24,7 @@ import { approveGates } from '../client/commands/auto-approve.js';
 import { ensureKey } from '../lab/sshd.js';
 import { pinnedKubernetes } from '../lab/kubernetes-versions.js';
 import { DEFAULT_PROGRESS_MS } from '../lab/fakes/progress.js';
-import type { NetnsLayout } from '../lab/netns/topology.js';
+import { layoutFromEnv } from '../lab/netns/topology.js';
 import { labInventoryFromSeed, labProxmoxInventoryFromSeed } from '../lab/cloud-nodes/lab-inventory.js';
 import { startOpenStackLab } from '../lab/cloud-nodes/openstack.js';
 import { startProxmoxLab } from '../lab/cloud-nodes/proxmox.js';
@@ -41,14 +41,8 @@ import { criticalPath, describeCriticalPath, describeHosts, runTimeline } from '
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const CLOUDS = (process.env.BENCH_CLOUDS ?? 'openstack,proxmox').split(',').map((c) => c.trim()).filter(Boolean);
 for (const c of CLOUDS) if (c !== 'openstack' && c !== 'proxmox') throw new Error(`BENCH_CLOUDS: "${c}" is not a cloud (openstack, proxmox)`);
-const layoutOf = (env: string, fallback: NetnsLayout): NetnsLayout => {
-  const v = process.env[env];
-  if (!v) return fallback;
-  const [tag, lan, loopback] = v.split('/');
-  return { tag: tag!, lan: Number(lan), loopback: loopback! };
-};
-const OS_LAYOUT = layoutOf('BENCH_OS_LAYOUT', { tag: 'bp', lan: 21, loopback: '127.81.0' });
-const PX_LAYOUT = layoutOf('BENCH_PX_LAYOUT', { tag: 'bx', lan: 22, loopback: '127.80.0' });
+const OS_LAYOUT = layoutFromEnv('BENCH_OS_LAYOUT', { tag: 'bp', lan: 21, loopback: '127.81.0' });
+const PX_LAYOUT = layoutFromEnv('BENCH_PX_LAYOUT', { tag: 'bx', lan: 22, loopback: '127.80.0' });
 const RELEASE = pinnedKubernetes()[0];
 if (!RELEASE) throw new Error('no Kubernetes release is built: run `npm run setup`');
 const BY = 'bench';

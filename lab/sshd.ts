@@ -24,6 +24,12 @@ export function sshdConfig(o: { ip: string; port: number; nodeDir: string; labDi
     'PrintMotd no',
     'LogLevel VERBOSE',
     'MaxStartups 50:30:100',
+    // sshd runs ForceCommand through root's login shell, and Debian's bash sources ~/.bashrc for a
+    // command sent over SSH when it is a top-level shell (SHLVL unset). That makes every lab command
+    // depend on the machine's rc files: here root's runs `pyenv init`, whose rehash waits up to 60 s
+    // for a lock a killed session left behind, and steps timed out. SHLVL=1 makes the shell a
+    // second-level one, which reads no rc file; node-shell then runs the command as a host would.
+    'SetEnv SHLVL=1',
     `ForceCommand ${shellQuote(o.nodeShell)} ${shellQuote(o.labDir)} ${shellQuote(o.nodeName)}`,
     '',
   ].join('\n');

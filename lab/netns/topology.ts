@@ -71,3 +71,17 @@ export function checkLayout(l: NetnsLayout): void {
   // on a terminal never takes a test's addresses.
   if (!/^127\.(6[0-4]|8[0-9])\.0$/.test(l.loopback)) throw new Error(`netns lab loopback "${l.loopback}" must be 127.60.0-127.64.0 or 127.80.0-127.89.0`);
 }
+
+/**
+ * The layout named by environment variable `name` as `tag/lan/loopback` (e.g. `u12b/26/127.86.0`),
+ * checked; `fallback` when it is unset. Lets a bench or a crash matrix run beside another run of itself.
+ */
+export function layoutFromEnv(name: string, fallback: NetnsLayout): NetnsLayout {
+  const v = process.env[name]?.trim();
+  if (!v) return fallback;
+  const [tag, lan, loopback, ...rest] = v.split('/');
+  if (rest.length || !tag || !lan || !loopback || !/^[0-9]+$/.test(lan)) throw new Error(`${name}="${v}": give tag/lan/loopback, e.g. u12b/26/127.86.0`);
+  const l = { tag, lan: Number(lan), loopback };
+  checkLayout(l);
+  return l;
+}

@@ -14,6 +14,6 @@ export const CRASH_MATRICES = {
   'matrix.crash': { ...BOUNDARIES, 'upgrade-hop': UPGRADE_HOP_BOUNDARIES + 1 },
   // OpenStack cloud phase and deprovision (+1 past the end of each).
   'provision-matrix.crash': { provision: PROVISION_BOUNDARIES.provision + 1, deprovision: PROVISION_BOUNDARIES.deprovision + 1 },
-  // provisionProxmox and deprovision on Proxmox VE.
-  'proxmox.crash': { ...PROXMOX_BOUNDARIES },
+  // provisionProxmox and deprovision on Proxmox VE (+1 past the end of each).
+  'proxmox.crash': { 'proxmox-provision': PROXMOX_BOUNDARIES['proxmox-provision'] + 1, 'proxmox-deprovision': PROXMOX_BOUNDARIES['proxmox-deprovision'] + 1 },
 } as const satisfies CrashMatrices;

@@ -11,10 +11,12 @@ import { BOUNDARIES, crashSuite } from './recover-crash.js';
 import { BoundaryMissed } from './boundary.js';
 import { crashSelection } from './select.js';
 import { CRASH_MATRICES } from './catalog.js';
+import { layoutFromEnv } from '../../lab/netns/topology.js';
 import { UPGRADE_HOP_BOUNDARIES, crashUpgradeHopAt, setUpUpgradeCrash, tearDownUpgradeCrash, type UpgradeCrashEnv } from './upgrade-crash.js';
 
 const SUBNET = '127.36.0';
-const UPGRADE_LAYOUT = { tag: 'c12', lan: 17, loopback: '127.88.0' };
+// MOORING_CRASH_UPGRADE_LAYOUT=tag/lan/loopback runs the hop's cases beside another run of this file.
+const UPGRADE_LAYOUT = layoutFromEnv('MOORING_CRASH_UPGRADE_LAYOUT', { tag: 'c12', lan: 17, loopback: '127.88.0' });
 const RECOVERIES = ['follower', 'leader', 'majority'] as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);

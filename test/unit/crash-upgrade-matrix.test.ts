@@ -106,7 +106,7 @@ describe('MOORING_CRASH_BOUNDARIES', () => {
     assert.deepEqual(Object.fromEntries(scenarios), {
       follower: BOUNDARIES.follower, leader: BOUNDARIES.leader, majority: BOUNDARIES.majority, 'upgrade-hop': UPGRADE_HOP_BOUNDARIES + 1,
       provision: PROVISION_BOUNDARIES.provision + 1, deprovision: PROVISION_BOUNDARIES.deprovision + 1,
-      'proxmox-provision': 12, 'proxmox-deprovision': 4,
+      'proxmox-provision': 13, 'proxmox-deprovision': 5,
     });
     const scripts = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     const files = scripts['test:crash']!.split(' ').filter((w) => w.startsWith('dist/test/crash/'));
