@@ -44,4 +44,6 @@ export interface MemberView {
   /** Hex cluster ID this member believes it belongs to. */
   clusterId?: string;
   revision?: number;
+  /** The member answered `endpoint status` with leader 0 (observed with leaderlessAtOnce): up, but without a leader. */
+  noLeader?: boolean;
 }

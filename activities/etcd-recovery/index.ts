@@ -6,11 +6,11 @@ import { heartbeatWhile, lastHeartbeat, reportProgress } from '../heartbeat.js';
 import { withSession, type SshDeps } from '../ssh/access.js';
 import { sh } from '../ssh/quote.js';
 import type { EtcdMemberRef, EtcdTarget } from './context.js';
-import { clientUrl, etcdctl, parseEndpointHealth } from './etcdctl.js';
+import { etcdctl } from './etcdctl.js';
 import { addLearner, memberList, promoteLearner, removeMember } from './membership.js';
 import { moveAside, startEtcd, stopEtcd, writeConfig } from './host-ops.js';
 import { observeMember } from './observe.js';
-import { unlessRefused, wasRefused } from './port-probe.js';
+import { waitEtcdHealthy } from './health-wait.js';
 import { renderMemberConfig, type MemberConfigInput } from './member-config.js';
 import { clusterCa, layDownCerts } from './certs.js';
 import { checkSnapshot, listSnapshots, restoreSnapshot, type RestoreSpec, type SnapshotCheck } from './snapshots.js';
@@ -26,8 +26,10 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
     heartbeatWhile(what, (signal) => withSession(deps, t.ssh, host, signal, (s) => fn(s, signal)));
 
   return {
-    async observeEtcd(input: { target: EtcdTarget; members: EtcdMemberRef[] }): Promise<MemberView[]> {
-      return heartbeatWhile('observing etcd members', (signal) => Promise.all(input.members.map((m) => observeMember(deps, input.target, m, signal))));
+    /** Every member seen from its own host; `leaderlessAtOnce`: see ObserveOptions (observe.ts). */
+    async observeEtcd(input: { target: EtcdTarget; members: EtcdMemberRef[]; leaderlessAtOnce?: boolean }): Promise<MemberView[]> {
+      const opts = input.leaderlessAtOnce ? { leaderlessAtOnce: true } : {};
+      return heartbeatWhile('observing etcd members', (signal) => Promise.all(input.members.map((m) => observeMember(deps, input.target, m, signal, opts))));
     },
 
     /**
@@ -80,18 +82,9 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
       });
     },
 
-    /** Healthy now, or a retryable failure (Temporal's retry policy is the wait loop). */
+    /** Healthy now or within HEALTH_WAIT_MS (health-wait.ts), else a retryable failure (Temporal's retry policy goes on waiting). */
     async expectEtcdHealthy(input: On) {
-      return on(`health of ${input.host.name}`, input.target, input.host, async (s, signal) => {
-        const { ip } = input.host, port = input.target.etcd.clientPort;
-        // A member still starting (or down) refuses its client port: say so at once rather than after etcdctl's 3 s dial timeout.
-        const r = await s.exec(unlessRefused(ip, port, etcdctl(input.target.etcd.tls, [clientUrl(ip, port)], ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 })), { timeoutMs: 15_000, signal });
-        if (wasRefused(r.stdout)) throw ApplicationFailure.retryable(`${input.host.name} is not healthy yet: connection refused on ${ip}:${port}`, 'NotHealthyYet');
-        let healthy = false;
-        try { healthy = parseEndpointHealth(r.stdout)[0]?.healthy === true; } catch { /* no JSON: not healthy */ }
-        if (!healthy) throw ApplicationFailure.retryable(`${input.host.name} is not healthy yet: ${r.stderr.trim().split('\n').pop() ?? ''}`, 'NotHealthyYet');
-        return { healthy: true };
-      });
+      return on(`health of ${input.host.name}`, input.target, input.host, (s, signal) => waitEtcdHealthy(s, input.target.etcd, input.host, signal));
     },
 
     /** Writes or reads the canary key the runbooks use to prove data survived. */

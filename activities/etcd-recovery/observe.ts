@@ -7,25 +7,23 @@ import { clientUrl, etcdctl, parseEndpointHealth, parseEndpointStatus } from './
 import { unlessRefused, wasRefused } from './port-probe.js';
 import type { EtcdMemberRef, EtcdTarget } from './context.js';
 
-export async function observeMember(deps: SshDeps, t: EtcdTarget, m: EtcdMemberRef, signal: AbortSignal): Promise<MemberView> {
+export interface ObserveOptions {
+  /**
+   * Name a member that itself reports no leader (`endpoint status`: leader 0) unhealthy at once,
+   * instead of letting `endpoint health` (a linearizable read, which a member without a leader
+   * cannot serve) wait out its 3 s command timeout. Only for a caller that confirms a loss by
+   * probes spaced by etcd's election timeout (the majority's confirmation): a single probe would
+   * lose the 3 s in which health gives a member between leaders the chance to elect one.
+   */
+  leaderlessAtOnce?: boolean;
+}
+
+export async function observeMember(deps: SshDeps, t: EtcdTarget, m: EtcdMemberRef, signal: AbortSignal, opts: ObserveOptions = {}): Promise<MemberView> {
   const base: MemberView = { name: m.name, ip: m.ip, reachable: false, healthy: false, isLeader: false };
   try {
     return await withSession(deps, { ...t.ssh, connectTimeoutSeconds: Math.min(t.ssh.connectTimeoutSeconds, 5) }, m, signal, async (s) => {
-      const endpoint = clientUrl(m.ip, t.etcd.clientPort);
-      // Health, then status only when healthy, in one exec (one round trip): the output of each
-      // is split at a marker line no JSON contains. A refused client port answers "not healthy"
-      // at once instead of after etcdctl's 3 s dial timeout (port-probe.ts).
-      const both = await s.exec(unlessRefused(m.ip, t.etcd.clientPort, `h=$(${etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 })}); rc=$?; printf '%s\n' "$h"; echo ${SPLIT}; if [ "$rc" = 0 ]; then ${etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'status', '-w', 'json'], { timeoutSeconds: 3 })}; fi`), { timeoutMs: 25_000, signal });
-      if (wasRefused(both.stdout)) return { ...base, reachable: true };
-      const [health = '', status = ''] = both.stdout.split(`\n${SPLIT}\n`);
-      const healthy = parseLenient(() => parseEndpointHealth(health)[0]?.healthy) === true;
-      if (!healthy) return { ...base, reachable: true };
-      const st = parseLenient(() => parseEndpointStatus(status)[0]);
-      if (!st) return { ...base, reachable: true };
-      return {
-        ...base, reachable: true, healthy: true, isLeader: st.leaderId === st.memberId,
-        raftTerm: st.raftTerm, memberId: st.memberId, clusterId: st.clusterId, revision: st.revision,
-      };
+      const r = await s.exec(observeCommand(t, m, opts), { timeoutMs: 25_000, signal });
+      return judgeObservation(base, r.stdout);
     });
   } catch (err) {
     // A host-key mismatch must stop the run, not look like a dead member.
@@ -35,6 +33,64 @@ export async function observeMember(deps: SshDeps, t: EtcdTarget, m: EtcdMemberR
 }
 
 const SPLIT = '--mooring-endpoint-status--';
+/** First line of the output when the member answered `endpoint status` with leader 0. */
+export const NO_LEADER_MARKER = '--mooring-member-has-no-leader--';
+
+/**
+ * The one command that observes a member on its host. Health, then status only when healthy, in
+ * one exec (one round trip): the output of each is split at a marker line no JSON contains. A
+ * refused client port answers "not healthy" at once instead of after etcdctl's 3 s dial timeout
+ * (port-probe.ts).
+ *
+ * With `leaderlessAtOnce`, status comes first, bounded to 2 s (a local, serializable answer: etcd
+ * serves it with or without a leader). Only a status that was answered (exit 0) and names leader 0
+ * ends the probe there; every other outcome — status slow, timed out, refused by TLS, a leader
+ * named — runs `endpoint health` with its 3 s bound exactly as without the option. So a member that
+ * is merely slow is judged by the same health check as before and never taken for lost: only a
+ * member that itself says it has no leader is, and the caller's second probe a few election
+ * timeouts later gives a cluster that was only between leaders the time to elect one.
+ */
+export function observeCommand(t: EtcdTarget, m: EtcdMemberRef, opts: ObserveOptions = {}): string {
+  const endpoint = clientUrl(m.ip, t.etcd.clientPort);
+  const health = etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'health', '-w', 'json'], { timeoutSeconds: 3 });
+  const status = (seconds: number) => etcdctl(t.etcd.tls, [endpoint], ['endpoint', 'status', '-w', 'json'], { timeoutSeconds: seconds });
+  if (!opts.leaderlessAtOnce) {
+    // Status after health, not beside it: health (a linearizable read) waits for an election in
+    // progress, so the status read after it names the new leader. Run side by side (tried in
+    // perf15), status saw "no leader" and the leader runbook's election loop needed a second probe.
+    return unlessRefused(m.ip, t.etcd.clientPort, `h=$(${health}); rc=$?; printf '%s\n' "$h"; echo ${SPLIT}; if [ "$rc" = 0 ]; then ${status(3)}; fi`);
+  }
+  // etcdctl's JSON is compact, and a zero leader (raft's None) is left out ("omitempty": etcd 3.4
+  // prints `"errors":["etcdserver: no leader"]` and no "leader" field): an answered status with a
+  // "Status" object but no non-zero "leader" is a member without a leader (IDs never start with
+  // 0). The healthy path prints the status taken just before the health check, or asks again when
+  // that first status failed, so its output is the same as above.
+  const healthPath = `h=$(${health}); rc=$?; printf '%s\\n' "$h"; echo ${SPLIT}; if [ "$rc" = 0 ]; then if [ "$src" = 0 ]; then printf '%s\\n' "$st"; else ${status(3)}; fi; fi`;
+  return unlessRefused(m.ip, t.etcd.clientPort, [
+    `st=$(${status(2)}); src=$?`,
+    `case "$src:$st" in 0:*'"leader":'[1-9]*) ${healthPath} ;; 0:*'"Status":{'*) echo ${NO_LEADER_MARKER}; printf '%s\\n' "$st" ;; *) ${healthPath} ;; esac`,
+  ].join('; '));
+}
+
+/** What the output of observeCommand says about the member (reachable: SSH worked). */
+export function judgeObservation(base: MemberView, stdout: string): MemberView {
+  const reached = { ...base, reachable: true };
+  if (wasRefused(stdout)) return reached;
+  if (stdout.split('\n', 1)[0] === NO_LEADER_MARKER) {
+    const st = parseLenient(() => parseEndpointStatus(stdout.slice(NO_LEADER_MARKER.length + 1))[0]);
+    // Kept with its term and cluster ID for the history; never healthy (it cannot serve a linearizable read).
+    return st && (!st.leaderId || st.leaderId === '0') ? { ...reached, noLeader: true, raftTerm: st.raftTerm, memberId: st.memberId, clusterId: st.clusterId, revision: st.revision } : reached;
+  }
+  const [health = '', status = ''] = stdout.split(`\n${SPLIT}\n`);
+  const healthy = parseLenient(() => parseEndpointHealth(health)[0]?.healthy) === true;
+  if (!healthy) return reached;
+  const st = parseLenient(() => parseEndpointStatus(status)[0]);
+  if (!st) return reached;
+  return {
+    ...reached, healthy: true, isLeader: st.leaderId === st.memberId,
+    raftTerm: st.raftTerm, memberId: st.memberId, clusterId: st.clusterId, revision: st.revision,
+  };
+}
 
 function parseLenient<T>(fn: () => T): T | undefined {
   try { return fn(); } catch { return undefined; }

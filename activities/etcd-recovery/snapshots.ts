@@ -42,17 +42,22 @@ export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal:
   c = { ...c, size: c.size > 0 ? c.size : await fileSize(s, c.path, signal) };
   const size = c.size;
   reportProgress({ checking: c.path, bytes: 0, of: size });
-  const hash = await s.exec(opts.sha256 ? appendedAndWholeSha256(c.path) : sh`f=${c.path}; [ "$(head -c -32 "$f" | dd bs=4M status=progress | sha256sum | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`, {
+  // With sha256 (a backup's new snapshot), `snapshot status` runs in the same exec, beside the
+  // hashing: one round trip, and its read of the bolt database overlaps the hashers' read (the
+  // file was just written, so both read from the page cache) instead of following it.
+  const hash = await s.exec(opts.sha256 ? appendedAndWholeSha256(c.path, { alongside: snapshotStatusCommand(c.path) }) : sh`f=${c.path}; [ "$(head -c -32 "$f" | dd bs=4M status=progress | sha256sum | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`, {
     timeoutMs: sizedTimeoutMs(size), signal,
     onOutput: (chunk, stream) => { const n = stream === 'stderr' ? ddBytes(chunk) : undefined; if (n !== undefined) reportProgress({ checking: c.path, bytes: n, of: size }); },
   });
   // The hashing itself could not run (no temp dir, no fifo): no verdict on the file, try again.
   if (hash.code === TOOLING_FAILED) throw new Error(`${s.target.name}: could not hash ${c.path}: ${hash.stderr.trim().split('\n').pop() ?? ''}`);
   const whole = /^sha256 ([0-9a-f]{64})$/m.exec(hash.stdout)?.[1];
+  // The same verdicts in the same order as before: the appended sha256 first, then status.
   if (hash.code !== 0) return { ...c, ok: false, error: 'sha256 appended by snapshot save does not match: truncated or corrupt' };
   if (opts.sha256 && !whole) throw new Error(`${s.target.name}: hashing ${c.path} printed no sha256`);
   reportProgress({ checking: c.path, bytes: size, of: size, status: 'snapshot status' });
-  const r = await s.exec(snapshotStatusCommand(c.path), { timeoutMs: sizedTimeoutMs(size), signal });
+  // Status from the same exec when it ran there; otherwise (the plain check) on its own, as always.
+  const r = statusAlongside(hash.stdout) ?? await s.exec(snapshotStatusCommand(c.path), { timeoutMs: sizedTimeoutMs(size), signal });
   if (r.code !== 0) return { ...c, ok: false, error: r.stderr.trim().split('\n').pop() ?? `exit ${r.code}` };
   try {
     const j = JSON.parse(r.stdout) as { hash: number; revision: number; totalKey: number };
@@ -64,18 +69,39 @@ export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal:
 
 export const TOOLING_FAILED = 3;
 
+const ALONGSIDE = '--mooring-alongside-exit--';
+const ALONGSIDE_ERR = '--mooring-alongside-stderr--';
+
 /**
  * One read of the file (dd, for progress) through tee into two hashers: the whole file's sha256
  * (through a fifo, printed as `sha256 <hex>`) and the sha256 of all but the last 32 bytes,
  * compared with those bytes (exit 1 when they differ, as the plain check). Exit 3: the hashing
  * could not be set up, no verdict. `head -c -32` reads to the end, so tee is never cut short.
+ * `alongside` (a command: `snapshot status`) runs in the background meanwhile; after the sha256
+ * line come a marker with its exit code, its stdout, a second marker and its stderr (statusAlongside).
  */
-export function appendedAndWholeSha256(path: string): string {
+export function appendedAndWholeSha256(path: string, opts: { alongside?: string } = {}): string {
+  const bg = opts.alongside ? `(${opts.alongside}) >"$d/a.out" 2>"$d/a.err" & a=$!; ` : '';
+  // A tooling failure ends the exec: the command running alongside is not left reading the file.
+  const fail = opts.alongside ? `{ kill "$a" 2>/dev/null; exit ${TOOLING_FAILED}; }` : `exit ${TOOLING_FAILED}`;
+  const report = opts.alongside ? `wait "$a"; echo "${ALONGSIDE} $?"; cat "$d/a.out"; echo; echo ${ALONGSIDE_ERR}; cat "$d/a.err"; ` : '';
   return `f=${sh`${path}`}; d=$(mktemp -d) || exit ${TOOLING_FAILED}; trap 'rm -rf "$d"' EXIT; mkfifo "$d/all" || exit ${TOOLING_FAILED}; `
+    + bg
     + `sha256sum <"$d/all" >"$d/sum" & w=$!; `
     + `p=$(dd if="$f" bs=4M status=progress | tee "$d/all" | head -c -32 | sha256sum | cut -d' ' -f1); `
-    + `wait "$w" || exit ${TOOLING_FAILED}; echo "sha256 $(cut -d' ' -f1 <"$d/sum")"; `
+    + `wait "$w" || ${fail}; echo "sha256 $(cut -d' ' -f1 <"$d/sum")"; `
+    + report
     + `[ "$p" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`;
+}
+
+/** The result of the command run alongside the hashes, from their output; undefined when it did not run there. */
+export function statusAlongside(stdout: string): { code: number; stdout: string; stderr: string } | undefined {
+  const m = new RegExp(`^${ALONGSIDE} (\\d+)\n`, 'm').exec(stdout);
+  if (!m) return undefined;
+  const rest = stdout.slice(m.index + m[0].length);
+  const cut = rest.lastIndexOf(`\n${ALONGSIDE_ERR}\n`);
+  if (cut < 0) return undefined;
+  return { code: Number(m[1]), stdout: rest.slice(0, cut).trim(), stderr: rest.slice(cut + ALONGSIDE_ERR.length + 2) };
 }
 
 /**

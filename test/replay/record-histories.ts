@@ -23,6 +23,8 @@
 //                                          ('majority-confirm-by-election-timeout'), a local snapshot
 //   recover-etcd-follower-parallel-reads   a SIGKILLed member, with a canary: 'replace-member-parallel-reads'
 //   recover-etcd-majority-parallel-reads   quorum lost, a local snapshot: 'majority-parallel-reads'
+//   recover-etcd-majority-confirm-by-status
+//                                          quorum lost, a local snapshot: 'majority-confirm-by-status'
 //   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
 //                                          snapshot: the `backup &&` guard short-circuits
 //   upgrade-etcd                           upgradeCluster to 1.37.2 on the lab: no control plane, so
@@ -259,6 +261,10 @@ try {
   // probe and the re-assessment's reads at once (patch majority-parallel-reads).
   if (wanted('recover-etcd-follower-parallel-reads')) await followerOfKilled('recover-etcd-follower-parallel-reads');
   if (wanted('recover-etcd-majority-parallel-reads')) await majorityFromLocal('recover-etcd-majority-parallel-reads', 'replay-parallel-reads.db');
+
+  // The confirmation's probes take a member's own "no leader" (endpoint status) at once (patch
+  // majority-confirm-by-status), and a just-started member's health is polled inside its attempt.
+  if (wanted('recover-etcd-majority-confirm-by-status')) await majorityFromLocal('recover-etcd-majority-confirm-by-status', 'replay-confirm-by-status.db');
 
   // Last: it leaves the lab's etcd on 3.6. No node runs Kubernetes in the lab, so the Kubernetes
   // release source is a SIMULATED directory of release names (as in test/e2e/upgrade-etcd.test.ts).

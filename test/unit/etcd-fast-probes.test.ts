@@ -10,7 +10,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REFUSED_MARKER, unlessRefused, wasRefused } from '../../activities/etcd-recovery/port-probe.js';
-import { appendedAndWholeSha256 } from '../../activities/etcd-recovery/snapshots.js';
+import { appendedAndWholeSha256, statusAlongside } from '../../activities/etcd-recovery/snapshots.js';
 
 const sh = (command: string) => spawnSync('sh', ['-c', command], { encoding: 'utf8', timeout: 20_000 });
 
@@ -97,6 +97,23 @@ describe('appendedAndWholeSha256: one read checks the appended sha256 and hashes
     bad[1000] = bad[1000]! ^ 0xff;
     writeFileSync(f, bad);
     assert.equal(sh(appendedAndWholeSha256(f)).status, 1);
+  });
+
+  it('with a command alongside (snapshot status): the hashes as before, and its exit code, stdout and stderr', () => {
+    const f = join(dir, 'alongside.db');
+    writeFileSync(f, good);
+    const r = sh(appendedAndWholeSha256(f, { alongside: `printf '{"hash":1,"revision":42,"totalKey":3}\\n'; echo warned >&2` }));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(/^sha256 ([0-9a-f]{64})$/m.exec(r.stdout)?.[1], sha(good));
+    assert.deepEqual(statusAlongside(r.stdout), { code: 0, stdout: '{"hash":1,"revision":42,"totalKey":3}', stderr: 'warned\n' });
+    const failed = sh(appendedAndWholeSha256(f, { alongside: 'echo "Error: invalid database" >&2; exit 2' }));
+    assert.equal(failed.status, 0, 'the hash verdict is the exit code');
+    assert.deepEqual(statusAlongside(failed.stdout), { code: 2, stdout: '', stderr: 'Error: invalid database\n' });
+    const cut = join(dir, 'alongside-truncated.db');
+    writeFileSync(cut, good.subarray(0, good.length - 1000));
+    const bad = sh(appendedAndWholeSha256(cut, { alongside: 'true' }));
+    assert.equal(bad.status, 1, 'a truncated file still fails on its appended sha256');
+    assert.equal(statusAlongside(sh(appendedAndWholeSha256(f)).stdout), undefined, 'nothing alongside: status runs on its own');
   });
 
   it('leaves no temp dir behind', () => {

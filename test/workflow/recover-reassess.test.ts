@@ -294,6 +294,47 @@ describe('majority recovery: re-assessment after the approval and the rolling co
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, await h.fetchHistory(), h.workflowId);
     } finally { await w.stop(); }
   });
+  it('majority-confirm-by-status: only the confirmation probes take "no leader" at once; a majority merely between leaders at the first probe is not taken for lost', async () => {
+    const fake = fakeMajority(masters);
+    // FAKE: at the first probe e1 and e2 are up but between leaders (each answers status with
+    // leader 0: unhealthy, noLeader), e3 is down; by the second probe they have elected e1.
+    const asked: boolean[] = [];
+    fake.acts.observeEtcd = async ({ members, leaderlessAtOnce }) => {
+      asked.push(leaderlessAtOnce === true);
+      const elected = asked.length > 1;
+      return members.map((m): MemberView => {
+        const up = m.name !== 'e3';
+        return up && !elected
+          ? { name: m.name, ip: m.ip, reachable: true, healthy: false, isLeader: false, noLeader: true, raftTerm: 7, clusterId: 'old' }
+          : { name: m.name, ip: m.ip, reachable: true, healthy: up, isLeader: up && m.name === 'e1', raftTerm: 8, clusterId: 'old', revision: 60 };
+      });
+    };
+    const { h, w } = await start('rm-status', fake);
+    try {
+      const f = await h.result().then(() => undefined, (err: unknown) => failureOf(err));
+      assert.equal(f?.type, 'PreconditionFailed');
+      assert.match(f?.message ?? '', /quorum came back during the checks|quorum is intact/);
+      assert.deepEqual(asked, [true, true], 'both confirmation probes asked for the no-leader answer');
+      assert.deepEqual(fake.destructive(), []);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, await h.fetchHistory(), h.workflowId);
+    } finally { await w.stop(); }
+  });
+
+  it('majority-confirm-by-status: the re-assessment after the approval waits for health as before (one probe, no gap to cover it)', async () => {
+    const fake = fakeMajority(masters);
+    const asked: boolean[] = [];
+    const observe = fake.acts.observeEtcd!;
+    fake.acts.observeEtcd = async (i) => { asked.push(i.leaderlessAtOnce === true); return observe(i); };
+    const { h, w } = await start('rm-status2', fake);
+    try {
+      await gate(h);
+      await decide(t.client, h.workflowId, { approved: true, by: 'oncall' });
+      await h.result();
+      // Confirmation (2 probes), re-assessment, growth agreement and verify probes.
+      assert.deepEqual(asked.slice(0, 3), [true, true, false], JSON.stringify(asked));
+      assert.ok(asked.slice(2).every((x) => !x), 'nothing after the confirmation takes "no leader" at once');
+    } finally { await w.stop(); }
+  });
 });
 
 describe('the approval gate: one decision per gate, refused signals visible (real dev server)', () => {

@@ -46,6 +46,16 @@ export const ETCD_ELECTION_TIMEOUT_MS = 1000;
  * that many milliseconds apart, each asking every member in parallel and each finding no majority
  * healthy, therefore rule out a transient election as surely as more probes further apart did
  * (3 probes 5 s apart, ~22 s on the lab), in about a third of the time (docs/performance.md).
+ *
+ * Since 'majority-confirm-by-status' a probe no longer waits inside itself for a leader: a member
+ * that answers `endpoint status` with leader 0 is counted unhealthy at once (before, `endpoint
+ * health` waited up to its 3 s for a leader that never came: ~6 s of a ~10 s confirmation). What
+ * makes the confirmation sure is unchanged: it is this gap, not the wait inside one probe. A
+ * majority that is alive and only between leaders has one again within two election timeouts, so
+ * the second probe CONFIRM_GAP_MS later sees it (healthy, leader named) and the run refuses. A
+ * member that is merely slow is judged as before: a status that is slow, times out or fails, and
+ * a status naming a leader, all go on to the same `endpoint health` check (observe.ts); only a
+ * member's own "no leader" answer is taken at once.
  */
 export const CONFIRM_GAP_MS = 3 * ETCD_ELECTION_TIMEOUT_MS;
 
@@ -68,6 +78,10 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
   // Guarded: the read-only snapshot search beside the confirmation's later probes, and the
   // re-assessment's two reads side by side; runs started before read one after the other.
   const parallelReads = patched('majority-parallel-reads');
+  // Guarded: the confirmation's probes name a member that reports no leader (`endpoint status`,
+  // leader 0) unhealthy at once instead of waiting out `endpoint health`'s 3 s; runs started before
+  // probe with health alone. Only here: see CONFIRM_GAP_MS for why two such probes are as sure.
+  const confirmByStatus = patched('majority-confirm-by-status');
   const rb = new Runbook('recover-etcd-majority', inv.cluster.name, [
     { id: 'confirm', title: `Confirm quorum is lost (${rounds} probes)` },
     { id: 'snapshot', title: `Choose a snapshot from ${dir}` },
@@ -89,7 +103,7 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
     const seen: ClusterAssessment[] = [];
     for (let i = 0; i < rounds; i++) {
       if (i > 0) await sleep(confirmGapMs);
-      seen.push(assess(await wait.observeEtcd({ target, members })));
+      seen.push(assess(await wait.observeEtcd({ target, members, ...(confirmByStatus ? { leaderlessAtOnce: true } : {}) })));
       if (seen.at(-1)!.quorum) break;
       // The first probe found quorum lost: the snapshot search (read-only: lists and checks files)
       // runs while the next probes confirm it. Its result is used only once they have; a refusal
