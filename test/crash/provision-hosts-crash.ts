@@ -9,6 +9,7 @@
 // production worker (`mooring worker`) finishes the run. Checked after each case: the run's result
 // (smoke lines), the cluster (provision-hosts-checks.ts) and the fake's state (cloud-state.ts).
 // netns tag hc, lan 23, loopback 127.81.0.
+import type { NetnsLayout } from '../../lab/netns/topology.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync } from 'node:fs';
@@ -33,7 +34,8 @@ import { approveGate, endOpen, eventsOf, failInFlight, type FailedAttempt } from
 import { checkProvisioned } from './cloud-state.js';
 import { checkCluster, seeCluster, type ClusterShape } from './provision-hosts-checks.js';
 
-const LAYOUT = { tag: 'hc', lan: 23, loopback: '127.81.0' };
+/** The matrix's layout; CI's sample passes its own, so the two can run at the same time. */
+export const MATRIX_LAYOUT: NetnsLayout = { tag: 'hc', lan: 23, loopback: '127.81.0' };
 const RELEASE = pinnedKubernetes()[0]!;
 const SEED_FILE = join(PROJECT_ROOT, 'config', 'examples', 'seed-001-openstack-external-etcd.yaml');
 const CRASH_WORKER = fileURLToPath(new URL('./crash-worker.js', import.meta.url));
@@ -52,13 +54,13 @@ export const SEED_001_SHAPE: ClusterShape = {
   firstMaster: 'master-1', kubeletVersion: `v${RELEASE}`,
 };
 
-export interface HostCrashEnv { t: TestTemporal; workers: WorkerProcess[]; dir: string; keyPath: string; publicKey: string }
+export interface HostCrashEnv { t: TestTemporal; workers: WorkerProcess[]; dir: string; keyPath: string; publicKey: string; layout: NetnsLayout }
 
-export async function setUpHostCrash(): Promise<HostCrashEnv> {
+export async function setUpHostCrash(layout: NetnsLayout = MATRIX_LAYOUT): Promise<HostCrashEnv> {
   const dir = scratchDir('mooring-crash-hosts-');
   const keyPath = join(dir, 'id_ed25519');
   const publicKey = await ensureKey(keyPath, 'mooring-lab-operator');
-  return { t: await startTestTemporal({ logFile: join(dir, 'temporal.log') }), workers: [], dir, keyPath, publicKey };
+  return { t: await startTestTemporal({ logFile: join(dir, 'temporal.log') }), workers: [], dir, keyPath, publicKey, layout };
 }
 
 export async function tearDownHostCrash(e: HostCrashEnv | undefined): Promise<void> {
@@ -111,8 +113,8 @@ export async function crashHostsAt(e: HostCrashEnv, boundary: number): Promise<H
   const caseDir = join(e.dir, tag);
   const t0 = Date.now();
   const cloud: OpenStackLab = await startOpenStackLab({
-    dir: join(caseDir, 'lab'), layout: LAYOUT,
-    fake: { host: `${LAYOUT.loopback}.1`, port: 0, images: [{ id: '6f3c8d2e-0b1a-4c5d-9e8f-7a6b5c4d3e2f', name: 'ubuntu-20.04' }], quotas: { compute: { instances: 20, cores: 80, ram: 200_000 } } },
+    dir: join(caseDir, 'lab'), layout: e.layout,
+    fake: { host: `${e.layout.loopback}.1`, port: 0, images: [{ id: '6f3c8d2e-0b1a-4c5d-9e8f-7a6b5c4d3e2f', name: 'ubuntu-20.04' }], quotas: { compute: { instances: 20, cores: 80, ram: 200_000 } } },
   });
   const labUp = secondsSince(t0);
   const { t } = e;
@@ -122,7 +124,7 @@ export async function crashHostsAt(e: HostCrashEnv, boundary: number): Promise<H
   let passed = false;
   const seconds = { labUp, cloudPhase: 0, hostPhase: 0, checks: 0, teardown: 0, total: 0 };
   try {
-    const inv = parseInventory(labInventoryFromSeed(SEED_FILE, { layout: LAYOUT, privateKeyPath: e.keyPath, publicKey: e.publicKey, kubernetesVersion: RELEASE, hostKeySeed: { env: 'MOORING_HOST_KEY_SEED' } }), `lab inventory of seed 001 (${tag})`);
+    const inv = parseInventory(labInventoryFromSeed(SEED_FILE, { layout: e.layout, privateKeyPath: e.keyPath, publicKey: e.publicKey, kubernetesVersion: RELEASE, hostKeySeed: { env: 'MOORING_HOST_KEY_SEED' } }), `lab inventory of seed 001 (${tag})`);
     // The workers' environment, as a production worker's: this case's fake (OS_*), a new host-key seed, a new state directory.
     const s = cloud.fake.state;
     const stateDir = join(caseDir, 'state');
