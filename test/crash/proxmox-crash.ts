@@ -4,14 +4,14 @@
 // boundary lies beyond it); a normal production worker then finishes the run. Fails
 // (BoundaryMissed) unless the kill landed on the boundary while the run was open.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decide } from '../../client/decide.js';
 import { progressQuery } from '../../workflows/runbook/definitions.js';
 import { eventually, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
+import type { WorkerProcess } from '../helpers/worker-process.js';
 import { BoundaryMissed, killedAt, nextStep, snapshotOf } from './boundary.js';
+import { workerStarter } from './kill-at.js';
 
 const CRASH_WORKER = fileURLToPath(new URL('./crash-worker.js', import.meta.url));
 
@@ -25,12 +25,7 @@ export interface PveCrashEnv { t: TestTemporal; dir: string; workers: WorkerProc
 /** `gate`: the run has an approval gate (a runbook); it is approved whenever reached. */
 export async function crashRunAt<T>(e: PveCrashEnv, name: string, boundary: number, gate: boolean, start: (taskQueue: string) => Promise<WorkflowHandle>): Promise<T> {
   const taskQueue = uniqueTaskQueue(`crash-${name}-${boundary}`);
-  const spawn = async (command?: string[]) => {
-    const w = startWorkerProcess(e.t.address, taskQueue, join(e.dir, `worker-${name}-${boundary}-${e.workers.length}.log`), command);
-    e.workers.push(w);
-    await w.ready;
-    return w;
-  };
+  const spawn = workerStarter(e.workers, e.t.address, taskQueue, e.dir, `${name}-${boundary}`);
   const w = await spawn([CRASH_WORKER, '--freeze-after', String(boundary)]);
   const handle = await start(taskQueue);
   const run = async () => snapshotOf((await handle.fetchHistory()).events ?? []);
