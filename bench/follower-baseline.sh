@@ -13,7 +13,12 @@ ssh_ "$ip" "systemctl stop etcd; mv /var/lib/etcd /var/lib/etcd.baseline-$(date 
 step config
 ssh_ "$ip" "sed -i -e 's|^initial-cluster-state: .*|initial-cluster-state: existing|' -e 's|^initial-cluster: .*|initial-cluster: $initial|' /etc/etcd/etcd.conf.yaml"
 step add-learner
-new=$(ssh_ "$via" "$ctl member add $name --learner --peer-urls=https://$ip:2380" | awk '/Member .* added/ {print $2}')
+# Right after an election etcd refuses a change ("unhealthy cluster") for a few seconds: a person types it again.
+until out=$(ssh_ "$via" "$ctl member add $name --learner --peer-urls=https://$ip:2380" 2>&1); do
+  grep -q 'unhealthy cluster' <<<"$out" || { echo "$out" >&2; exit 1; }
+  sleep 0.5
+done
+new=$(awk '/Member .* added/ {print $2}' <<<"$out")
 step start
 ssh_ "$ip" "systemctl start etcd"
 step promote

@@ -4,7 +4,7 @@
 // test/e2e/recover-etcd.test.ts and the recovery bench.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { promoteLearner } from '../../activities/etcd-recovery/membership.js';
+import { addLearner, promoteLearner } from '../../activities/etcd-recovery/membership.js';
 import type { SshSession } from '../../activities/ssh/session.js';
 import type { EtcdSettings } from '../../activities/etcd-recovery/context.js';
 
@@ -61,5 +61,50 @@ describe('promoteLearner polls a learner that is not in sync yet', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
     await assert.rejects(promoteLearner(s, etcd, ['https://10.0.0.1:2379'], 'ff', ac.signal), /abort/i);
+  });
+});
+
+// addLearner: etcd's strict reconfiguration check refuses `member add` as "unhealthy cluster" until the
+// leader has heard from every voting member for 5 s (right after an election: the leader recovery).
+const UNHEALTHY = '{"level":"warn","msg":"retrying of unary invoker failed"}\nError: etcdserver: unhealthy cluster\n';
+const ADDED = '{"header":{"cluster_id":17,"member_id":1},"member":{"ID":4095,"peerURLs":["https://10.0.0.3:2380"],"isLearner":true},"members":[]}';
+
+/** SIMULATED session: `member add` is refused `refusals` times, then adds. */
+function simulatedAdd(refusals: number, otherError?: string) {
+  const commands: string[] = [];
+  let left = refusals;
+  const s = {
+    target: { name: 'etcd-1' },
+    run: async (cmd: string) => { commands.push(cmd); return LIST(false); },
+    exec: async (cmd: string) => {
+      commands.push(cmd);
+      if (otherError) return { code: 1, stdout: '', stderr: otherError };
+      if (left-- > 0) return { code: 1, stdout: '', stderr: UNHEALTHY };
+      return { code: 0, stdout: ADDED, stderr: '' };
+    },
+  };
+  return { s: s as unknown as SshSession, adds: () => commands.filter((c) => c.includes("'add'")).length };
+}
+const who = { name: 'etcd-3', ip: '10.0.0.3' };
+
+describe('addLearner asks again while etcd refuses as "unhealthy cluster"', () => {
+  it('refused twice, then added, in one attempt', async () => {
+    const { s, adds } = simulatedAdd(2);
+    const r = await addLearner(s, etcd, ['https://10.0.0.1:2379'], who, new AbortController().signal);
+    assert.deepEqual(r, { id: 'fff', alreadyPresent: false, isLearner: true });
+    assert.equal(adds(), 3);
+  });
+
+  it('still refused when the bound runs out: a retryable ClusterNotReady', async () => {
+    const { s, adds } = simulatedAdd(1000);
+    await assert.rejects(addLearner(s, etcd, ['https://10.0.0.1:2379'], who, new AbortController().signal, 600),
+      (e: Error & { type?: string; nonRetryable?: boolean }) => e.type === 'ClusterNotReady' && e.nonRetryable === false);
+    assert.ok(adds() >= 2 && adds() <= 4, `tried ${adds()} times within 600 ms`);
+  });
+
+  it('any other failure is not asked again in the attempt (the retry looks before it acts)', async () => {
+    const { s, adds } = simulatedAdd(0, 'Error: context deadline exceeded\n');
+    await assert.rejects(addLearner(s, etcd, ['https://10.0.0.1:2379'], who, new AbortController().signal), /member add etcd-3 failed: Error: context deadline exceeded/);
+    assert.equal(adds(), 1);
   });
 });
