@@ -9,7 +9,7 @@ import type { EtcdMemberRef, EtcdTarget } from './context.js';
 import { etcdctl } from './etcdctl.js';
 import { addLearner, memberList, promoteLearner, removeMember } from './membership.js';
 import { moveAside, startEtcd, stopEtcd, writeConfig } from './host-ops.js';
-import { observeMember } from './observe.js';
+import { observeCluster, observeMember } from './observe.js';
 import { waitEtcdHealthy } from './health-wait.js';
 import { renderMemberConfig, type MemberConfigInput } from './member-config.js';
 import { clusterCa, layDownCerts } from './certs.js';
@@ -28,8 +28,11 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
   return {
     /** Every member seen from its own host; `leaderlessAtOnce`: see ObserveOptions (observe.ts). */
     async observeEtcd(input: { target: EtcdTarget; members: EtcdMemberRef[]; leaderlessAtOnce?: boolean }): Promise<MemberView[]> {
-      const opts = input.leaderlessAtOnce ? { leaderlessAtOnce: true } : {};
-      return heartbeatWhile('observing etcd members', (signal) => Promise.all(input.members.map((m) => observeMember(deps, input.target, m, signal, opts))));
+      // Below quorum the status-only shortcut holds only for a cluster's whole voting membership:
+      // the confirmation (leaderlessAtOnce) passes exactly that; other callers may pass a cluster
+      // still growing, whose learners do not count for its quorum.
+      if (input.leaderlessAtOnce) return heartbeatWhile('observing etcd members', (signal) => observeCluster(deps, input.target, input.members, signal, { leaderlessAtOnce: true }));
+      return heartbeatWhile('observing etcd members', (signal) => Promise.all(input.members.map((m) => observeMember(deps, input.target, m, signal))));
     },
 
     /**

@@ -10,7 +10,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { judgeObservation, observeCommand } from '../../activities/etcd-recovery/observe.js';
+import { belowQuorum, judgeObservation, observeCommand, type ObserveOptions } from '../../activities/etcd-recovery/observe.js';
 import type { EtcdTarget, MemberView } from '../../activities/etcd-recovery/context.js';
 
 // etcdctl's compact JSON (uint64 IDs as decimal), as etcd 3.4's `endpoint status -w json` prints
@@ -63,12 +63,12 @@ describe('observeCommand with leaderlessAtOnce: "no leader" at once, everything 
   const base: MemberView = { name: 'e1', ip: '127.0.0.1', reachable: false, healthy: false, isLeader: false };
 
   /** Runs the probe as a member host would (async: the test's own event loop accepts the connect). */
-  async function probe(status: string, health: string, leaderlessAtOnce = true) {
-    const log = join(dir, `log-${status}-${health}-${String(leaderlessAtOnce)}`);
+  async function probe(status: string, health: string, leaderlessAtOnce = true, opts: ObserveOptions = { leaderlessAtOnce }) {
+    const log = join(dir, `log-${status}-${health}-${JSON.stringify(opts).replace(/\W/g, '')}`);
     writeFileSync(log, '');
     const started = Date.now();
     const stdout = await new Promise<string>((resolve, reject) => {
-      const p = spawn('sh', ['-c', observeCommand(target(), { name: 'e1', ip: '127.0.0.1', sshPort: 22, where: 'etcd[0]' }, { leaderlessAtOnce })], {
+      const p = spawn('sh', ['-c', observeCommand(target(), { name: 'e1', ip: '127.0.0.1', sshPort: 22, where: 'etcd[0]' }, opts)], {
         env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}`, FAKE_STATUS: status, FAKE_HEALTH: health, FAKE_LOG: log },
       });
       let out = '';
@@ -129,5 +129,32 @@ describe('observeCommand with leaderlessAtOnce: "no leader" at once, everything 
     assert.deepEqual(r.calls, ['health']);
     assert.equal(r.view.healthy, false);
     assert.equal(r.view.noLeader, undefined);
+  });
+
+  it('status only (fewer than a quorum listening): never health; a stale leader named is reported, never healthy', async () => {
+    const stale = await probe('leader', 'ok', true, { statusOnly: true });
+    assert.deepEqual(stale.calls, ['status']);
+    assert.equal(stale.view.healthy, false);
+    assert.equal(stale.view.reachable, true);
+    assert.equal(stale.view.noLeader, undefined);
+    assert.equal(stale.view.raftTerm, 7);
+    const none = await probe('noleader', 'ok', true, { statusOnly: true });
+    assert.equal(none.view.noLeader, true);
+    const failed = await probe('fail', 'ok', true, { statusOnly: true });
+    assert.deepEqual(failed.calls, ['status']);
+    assert.equal(failed.view.healthy, false);
+    assert.equal(failed.view.raftTerm, undefined);
+  });
+});
+
+describe('belowQuorum: when the health checks of the confirmation can be skipped', () => {
+  it('only refused connects count as not serving', () => {
+    assert.equal(belowQuorum(['refused', 'refused', 'not refused']), true, '1 of 3 may serve: below quorum 2');
+    assert.equal(belowQuorum(['refused', 'not refused', 'not refused']), false, '2 of 3: a quorum may be serving, health decides');
+    assert.equal(belowQuorum(['refused', 'unknown', 'not refused']), false, 'an unreachable host may still run a serving member');
+    assert.equal(belowQuorum(['refused', 'refused', 'not refused', 'not refused', 'unknown']), false, '3 of 5');
+    assert.equal(belowQuorum(['refused', 'refused', 'refused', 'not refused', 'not refused']), true, '2 of 5');
+    assert.equal(belowQuorum(['refused']), true);
+    assert.equal(belowQuorum(['not refused']), false);
   });
 });
