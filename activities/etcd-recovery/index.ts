@@ -26,12 +26,18 @@ export function createEtcdRecoveryActivities(deps: SshDeps) {
     heartbeatWhile(what, (signal) => withSession(deps, t.ssh, host, signal, (s) => fn(s, signal)));
 
   return {
-    /** Every member seen from its own host; `leaderlessAtOnce`: see ObserveOptions (observe.ts). */
-    async observeEtcd(input: { target: EtcdTarget; members: EtcdMemberRef[]; leaderlessAtOnce?: boolean }): Promise<MemberView[]> {
-      // Below quorum the status-only shortcut holds only for a cluster's whole voting membership:
-      // the confirmation (leaderlessAtOnce) passes exactly that; other callers may pass a cluster
-      // still growing, whose learners do not count for its quorum.
-      if (input.leaderlessAtOnce) return heartbeatWhile('observing etcd members', (signal) => observeCluster(deps, input.target, input.members, signal, { leaderlessAtOnce: true }));
+    /**
+     * Every member seen from its own host; `leaderlessAtOnce`: see ObserveOptions (observe.ts).
+     * `wholeCluster` (implied by leaderlessAtOnce): `members` is the cluster's whole voting
+     * membership, so below a quorum of listening members the health checks are skipped
+     * (observeCluster). Other callers may pass a cluster still growing, whose learners do not
+     * count for its quorum.
+     */
+    async observeEtcd(input: { target: EtcdTarget; members: EtcdMemberRef[]; leaderlessAtOnce?: boolean; wholeCluster?: boolean }): Promise<MemberView[]> {
+      if (input.leaderlessAtOnce || input.wholeCluster) {
+        const opts = input.leaderlessAtOnce ? { leaderlessAtOnce: true } : {};
+        return heartbeatWhile('observing etcd members', (signal) => observeCluster(deps, input.target, input.members, signal, opts));
+      }
       return heartbeatWhile('observing etcd members', (signal) => Promise.all(input.members.map((m) => observeMember(deps, input.target, m, signal))));
     },
 

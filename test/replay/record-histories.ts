@@ -25,6 +25,8 @@
 //   recover-etcd-majority-parallel-reads   quorum lost, a local snapshot: 'majority-parallel-reads'
 //   recover-etcd-majority-confirm-by-status
 //                                          quorum lost, a local snapshot: 'majority-confirm-by-status'
+//   recover-etcd-majority-reassess-below-quorum
+//                                          quorum lost, a local snapshot: 'majority-reassess-below-quorum'
 //   recover-etcd-majority-no-backup        quorum lost, inventory without a backup section, a local
 //                                          snapshot: the `backup &&` guard short-circuits
 //   upgrade-etcd                           upgradeCluster to 1.37.2 on the lab: no control plane, so
@@ -265,6 +267,10 @@ try {
   // The confirmation's probes take a member's own "no leader" (endpoint status) at once (patch
   // majority-confirm-by-status), and a just-started member's health is polled inside its attempt.
   if (wanted('recover-etcd-majority-confirm-by-status')) await majorityFromLocal('recover-etcd-majority-confirm-by-status', 'replay-confirm-by-status.db');
+
+  // The re-assessment after the approval skips the health checks below a quorum of listening
+  // members (patch majority-reassess-below-quorum).
+  if (wanted('recover-etcd-majority-reassess-below-quorum')) await majorityFromLocal('recover-etcd-majority-reassess-below-quorum', 'replay-reassess-below-quorum.db');
 
   // Last: it leaves the lab's etcd on 3.6. No node runs Kubernetes in the lab, so the Kubernetes
   // release source is a SIMULATED directory of release names (as in test/e2e/upgrade-etcd.test.ts).

@@ -323,8 +323,9 @@ describe('majority recovery: re-assessment after the approval and the rolling co
   it('majority-confirm-by-status: the re-assessment after the approval waits for health as before (one probe, no gap to cover it)', async () => {
     const fake = fakeMajority(masters);
     const asked: boolean[] = [];
+    const whole: boolean[] = [];
     const observe = fake.acts.observeEtcd!;
-    fake.acts.observeEtcd = async (i) => { asked.push(i.leaderlessAtOnce === true); return observe(i); };
+    fake.acts.observeEtcd = async (i) => { asked.push(i.leaderlessAtOnce === true); whole.push(i.wholeCluster === true); return observe(i); };
     const { h, w } = await start('rm-status2', fake);
     try {
       await gate(h);
@@ -333,6 +334,11 @@ describe('majority recovery: re-assessment after the approval and the rolling co
       // Confirmation (2 probes), re-assessment, growth agreement and verify probes.
       assert.deepEqual(asked.slice(0, 3), [true, true, false], JSON.stringify(asked));
       assert.ok(asked.slice(2).every((x) => !x), 'nothing after the confirmation takes "no leader" at once');
+      // majority-reassess-below-quorum: the re-assessment names the whole voting membership (so
+      // the activity may skip health below a quorum of listening members); the growing cluster's
+      // probes never do (its learners do not count for quorum).
+      assert.equal(whole[2], true, JSON.stringify(whole));
+      assert.ok(whole.slice(3).every((x) => !x), `only the re-assessment passes wholeCluster: ${JSON.stringify(whole)}`);
     } finally { await w.stop(); }
   });
 });

@@ -173,7 +173,10 @@ export async function recoverEtcdMajority(input: RecoverMajorityInput): Promise<
     runbook: 'majority recovery', state: initial, plan: planOf, timeoutMs: approvalTimeoutOf(input, 'majority'),
     observe: async (then) => {
       if (parallelReads) {
-        const [views, found] = await Promise.all([wait.observeEtcd({ target, members }), searchSnapshots()]);
+        // The whole voting membership (nothing is changed yet): below a quorum of listening members
+        // the live ones are asked their status only, not health that can only time out (3 s).
+        const whole = patched('majority-reassess-below-quorum') ? { wholeCluster: true } : {};
+        const [views, found] = await Promise.all([wait.observeEtcd({ target, members, ...whole }), searchSnapshots()]);
         return { a: assess(views), found, choice: then.choice };
       }
       return { a: assess(await wait.observeEtcd({ target, members })), found: await searchSnapshots(), choice: then.choice };
