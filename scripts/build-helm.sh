@@ -4,9 +4,8 @@
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/mooring/helm/v<version>/helm
 # The lab's SIMULATED apt-get "installs" the helm package on a master as a link to this build, so
 # `helm version` and `helm list` in the lab are the real program against the real kube-apiserver.
-# A version already in the cache is only checked (well under a second). A build happens in a
-# temporary directory next to the cache and is renamed into place once the binary reports the
-# right version, so a killed or failed build never leaves a half-filled entry (as build-etcd.sh).
+# A version already in the cache is only checked (well under a second); a build is renamed into
+# place only once the binary reports the right version (scripts/lib/cached-build.sh).
 #
 # Usage: scripts/build-helm.sh [VERSION]     (default: HELM_VERSION below, the inventory's default)
 #
@@ -46,46 +45,27 @@ cached_ok() {
   out=$("$dir/helm" version --template '{{.Version}}' 2>/dev/null) && [ "$out" = "v$version" ]
 }
 
-if cached_ok "$dest"; then
-  say "Helm $version cached in $dest"
-  exit 0
-fi
-
-# One build at a time per cache; under the lock, a .build-* directory is left from a killed build.
-mkdir -p "$cache_root"
-exec 9>"$cache_root/.lock"
-flock 9
-rm -rf "$cache_root"/.build-*
-if cached_ok "$dest"; then
-  say "Helm $version cached in $dest (built by another set-up meanwhile)"
-  exit 0
-fi
-
-work=$(mktemp -d "$cache_root/.build-$version.XXXXXX")
-# shellcheck disable=SC2064  # expand now: the trap must remove this build's directory
-trap "rm -rf '$work'" EXIT
-started=$SECONDS
-say "building Helm $version (cmd/helm; a few minutes on 2 cores, once)"
-(
-  # gitCommit and gitTreeState stay empty: the module proxy serves the tree, not the repository
-  # (so `helm version --short` prints just v<version>, without the +g<commit> of a release build).
-  export CGO_ENABLED=0 GOBIN="$work/bin"
-  nice -n 19 go install -trimpath -ldflags "-s -w -X $module/internal/version.version=v$version" "$module/cmd/helm@v$version"
-) >"$work/build.log" 2>&1 || {
-  tail -n 30 "$work/build.log" >&2
-  fail "building Helm $version failed (log above)." \
-    "Check that Go can reach the module proxy: go list -m -versions $module" \
-    "and that 'go version' is at least the 'go' line of $module@v$version's go.mod" \
-    "(a newer one: export GOTOOLCHAIN=go1.N.M and run set-up again)." \
-    "Then run: scripts/build-helm.sh $version"
+build() {
+  local work=$1
+  say "building $what (cmd/helm; a few minutes on 2 cores, once)"
+  (
+    # gitCommit and gitTreeState stay empty: the module proxy serves the tree, not the repository
+    # (so `helm version --short` prints just v<version>, without the +g<commit> of a release build).
+    export CGO_ENABLED=0 GOBIN="$work/bin"
+    nice -n 19 go install -trimpath -ldflags "-s -w -X $module/internal/version.version=v$version" "$module/cmd/helm@v$version"
+  ) >"$work/build.log" 2>&1 || {
+    tail -n 30 "$work/build.log" >&2
+    fail "building $what failed (log above)." \
+      "Check that Go can reach the module proxy: go list -m -versions $module" \
+      "and that 'go version' is at least the 'go' line of $module@v$version's go.mod" \
+      "(a newer one: export GOTOOLCHAIN=go1.N.M and run set-up again)." \
+      "Then run: scripts/build-helm.sh $version"
+  }
+  mkdir -p "$work/out"
+  mv "$work/bin/helm" "$work/out/helm"
 }
-mkdir -p "$work/out"
-mv "$work/bin/helm" "$work/out/helm"
-cached_ok "$work/out" || fail "the Helm $version build ran but does not report version v$version." \
-  "Look at: $work/out/helm version; then run: scripts/build-helm.sh $version"
-# Into place in one rename; an old entry that failed the check is moved aside first.
-if [ -e "$dest" ]; then mv -T "$dest" "$work/old"; fi
-mv -T "$work/out" "$dest"
-rm -rf "$work"
-trap - EXIT
-say "Helm $version built in $((SECONDS - started)) s into $dest ($(du -sh "$dest" | cut -f1))"
+
+# shellcheck source=scripts/lib/cached-build.sh
+. scripts/lib/cached-build.sh
+what="Helm $version"
+cached_build build

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 key() {
-  { sha256sum package-lock.json scripts/setup.sh scripts/build-etcd.sh scripts/build-kubernetes.sh scripts/build-temporal.sh scripts/build-helm.sh docker/versions.env; node --version; } | sha256sum | cut -c1-16
+  { sha256sum package-lock.json scripts/setup.sh scripts/build-etcd.sh scripts/build-kubernetes.sh scripts/build-temporal.sh scripts/build-helm.sh scripts/lib/cached-build.sh docker/versions.env; node --version; } | sha256sum | cut -c1-16
 }
 
 # Why set-up must run, or nothing when it is up to date.
