@@ -46,9 +46,10 @@ export async function ensureHelm(s: SshSession, version: string, signal: AbortSi
     await s.run(sh`DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages ${helmPackagePin(version)} && apt-mark hold helm`, { timeoutMs: 600_000, signal });
     const now = await installedHelm(s, signal);
     if (now !== want) {
-      // e.g. a helm that get_helm.sh left in /usr/local/bin shadowing the package's.
+      // e.g. a helm that get_helm.sh left in /usr/local/bin shadowing the package's: a retry
+      // would find the same, so a person decides (the package itself is in place and held).
       const which = (await s.exec('command -v helm', { timeoutMs: 30_000, signal })).stdout.trim();
-      throw new Error(`after apt-get install ${helmPackagePin(version)}: helm${which ? ` (${which})` : ''} reports ${now || 'nothing'}, not ${want}`);
+      throw ApplicationFailure.nonRetryable(`after apt-get install ${helmPackagePin(version)}: helm${which ? ` (${which})` : ''} reports ${now || 'nothing'}, not ${want}; remove the other helm on PATH (get_helm.sh puts one in /usr/local/bin) and run again`, 'HelmVersionMismatch');
     }
     changed.push(`helm ${want} installed and held${had ? ` (was ${had})` : ''}`);
   } else if (!(await helmHeld(s, signal))) {
