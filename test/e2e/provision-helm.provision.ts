@@ -35,7 +35,8 @@ describe(`Helm ${HELM_DEFAULT_VERSION} on the masters of a provisioned lab clust
   let lab: NetnsLab;
   const acts = createHelmActivities();
   const step = (host: string, inventory = lab.parsedInventory()): HelmStep => ({ inventory, hosts: lab.provisionedHosts(), host });
-  const activity = <I, O>(fn: (i: I) => Promise<O>, input: I): Promise<O> => new MockActivityEnvironment().run(fn, input) as Promise<O>;
+  // The refusals below are expected: the mock's own logger would print each as a warning.
+  const activity = <I, O>(fn: (i: I) => Promise<O>, input: I): Promise<O> => new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(fn, input) as Promise<O>;
 
   before(async () => {
     assert.ok(isExecutable(HELM), `${HELM} is not built: run scripts/build-helm.sh (npm run setup does)`);
