@@ -201,6 +201,13 @@ const LoadBalancer = z.strictObject({
   virtualRouterId: z.number().int().min(1).max(255).default(51).describe('keepalived VRRP virtual router id, unique on the network'),
 });
 
+/** The Helm release Mooring builds and tests (scripts/build-helm.sh's HELM_VERSION: keep them equal). */
+export const HELM_DEFAULT_VERSION = '4.3.2';
+// No leading v: the version becomes the apt pin helm=<version>-*. Helm 2 needed Tiller in the cluster; refused.
+const helmVersion = z.string().regex(/^[34]\.\d+\.\d+$/, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a Helm 3 or 4 release such as ${HELM_DEFAULT_VERSION} (MAJOR.MINOR.PATCH without a leading v: the apt package is pinned as helm=<version>-*)`,
+});
+
 const Kubernetes = z.strictObject({
   version: version.describe('Kubernetes version, e.g. 1.36.3'),
   controlPlaneEndpoint: z.string().regex(/^[^:\s]+:\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 10.0.1.99:6443' }).describe('HOST:PORT the whole cluster uses to reach the API; must be loadBalancer.vip:loadBalancer.apiPort'),
@@ -227,6 +234,9 @@ const Kubernetes = z.strictObject({
     ignorePreflightErrors: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, { error: 'must be the name of a kubeadm preflight check, e.g. CoreDNSUnsupportedPlugins' })).default([])
       .describe('kubeadm preflight checks whose errors are warnings during kubeadm upgrade (--ignore-preflight-errors); empty in production. The lab lists the checks its SIMULATED container runtime cannot pass'),
   }).prefault({}).describe('How mooring upgrade runs the Kubernetes hops'),
+  helm: z.strictObject({
+    version: helmVersion.default(HELM_DEFAULT_VERSION).describe(`Helm release installed on every master from Helm's apt repository, pinned and held (default ${HELM_DEFAULT_VERSION}, the release Mooring tests)`),
+  }).prefault({}).describe('Helm on every master (where the admin kubeconfig and the admin\'s tools live)'),
 });
 
 const keep = (what: string, n: number) => z.number().int().min(0).default(n).describe(`How many ${what} snapshots to keep (the newest of each period)`);

@@ -4,9 +4,8 @@
 # clone:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/mooring/temporal/<version>/{temporal-server,temporal-sql-tool}
 # The production-stack test runs exactly these, on PostgreSQL, the way compose runs the images.
-# A version already in the cache is only checked (well under a second). A build happens in a
-# temporary directory next to the cache and is renamed into place once both binaries report the
-# right version, so a killed or failed build never leaves a half-filled entry (as build-etcd.sh).
+# A version already in the cache is only checked (well under a second); a build is renamed into
+# place only once both binaries report the right version (scripts/lib/cached-build.sh).
 #
 # Usage: scripts/build-temporal.sh [VERSION]     (default: TEMPORAL_VERSION of docker/versions.env)
 #
@@ -46,43 +45,25 @@ cached_ok() {
   out=$("$dir/temporal-sql-tool" --version 2>/dev/null) && grep -q "version $version\$" <<<"$out" || return 1
 }
 
-if cached_ok "$dest"; then
-  say "Temporal server $version cached in $dest"
-  exit 0
-fi
-
-# One build at a time per cache; under the lock, a .build-* directory is left from a killed build.
-mkdir -p "$cache_root"
-exec 9>"$cache_root/.lock"
-flock 9
-rm -rf "$cache_root"/.build-*
-if cached_ok "$dest"; then
-  say "Temporal server $version cached in $dest (built by another set-up meanwhile)"
-  exit 0
-fi
-
-work=$(mktemp -d "$cache_root/.build-$version.XXXXXX")
-# shellcheck disable=SC2064  # expand now: the trap must remove this build's directory
-trap "rm -rf '$work'" EXIT
-started=$SECONDS
-say "building Temporal server $version (temporal-server, temporal-sql-tool; 10-20 minutes on 2 cores, once)"
-(
-  export GOTOOLCHAIN="$TEMPORAL_GO_TOOLCHAIN" CGO_ENABLED=0 GOBIN="$work/bin"
-  go install -trimpath -ldflags '-s -w' \
-    "go.temporal.io/server/cmd/server@v$version" "go.temporal.io/server/cmd/tools/sql@v$version"
-) >"$work/build.log" 2>&1 || {
-  tail -n 30 "$work/build.log" >&2
-  fail "building Temporal server $version failed (log above)." \
-    "Check that Go can reach the module proxy: go list -m -versions go.temporal.io/server" \
-    "Then run: scripts/build-temporal.sh $version"
+build() {
+  local work=$1
+  say "building $what (temporal-server, temporal-sql-tool; 10-20 minutes on 2 cores, once)"
+  (
+    export GOTOOLCHAIN="$TEMPORAL_GO_TOOLCHAIN" CGO_ENABLED=0 GOBIN="$work/bin"
+    go install -trimpath -ldflags '-s -w' \
+      "go.temporal.io/server/cmd/server@v$version" "go.temporal.io/server/cmd/tools/sql@v$version"
+  ) >"$work/build.log" 2>&1 || {
+    tail -n 30 "$work/build.log" >&2
+    fail "building $what failed (log above)." \
+      "Check that Go can reach the module proxy: go list -m -versions go.temporal.io/server" \
+      "Then run: scripts/build-temporal.sh $version"
+  }
+  mkdir -p "$work/out"
+  mv "$work/bin/server" "$work/out/temporal-server"
+  mv "$work/bin/sql" "$work/out/temporal-sql-tool"
 }
-mkdir -p "$work/out"
-mv "$work/bin/server" "$work/out/temporal-server"
-mv "$work/bin/sql" "$work/out/temporal-sql-tool"
-cached_ok "$work/out" || fail "the Temporal $version build ran but its binaries do not report version $version." \
-  "Look at: $work/out/temporal-server --version; then run: scripts/build-temporal.sh $version"
-if [ -e "$dest" ]; then mv -T "$dest" "$work/old"; fi
-mv -T "$work/out" "$dest"
-rm -rf "$work"
-trap - EXIT
-say "Temporal server $version built in $((SECONDS - started)) s into $dest"
+
+# shellcheck source=scripts/lib/cached-build.sh
+. scripts/lib/cached-build.sh
+what="Temporal server $version"
+cached_build build

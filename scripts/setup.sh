@@ -113,6 +113,14 @@ if ! bash scripts/build-temporal.sh; then
   exit 1
 fi
 
+# 4c. Helm of the release the inventory defaults to (kubernetes.helm.version), built once from the
+# Go module proxy into ${XDG_CACHE_HOME:-~/.cache}/mooring/helm/v<version>: the lab's SIMULATED apt
+# "installs" the helm package as this real build, which then talks to the lab's real kube-apiserver.
+if ! bash scripts/build-helm.sh; then
+  say "the Helm build failed (see above). Fix the cause, then: scripts/build-helm.sh"
+  exit 1
+fi
+
 # 5. npm dependencies from the lockfile, then compile. `npm install` rather than `npm ci`: the
 # registry this project is built against does not serve every platform's optional @swc/core
 # binary, and `npm ci` refuses a lockfile whose optional entries it cannot resolve.

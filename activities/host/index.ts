@@ -18,6 +18,7 @@ import type { EtcdSettings } from '../etcd-recovery/context.js';
 import { apiserverEtcdClientFiles, etcdCa, etcdClusterFormed, externalMembers, hostCaCert, prepareEtcdHost, startEtcdMember, type EtcdClusterView } from './external-etcd.js';
 import { configureLoadBalancer, holdsVip, vipAccepts } from './load-balancer.js';
 import { prepareKubernetesNode } from './prerequisites.js';
+import { createHelmActivities } from '../addons/helm.js';
 import { onHost, provisionedHost, type HostPhaseTarget } from './session.js';
 
 export interface HostPhaseDeps extends SshDeps {
@@ -49,6 +50,8 @@ async function poll<T>(what: string, timeoutMs: number, signal: AbortSignal, pro
 export function createHostPhaseActivities(deps: HostPhaseDeps = {}) {
   const stateDir = deps.stateDir ?? process.env.MOORING_STATE_DIR ?? join(homedir(), '.local', 'state', 'mooring');
   return {
+    // installHelm (each master, after the joins) and checkHelm (smoke): activities/addons/helm.ts.
+    ...createHelmActivities(deps),
     /** Swap, modules, sysctls, container runtime and the Kubernetes packages on one master or worker. */
     async prepareHost(i: HostStep): Promise<StepResult> {
       const h = provisionedHost(i, i.host);

@@ -28,6 +28,11 @@ export function kubernetesCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring', 'kubernetes');
 }
 
+/** Where scripts/build-helm.sh caches the Helm releases it builds, one directory per version (v4.3.2/helm). */
+export function helmCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mooring', 'helm');
+}
+
 /** The cached etcd builds (directories named 3.M.P), newest first. */
 export function cachedEtcdBuilds(): string[] {
   let names: string[];

@@ -2,12 +2,13 @@
 // The lab has no package mirror and no network to one, so "installing" a package puts on the
 // node what the package would: kubeadm and kubectl of the release (links to the lab's builds),
 // the SIMULATED kubelet at that release (lab/kubelet/install.ts, the same code the Kubernetes lab
-// uses) with its unit, and a SIMULATED containerd. Every argument is checked as apt would refuse
-// it: an unknown package, a version that is not an available release, a Kubernetes package whose
-// repository (the pkgs.k8s.io minor in /etc/apt/sources.list.d) is not configured, no -y.
+// uses) with its unit, a SIMULATED containerd, and helm (a link to the real Helm that
+// scripts/build-helm.sh cached: only the package is simulated). Every argument is checked as apt
+// would refuse it: an unknown package, a version that is not an available release, a package whose
+// repository (the pkgs.k8s.io minor, or Helm's, in /etc/apt/sources.list.d) is not configured, no -y.
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { findTool } from '../../client/tools.js';
+import { findTool, helmCacheDir, isExecutable } from '../../client/tools.js';
 import { shellQuote } from '../../activities/ssh/quote.js';
 import { resolveKubernetes } from '../kubernetes-versions.js';
 import { installKubelet } from '../kubelet/install.js';
@@ -25,12 +26,35 @@ function nodeDir(): string {
   return d;
 }
 
-/** The pkgs.k8s.io minors the node's sources list names ("1.35"). */
-function kubernetesRepositories(): string[] {
+function sourceLines(): string[] {
   const dir = '/etc/apt/sources.list.d';
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.list')).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
-    .flatMap((l) => { const m = /^deb \[signed-by=\/\S+\] https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v(\d+\.\d+)\/deb\/ \/$/.exec(l.trim()); return m ? [m[1]!] : []; });
+  return readdirSync(dir).filter((f) => f.endsWith('.list')).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n')).map((l) => l.trim());
+}
+
+/** The pkgs.k8s.io minors the node's sources list names ("1.35"). */
+function kubernetesRepositories(): string[] {
+  return sourceLines().flatMap((l) => { const m = /^deb \[signed-by=\/\S+\] https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v(\d+\.\d+)\/deb\/ \/$/.exec(l); return m ? [m[1]!] : []; });
+}
+
+/** Helm's Debian repository as its install guide configures it (any distribution, component main). */
+const HELM_SOURCE = /^deb \[signed-by=\/\S+\] https:\/\/packages\.buildkite\.com\/helm-linux\/helm-debian\/any\/ any main$/;
+const helmRepository = () => sourceLines().some((l) => HELM_SOURCE.test(l));
+
+/** The Helm releases scripts/build-helm.sh cached ("4.3.2"), each a real helm binary. */
+function helmBuilds(): string[] {
+  let names: string[];
+  try { names = readdirSync(helmCacheDir()); } catch { return []; }
+  return names.flatMap((n) => { const m = /^v(\d+\.\d+\.\d+)$/.exec(n); return m && isExecutable(join(helmCacheDir(), n, 'helm')) ? [m[1]!] : []; });
+}
+
+function installHelm(p: string, version: string | undefined): void {
+  const v = /^(\d+\.\d+\.\d+)-\*$/.exec(version ?? '')?.[1];
+  if (!v) throw new AptError(`E: ${p}: the host phase pins Helm as helm=X.Y.Z-* (got ${JSON.stringify(version ?? '')})`);
+  if (!helmRepository()) throw new AptError(`E: Version '${version}' for 'helm' was not found (no packages.buildkite.com/helm-linux/helm-debian repository in /etc/apt/sources.list.d)`);
+  const built = helmBuilds();
+  if (!built.includes(v)) throw new AptError(`E: Version '${version}' for 'helm' was not found (the lab has built Helm ${built.join(', ') || 'none'}: scripts/build-helm.sh ${v})`);
+  link(join(helmCacheDir(), `v${v}`, 'helm'), 'helm');
 }
 
 function link(target: string, name: string): void {
@@ -66,6 +90,8 @@ function install(args: string[]): string[] {
         writeFileSync(join(nodeDir(), 'kubelet.unit'), `binaries=${build.binDir}\n`);
       } else if (name === 'kubeadm') link(join(build.binDir, 'kubeadm'), 'kubeadm');
       else link(findTool('kubectl', 'MOORING_KUBECTL'), 'kubectl');
+    } else if (name === 'helm') {
+      installHelm(p, version);
     } else if (name === 'containerd' && version === undefined) {
       const file = join(SBIN, 'containerd');
       writeFileSync(file, '#!/bin/sh\n# SIMULATED containerd (Mooring lab): no container runtime runs here; the SIMULATED kubelet runs pods as processes.\necho "containerd SIMULATED (Mooring lab)"\n[ "${1:-}" = --version ] || exit 1\n');
@@ -86,7 +112,7 @@ function main(argv: string[]): void {
   if (tool === 'apt-get') {
     const words = args.filter((a) => a !== '-q');
     if (words[0] === 'update' && words.length === 1) {
-      if (!kubernetesRepositories().length) throw new AptError('SIMULATED apt-get update: no pkgs.k8s.io repository in /etc/apt/sources.list.d');
+      if (!kubernetesRepositories().length && !helmRepository()) throw new AptError('SIMULATED apt-get update: no pkgs.k8s.io or Helm repository in /etc/apt/sources.list.d');
       log('SIMULATED update'); console.log('SIMULATED apt-get update (Mooring lab: no mirror)');
       return;
     }
@@ -94,10 +120,11 @@ function main(argv: string[]): void {
     throw new AptError(`SIMULATED apt-get: only update and install are simulated (got ${args.join(' ')})`);
   }
   if (tool === 'apt-mark') {
-    if (args[0] !== 'hold' || args.length < 2) throw new AptError('SIMULATED apt-mark: only `apt-mark hold PKG...` is simulated');
-    for (const p of args.slice(1)) if (!KUBERNETES.includes(p) || !existsSync(join(SBIN, p))) throw new AptError(`E: Unable to locate package ${p} (not installed)`);
     const file = join(nodeDir(), 'apt-holds');
     const held = new Set(existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+    if (args[0] === 'showhold' && args.length === 1) { for (const p of [...held].sort()) console.log(p); return; }
+    if (args[0] !== 'hold' || args.length < 2) throw new AptError('SIMULATED apt-mark: only `apt-mark hold PKG...` and `apt-mark showhold` are simulated');
+    for (const p of args.slice(1)) if (![...KUBERNETES, 'helm'].includes(p) || !existsSync(join(SBIN, p))) throw new AptError(`E: Unable to locate package ${p} (not installed)`);
     args.slice(1).forEach((p) => held.add(p));
     writeFileSync(file, `${[...held].sort().join('\n')}\n`);
     for (const p of args.slice(1)) console.log(`${p} set on hold.`);

@@ -71,6 +71,9 @@ export function simulatedHostPhase(): SimulatedHostPhase {
       return { clusterId: 'SIMULATED', leader: members[0]?.name ?? '', versions: Object.fromEntries(members.map((m) => [m.name, i.inventory.etcd.version])) };
     },
     async placeApiserverEtcdClient(i) { return changedOn('placeApiserverEtcdClient', i, 'apiserver-etcd-client certificate'); },
+    // Helm (activities/addons/helm.ts): on each master, then the smoke check from the first.
+    async installHelm(i) { return changedOn('installHelm', i, `helm v${i.inventory.kubernetes.helm.version} installed and held`); },
+    async checkHelm(i) { known(i, i.host); record('checkHelm', i, i.host); return { releases: 0, line: `SIMULATED: Helm v${i.inventory.kubernetes.helm.version}; helm list through the VIP: 0 releases` }; },
   };
   return {
     activities, calls, log, done, refuse,
