@@ -23,7 +23,7 @@ function differingObjects(stdout: string): string[] {
 }
 
 const UNREACHABLE = [
-  /Unable to connect to the server/i, /connection refused/i, /connection reset/i, /no route to host/i, /i\/o timeout/i,
+  /Unable to connect to the server/i, /The connection to the server \S+ was refused/, /connection refused/i, /connection reset/i, /no route to host/i, /i\/o timeout/i,
   /TLS handshake timeout/i, /context deadline exceeded/i, /the server is currently unable to handle the request/i,
   /ServiceUnavailable/, /etcdserver: (leader changed|request timed out)/, /": EOF$/m, /connection lost/, /Client\.Timeout exceeded/, /TooManyRequests/,
 ];
