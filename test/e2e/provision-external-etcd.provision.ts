@@ -12,6 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { createAddonActivities } from '../../activities/addons/index.js';
 import type { NetnsLab } from '../../lab/netns/netns-lab.js';
 import { SEED_001_NODES } from '../../lab/netns/topology.js';
 import { pinnedKubernetes } from '../../lab/kubernetes-versions.js';
@@ -108,6 +111,19 @@ describe(`provisionHosts with external etcd on the bare netns lab (seed 001's sh
       // The SIMULATED kubelet runs no addon pods yet: the rollout is not waited for, and the result says so.
       assert.match(smoke, /CNI flannel v0\.28\.10: applied; rollout not checked \(kubernetes\.addonRollout: none-simulated/);
     }
+  });
+
+  it('the rollout wait reads the real cluster: with addonRollout: wait it times out naming what is not ready (the SIMULATED kubelet runs no addon pods)', async () => {
+    if (process.env.MOORING_LAB_ADDON_PODS === '1') return; // the pods run: the smoke test above waited for them
+    const inv = lab.parsedInventory();
+    const waiting = { ...inv, kubernetes: { ...inv.kubernetes, addonRollout: 'wait' as const } };
+    const err = await new MockActivityEnvironment().run(createAddonActivities().waitAddonsRollout,
+      { inventory: waiting, hosts: lab.provisionedHosts(), host: 'master-1', names: ['master-1', 'master-2', 'master-3', 'worker-1'], timeoutSeconds: 5 }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, 'AddonNotReady');
+    assert.match(err.message, /^addons not rolled out in 5 s: CNI flannel v0\.28\.10: DaemonSet kube-flannel-ds ready on 0\/4 nodes/);
+    assert.match(err.message, /local-path storage v0\.0\.30: Deployment local-path-provisioner not available \(0\/1/);
+    assert.match(err.message, /pods not ready: .*local-path-provisioner-[a-z0-9-]+( on [a-z0-9-]+)?: Pending/);
   });
 
   it('keeps every private key out of the history', async () => {
