@@ -31,6 +31,8 @@ COPY --from=etcd --chown=node:node /cache/mooring/etcd /home/node/.cache/mooring
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
+# The addon manifests the host phase applies (found beside dist/ at run time; see addons/README.md).
+COPY --from=build /app/addons ./addons
 COPY --from=build /app/package.json ./
 USER node
 CMD ["node", "bin/mooring.js", "worker"]

@@ -9,7 +9,7 @@ const nodeBuiltins = [...new Set(builtinModules.flatMap((m) => (m.startsWith('no
 // Pure modules under activities/ that workflows share with the activities: they import nothing at
 // run time (types only), so they are deterministic. Keep this list short; new shared code goes
 // into a pure module of its own.
-const pureActivityModules = ['backup/local-names.js', 'backup/context.js', 'cloud/openstack/plan/cloud-plan.js', 'cloud/openstack/plan/failure-types.js', 'cloud/proxmox/plan/plan.js', 'cloud/proxmox/failure-types.js', 'cloud/openstack/plan/quota.js', 'cloud/openstack/plan/resources.js', 'cloud/openstack/plan/approved.js'];
+const pureActivityModules = ['backup/local-names.js', 'backup/context.js', 'cloud/openstack/plan/cloud-plan.js', 'cloud/openstack/plan/failure-types.js', 'cloud/proxmox/plan/plan.js', 'cloud/proxmox/failure-types.js', 'cloud/openstack/plan/quota.js', 'cloud/openstack/plan/resources.js', 'cloud/openstack/plan/approved.js', 'addons/catalog.js'];
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export default tseslint.config(

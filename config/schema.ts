@@ -213,7 +213,10 @@ const Kubernetes = z.strictObject({
   controlPlaneEndpoint: z.string().regex(/^[^:\s]+:\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 10.0.1.99:6443' }).describe('HOST:PORT the whole cluster uses to reach the API; must be loadBalancer.vip:loadBalancer.apiPort'),
   podSubnet: cidr.describe('Pod network CIDR; shares no address with serviceSubnet or the node network'),
   serviceSubnet: cidr.describe('Service network CIDR; shares no address with podSubnet or the node network'),
-  cni: z.enum(['calico', 'flannel', 'canal', 'cilium']).describe('Network plugin'),
+  cni: z.enum(['calico', 'flannel', 'canal', 'cilium']).describe('Network plugin. flannel ships with Mooring (v0.28.10, its net-conf Network set to podSubnet); provisioning any other needs cniManifest'),
+  cniManifest: absPath.optional().describe('For provision: the manifest of a CNI that does not ship with Mooring (calico, canal, cilium), a file on the machine running the worker, applied as it is (its Network/CIDR settings must match podSubnet). With cni: flannel and no cniManifest, Mooring applies its own flannel v0.28.10. Operations on existing clusters ignore it'),
+  addonRollout: z.enum(['wait', 'none-simulated'], { error: 'must be "wait" (production) or "none-simulated" (a lab whose kubelet runs no addon pods)' }).default('wait')
+    .describe('How provision knows the CNI and local-path storage run after their apply: wait (default) until every DaemonSet of their manifests is ready on every node and every Deployment is available; none-simulated only for a lab whose SIMULATED kubelet runs no addon pods (the lab sets it unless MOORING_LAB_ADDON_PODS=1), and the result then says the rollout was not checked'),
   apiserverReadiness: z.enum(['readyz', 'none-simulated'], { error: 'must be "readyz" (production) or "none-simulated" (a lab without an apiserver)' }).default('readyz')
     .describe('How a control-plane restart knows a master\'s kube-apiserver is back: readyz (default) waits until GET https://<master>:6443/readyz answers 200, asked on the master over SSH with the cluster CA; none-simulated only for a lab whose masters run no apiserver (SIMULATED), and the restart then says nothing was probed'),
   kubeadmSkipPhases: z.array(z.string().regex(/^[a-z-]+(\/[a-z0-9-]+)*$/, { error: 'must be a kubeadm phase such as preflight or addon/kube-proxy' })).optional()

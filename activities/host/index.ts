@@ -20,6 +20,8 @@ import { configureLoadBalancer, holdsVip, vipAccepts } from './load-balancer.js'
 import { prepareKubernetesNode } from './prerequisites.js';
 import { createHelmActivities } from '../addons/helm.js';
 import { onHost, provisionedHost, type HostPhaseTarget } from './session.js';
+import { poll } from './poll.js';
+import { createAddonActivities } from '../addons/index.js';
 
 export interface HostPhaseDeps extends SshDeps {
   /** Where the admin kubeconfig of each cluster is kept on the worker's machine (default $MOORING_STATE_DIR or ~/.local/state/mooring). */
@@ -28,24 +30,6 @@ export interface HostPhaseDeps extends SshDeps {
 
 export interface HostStep extends HostPhaseTarget { host: string }
 export interface StepResult { host: string; changed: string[] }
-
-const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => { const t = setTimeout(resolve, ms); signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true }); });
-
-/** Polls `probe` until it gives a value or `timeoutMs` passes; heartbeats meanwhile. */
-async function poll<T>(what: string, timeoutMs: number, signal: AbortSignal, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (signal.aborted || Date.now() > end) throw new Error(`${what}: not reached in ${Math.round(timeoutMs / 1000)} s${last ? ` (last error: ${last})` : ''}`);
-    await sleep(1000, signal);
-  }
-}
 
 export function createHostPhaseActivities(deps: HostPhaseDeps = {}) {
   const stateDir = deps.stateDir ?? process.env.MOORING_STATE_DIR ?? join(homedir(), '.local', 'state', 'mooring');
@@ -207,6 +191,9 @@ export function createHostPhaseActivities(deps: HostPhaseDeps = {}) {
         }
       });
     },
+
+    // CNI and local-path storage, applied on the first master after the joins (activities/addons).
+    ...createAddonActivities(deps),
   };
 }
 

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { etcdCacheDir } from '../../client/tools.js';
-import { BARE_SKIP_PHASES } from '../netns/bare.js';
+import { BARE_SKIP_PHASES, labAddonRollout } from '../netns/bare.js';
 import { nodeAddress, VIP_OCTET, type NetnsLayout } from '../netns/topology.js';
 
 const FIRST_OCTET = { gateways: 2, masters: 11, workers: 21, etcd: 31 } as const;
@@ -60,7 +60,7 @@ function labCluster(seed: Seed, o: LabOptions) {
       : { version: LAB_ETCD, topology: 'stacked' },
     masters: at('masters', seed.masters),
     workers: at('workers', seed.workers),
-    kubernetes: { ...seed.kubernetes, version: o.kubernetesVersion, controlPlaneEndpoint: `${vip}:${apiPort}`, kubeadmSkipPhases: [...BARE_SKIP_PHASES] },
+    kubernetes: { ...seed.kubernetes, version: o.kubernetesVersion, controlPlaneEndpoint: `${vip}:${apiPort}`, kubeadmSkipPhases: [...BARE_SKIP_PHASES], addonRollout: labAddonRollout() },
   };
 }
 

@@ -15,6 +15,13 @@ import { aptShim } from '../packages/apt.js';
  */
 export const BARE_SKIP_PHASES = ['preflight', 'addon/kube-proxy'] as const;
 
+/**
+ * kubernetes.addonRollout of the bare lab's inventories: the SIMULATED kubelet runs no addon pods
+ * (flannel's, local-path-provisioner's) yet, so the host phase applies the addons but does not wait
+ * for their rollout, unless MOORING_LAB_ADDON_PODS=1 (once the kubelet stand-in runs them).
+ */
+export const labAddonRollout = (): 'wait' | 'none-simulated' => (process.env.MOORING_LAB_ADDON_PODS === '1' ? 'wait' : 'none-simulated');
+
 /** Puts the SIMULATED apt-get and apt-mark into the node's /usr/local/sbin (root: its filesystem view). */
 export function installBareStandins(root: string): void {
   const sbin = join(root, '/usr/local/sbin');

@@ -19,7 +19,7 @@ import { inNodeView, nodeRoot, prepareNodeView } from '../node-view.js';
 import { addressesIn, deleteNs, setLinkDown, ensureLan, ensureNode, inNs, nsExists, nsPath, nsPids } from './links.js';
 import { startGatewayServices, type GatewayPids } from './gateway-services.js';
 import { apiEntry, BRIDGE_OCTET, bridgeName, checkLayout, checkNodes, DEFAULT_LAYOUT, gatewayEntry, lanNs, NETNS_NODES, nodeAddress, nodeNs, VIP_OCTET, type NetnsLayout, type NetnsNode } from './topology.js';
-import { installBareStandins, BARE_SKIP_PHASES } from './bare.js';
+import { installBareStandins, BARE_SKIP_PHASES, labAddonRollout } from './bare.js';
 import type { ProvisionedHost } from '../../activities/host/context.js';
 
 export const NETNS_STATE = 'netns-state.json';
@@ -360,8 +360,8 @@ export class NetnsLab {
       masters: node('master'),
       workers: node('worker'),
       kubernetes: {
-        version: this.kubernetesVersion, controlPlaneEndpoint: `${this.vip}:${this.apiPort}`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'calico',
-        ...(this.bare ? { kubeadmSkipPhases: [...BARE_SKIP_PHASES] } : {}),
+        version: this.kubernetesVersion, controlPlaneEndpoint: `${this.vip}:${this.apiPort}`, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', cni: 'flannel',
+        ...(this.bare ? { kubeadmSkipPhases: [...BARE_SKIP_PHASES], addonRollout: labAddonRollout() } : {}),
       },
     };
   }

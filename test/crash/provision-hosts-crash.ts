@@ -44,9 +44,11 @@ const CRASH_WORKER = fileURLToPath(new URL('./crash-worker.js', import.meta.url)
 // lb on both gateways(2) waitForVip(3); then prerequisites on 4 nodes beside the etcd chain: etcd CA,
 // 3 prepareEtcdMember, 3 startEtcdMember, waitEtcdCluster (4-15, interleaved); 3
 // placeApiserverEtcdClient(16-18) initControlPlane(19) joinNode master-2(20) master-3(21)
-// worker-1(22) fetchAdminKubeconfig(23) waitNodesReady(24) checkApiThroughVip(25) waitForVip(26)
-// checkVipFailover(27) waitForVip(28) waitEtcdCluster(29).
-export const PROVISION_HOSTS_BOUNDARIES = 29;
+// worker-1(22) fetchAdminKubeconfig(23) applyAddon cni(24) applyAddon local-path(25)
+// waitAddonsRollout(26) waitNodesReady(27) checkApiThroughVip(28) waitForVip(29)
+// checkVipFailover(30) waitForVip(31) waitEtcdCluster(32).
+// (29 before the addons, patch 'provision-hosts-addons': its three activities came after 23.)
+export const PROVISION_HOSTS_BOUNDARIES = 32;
 
 /** Seed 001 on the lab: what every case must end with. */
 export const SEED_001_SHAPE: ClusterShape = {
@@ -164,7 +166,7 @@ export async function crashHostsAt(e: HostCrashEnv, boundary: number): Promise<H
     const tc = Date.now();
     const where = `crash at provision-hosts boundary ${boundary}`;
     assert.match(result.report, /\*\*Smoke test\*\*/, result.report);
-    for (const line of [`${SEED_001_SHAPE.nodes.length} nodes Ready: `, `VIP failover`, `external etcd: ${SEED_001_SHAPE.etcdMembers.length} members healthy, one cluster ID`]) {
+    for (const line of [`${SEED_001_SHAPE.nodes.length} nodes Ready: `, `VIP failover`, `external etcd: ${SEED_001_SHAPE.etcdMembers.length} members healthy, one cluster ID`, 'CNI flannel v0.28.10: ', 'local-path storage v0.0.30: ']) {
       assert.ok(result.report.includes(line), `the report's smoke lines say "${line}" (${where})\n${result.report}`);
     }
     assert.equal(result.kubeconfigPath, join(stateDir, 'clusters', inv.cluster.name, 'admin.conf'));

@@ -12,6 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { createAddonActivities } from '../../activities/addons/index.js';
 import type { NetnsLab } from '../../lab/netns/netns-lab.js';
 import { SEED_001_NODES } from '../../lab/netns/topology.js';
 import { pinnedKubernetes } from '../../lab/kubernetes-versions.js';
@@ -89,11 +92,46 @@ describe(`provisionHosts with external etcd on the bare netns lab (seed 001's sh
     assert.equal((await lab.execIn('master-3', ['/usr/local/sbin/kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'get', '--raw=/readyz'])).trim(), 'ok');
   });
 
+  it('the addons are in the cluster as Mooring rendered them: flannel (net-conf Network = podSubnet) and local-path storage, applied server-side by mooring', async () => {
+    const kubectl = (args: string[]) => lab.execIn('master-2', ['/usr/local/sbin/kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', ...args]);
+    assert.ok(first.changed.some((c) => c.startsWith('master-1: CNI flannel v0.28.10 applied (')), first.changed.join('\n'));
+    assert.ok(first.changed.some((c) => c.startsWith('master-1: local-path storage v0.0.30 applied (')), first.changed.join('\n'));
+    const netConf = JSON.parse(await kubectl(['get', 'configmap', '-n', 'kube-flannel', 'kube-flannel-cfg', '-o', 'jsonpath={.data.net-conf\\.json}'])) as { Network: string };
+    assert.equal(netConf.Network, lab.parsedInventory().kubernetes.podSubnet);
+    const ds = JSON.parse(await kubectl(['get', 'daemonset', '-n', 'kube-flannel', 'kube-flannel-ds', '-o', 'json', '--show-managed-fields'])) as { metadata: { managedFields: { manager: string; operation: string }[] }; spec: { template: { spec: { containers: { image: string }[] } } } };
+    assert.ok(ds.metadata.managedFields.some((f) => f.manager === 'mooring' && f.operation === 'Apply'), JSON.stringify(ds.metadata.managedFields));
+    assert.equal(ds.spec.template.spec.containers[0]!.image, 'ghcr.io/flannel-io/flannel:v0.28.10');
+    assert.equal((await kubectl(['get', 'deployment', '-n', 'local-path-storage', 'local-path-provisioner', '-o', 'name'])).trim(), 'deployment.apps/local-path-provisioner');
+    assert.equal((await kubectl(['get', 'storageclass', 'local-path', '-o', 'jsonpath={.provisioner}'])).trim(), 'rancher.io/local-path');
+    const smoke = first.smoke.join('\n');
+    if (process.env.MOORING_LAB_ADDON_PODS === '1') {
+      assert.match(smoke, /CNI flannel v0\.28\.10: DaemonSet kube-flannel-ds ready on 4\/4 nodes/);
+      assert.match(smoke, /local-path storage v0\.0\.30: provisioner available \(Deployment local-path-provisioner available \(1\/1\)\), StorageClass local-path/);
+    } else {
+      // The SIMULATED kubelet runs no addon pods yet: the rollout is not waited for, and the result says so.
+      assert.match(smoke, /CNI flannel v0\.28\.10: applied; rollout not checked \(kubernetes\.addonRollout: none-simulated/);
+    }
+  });
+
+  it('the rollout wait reads the real cluster: with addonRollout: wait it times out naming what is not ready (the SIMULATED kubelet runs no addon pods)', async () => {
+    if (process.env.MOORING_LAB_ADDON_PODS === '1') return; // the pods run: the smoke test above waited for them
+    const inv = lab.parsedInventory();
+    const waiting = { ...inv, kubernetes: { ...inv.kubernetes, addonRollout: 'wait' as const } };
+    const err = await new MockActivityEnvironment().run(createAddonActivities().waitAddonsRollout,
+      { inventory: waiting, hosts: lab.provisionedHosts(), host: 'master-1', names: ['master-1', 'master-2', 'master-3', 'worker-1'], timeoutSeconds: 5 }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, 'AddonNotReady');
+    assert.match(err.message, /^addons not rolled out in 5 s: CNI flannel v0\.28\.10: DaemonSet kube-flannel-ds ready on 0\/4 nodes/);
+    assert.match(err.message, /local-path storage v0\.0\.30: Deployment local-path-provisioner not available \(0\/1/);
+    assert.match(err.message, /pods not ready: .*local-path-provisioner-[a-z0-9-]+( on [a-z0-9-]+)?: Pending/);
+  });
+
   it('keeps every private key out of the history', async () => {
     const history = JSON.stringify(await temporal.client.workflow.getHandle(firstId).fetchHistory());
     assert.doesNotMatch(history, /BEGIN [A-Z ]*PRIVATE KEY|client-key-data/);
   });
 
+  // kubectl diff against the real kube-apiserver finds both addons as applied: nothing is applied again.
   it('a second run on the finished cluster changes nothing', async () => {
     const before = parseEndpointStatus(await etcdctl('etcd-1', ['endpoint', 'status', '-w', 'json']));
     const again = await run(`provision-hosts-etcd-${randomUUID()}`);

@@ -130,6 +130,10 @@ for (const sc of SEEDS.filter((c) => !only?.length || only.includes(c.seed))) {
       assert.ok(out.result.created.includes(`server ${CLUSTER}-${sc.firstMaster}`), out.result.created.join('\n'));
       for (const line of [`${sc.firstMaster}: kubeadm init (control-plane endpoint 10.77.15.100:6443)`, ...sc.changed]) assert.ok(out.result.changed.includes(line), `${line}\n${out.result.changed.join('\n')}`);
       assert.match(out.result.report, /Smoke test/);
+      // The addons (seed examples: cni: flannel), applied by the real kubectl to the real apiserver.
+      assert.ok(out.result.changed.some((c) => c.startsWith(`${sc.firstMaster}: CNI flannel v0.28.10 applied (`)), out.result.changed.join('\n'));
+      assert.ok(out.result.changed.some((c) => c.startsWith(`${sc.firstMaster}: local-path storage v0.0.30 applied (`)), out.result.changed.join('\n'));
+      assert.match(out.result.report, /CNI flannel v0\.28\.10: /);
       assert.equal(out.result.kubeconfigPath, join(stateDir, 'clusters', CLUSTER, 'admin.conf'));
       // Every server booted a lab node at its inventory address.
       assert.deepEqual(cloud.lab.machines().map((m) => m.name).sort(), [...HOSTS].sort());

@@ -8,6 +8,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { HostPhaseActivities, HostStep, StepResult } from '../../activities/host/index.js';
 import type { HostPhaseTarget } from '../../activities/host/session.js';
+import { cniTitle, LOCAL_PATH } from '../../activities/addons/catalog.js';
 
 export interface SimulatedHostPhase {
   activities: HostPhaseActivities;
@@ -71,6 +72,16 @@ export function simulatedHostPhase(): SimulatedHostPhase {
       return { clusterId: 'SIMULATED', leader: members[0]?.name ?? '', versions: Object.fromEntries(members.map((m) => [m.name, i.inventory.etcd.version])) };
     },
     async placeApiserverEtcdClient(i) { return changedOn('placeApiserverEtcdClient', i, 'apiserver-etcd-client certificate'); },
+    // Addons: each applied once (a later run finds it as rendered), the rollout seen on every named node.
+    async applyAddon(i) {
+      const title = i.addon === 'cni' ? cniTitle(i.inventory.kubernetes) : `${LOCAL_PATH.title} ${LOCAL_PATH.version}`;
+      return { ...changedOn(`applyAddon:${i.addon}`, i, `${title} applied`), addon: i.addon, title };
+    },
+    async waitAddonsRollout(i) {
+      known(i, i.host);
+      record('waitAddonsRollout', i, i.host);
+      return { lines: [`SIMULATED: ${cniTitle(i.inventory.kubernetes)}: DaemonSet ready on ${i.names.length}/${i.names.length} nodes`, `SIMULATED: ${LOCAL_PATH.title} ${LOCAL_PATH.version}: provisioner available, StorageClass ${LOCAL_PATH.storageClass}`] };
+    },
     // Helm (activities/addons/helm.ts): on each master, then the smoke check from the first.
     async installHelm(i) { return changedOn('installHelm', i, `helm v${i.inventory.kubernetes.helm.version} installed and held`); },
     async checkHelm(i) { known(i, i.host); record('checkHelm', i, i.host); return { releases: 0, line: `SIMULATED: Helm v${i.inventory.kubernetes.helm.version}; helm list through the VIP: 0 releases` }; },

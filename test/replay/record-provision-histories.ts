@@ -10,6 +10,9 @@
 //                               host's step to its parent ('provision-hosts-progress')
 //   provision-hosts-external-etcd-progress  the same for seed 001: external etcd formed by the host
 //                               phase, its hosts' steps reported too (both patches on)
+//   provision-addons, provision-hosts-addons  the provision-hosts-progress run's parent and child
+//                               recorded again with the addons ('provision-hosts-addons'; the
+//                               names already on disk are kept, so only these two are new)
 //   npm run build && node dist/test/replay/record-provision-histories.js [--force]
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -81,6 +84,10 @@ try {
     await approve(full);
     await full.result();
     save('provision-hosts-progress', `ops/managed-k8s/hosts-${full.firstExecutionRunId}`);
+    // The same run on today's code with the addons step (patch 'provision-hosts-addons'): the parent
+    // (the CNI check at the plan) and its host phase (CNI, local-path storage, their rollout).
+    save('provision-addons', full.workflowId, full.firstExecutionRunId);
+    save('provision-hosts-addons', `ops/managed-k8s/hosts-${full.firstExecutionRunId}`);
     // Seed 001: external etcd and per-host progress together (the etcd steps reported too).
     const external = await startRunbook(t.client, findRunbook('provision'), cloud.seed1, { ...opts, taskQueue: prodQueue });
     await approve(external);

@@ -20,7 +20,7 @@ import { findRunbook } from '../../client/runbooks.js';
 import { startRunbook } from '../../client/start.js';
 import { decide } from '../../client/decide.js';
 import { failureOf } from '../../client/watch.js';
-import { progressQuery } from '../../workflows/runbook/definitions.js';
+import { FailureTypes, progressQuery } from '../../workflows/runbook/definitions.js';
 import type { ProvisionResult } from '../../workflows/provision/provision.js';
 import type { DeprovisionResult } from '../../workflows/provision/deprovision.js';
 import { eventually, startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
@@ -99,6 +99,17 @@ describe('provision and deprovision (real Temporal dev server, SIMULATED OpenSta
     assert.equal(f.type, 'OpenStackInventoryMismatch');
     assert.match(f.message, /^provider\.openstack\.image: no active image named "no-such-image"/);
     assert.deepEqual(writesSince(mark), []);
+  });
+
+  it('refuses at the plan (with --plan too) a CNI whose manifest does not ship, naming kubernetes.cniManifest and both fixes; no request reaches the cloud', async () => {
+    const mark = fake.requests.length;
+    const calico: Inventory = { ...seed2, kubernetes: { ...seed2.kubernetes, cni: 'calico' } };
+    for (const planOnly of [true, false]) {
+      const f = await failureOfRun(await start('provision', calico, planOnly));
+      assert.equal(f.type, FailureTypes.badInput);
+      assert.match(f.message, /^kubernetes\.cni: calico's manifest does not ship with Mooring \(only flannel's, v0\.28\.10\); download the calico\.yaml of your release and set kubernetes\.cniManifest .* or set kubernetes\.cni: flannel$/);
+    }
+    assert.equal(fake.requests.length, mark, 'not even a read');
   });
 
   it('a quota taken by someone else between the check and the create (Neutron 409 OverQuota): stops, names the quota and what the plan needed; no server made', async () => {

@@ -6,6 +6,8 @@
 //   kubernetes-prerequisites    swap, modules, sysctls, containerd, kubelet/kubeadm/kubectl
 //   kubernetes-initialize       kubeadm init on the first master, VIP as control-plane endpoint
 //   master-join, worker-join    the other masters one at a time (stacked etcd grows by one), then the workers
+//   addons                      the CNI (flannel, shipped; or the operator's manifest), local-path storage,
+//                               then both rolled out (seed 001 applied local-path-provisioner the same way)
 //   smoke test                  every node Ready, the API through the VIP, the VIP failing over
 // Every step is an idempotent activity: a re-run on a finished cluster changes nothing and says so.
 // Each host's step is reported to the parent run (`provision`) as it starts and ends, so its
@@ -16,6 +18,7 @@ import type { HostPhaseActivities } from '../../activities/host/index.js';
 import { messageOf, rootCause } from '../runbook/runbook.js';
 import { reportToParent, type PhaseStep } from './progress.js';
 import { etcdTargetOf } from '../etcd-recovery/target.js';
+import { cniRefusal } from '../../activities/addons/catalog.js';
 
 const nonRetryableErrorTypes = ['InvalidInput', 'HostKeyMismatch', 'AuthenticationFailed', 'KubeadmConfigError', 'PreconditionFailed', 'SecretUnavailable'];
 const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes };
@@ -24,14 +27,20 @@ const hostSteps = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '2
 const kubeadm = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '1 minute', retry });
 const checks = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { ...retry, maximumAttempts: 3 } });
 
-/** Addons the host phase does not install yet; named in the result so nobody takes them for done. */
+/** Runs from before the addons were installed say so in their result (they replay as they ran). */
 const NOT_INSTALLED = (cni: string) => [
   `CNI ${cni}: not installed by the host phase yet (no manifest ships with Mooring); pods other than the control plane's stay Pending`,
   'local-path storage: not installed yet; PVC bound on local-path: not checked',
   'Helm: not installed yet',
 ];
 
-function checkInput(input: HostPhaseInput): void {
+/** What the host phase does not check yet; named in the result so nobody takes it for done. */
+const NOT_CHECKED_YET = [
+  'Helm: not checked yet (not installed by the host phase)',
+  'PVC bound on local-path: not checked yet',
+];
+
+function checkInput(input: HostPhaseInput, addons: boolean): void {
   const inv = input.inventory;
   const names = new Set(input.hosts.map((h) => h.name));
   const needed = [...inv.gateways, ...inv.masters, ...inv.workers, ...(inv.etcd.topology === 'external' ? inv.etcd.members : [])];
@@ -49,6 +58,9 @@ function checkInput(input: HostPhaseInput): void {
     throw ApplicationFailure.nonRetryable('etcd.binaries.source: external etcd is installed from the release\'s binaries staged on the etcd hosts (etcd ships tarballs, not a package per release): set e.g. /opt/etcd/{version}', 'InvalidInput');
   }
   if (inv.masters.length === 0) throw ApplicationFailure.nonRetryable('masters: the host phase needs at least one master', 'InvalidInput');
+  // The CNI is applied after the joins: refused here, before any host is touched, when it cannot be.
+  const refusal = addons ? cniRefusal(inv.kubernetes) : undefined;
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
 }
 
 /** Reports host steps to the parent run (none when the phase runs on its own, or on a run from before). */
@@ -95,8 +107,24 @@ async function externalEtcd(input: HostPhaseInput, record: (step: string, result
   return `external etcd: ${inv.etcd.members.length} members healthy, cluster ID ${view.clusterId}, leader ${view.leader}`;
 }
 
+/** The CNI, then local-path storage (each diffed first: a re-run applies nothing), then their rollout; returns its smoke lines. */
+async function installAddons(input: HostPhaseInput, record: (step: string, results: { host: string; changed: string[] }[]) => void, progress: HostProgress, names: string[]): Promise<string[]> {
+  const target = { inventory: input.inventory, hosts: input.hosts };
+  const host = input.inventory.masters[0]!.name;
+  const cni = await progress.step(host, `CNI ${input.inventory.kubernetes.cni}`, () => hostSteps.applyAddon({ ...target, host, addon: 'cni' }));
+  record(cni.title, [cni]);
+  const storage = await progress.step(host, 'local-path storage', () => hostSteps.applyAddon({ ...target, host, addon: 'local-path' }));
+  record(storage.title, [storage]);
+  await progress.report([host], 'running', 'addons: waiting for their rollout…');
+  const { lines } = await checks.waitAddonsRollout({ ...target, host, names });
+  await progress.report([host], 'running', `addons: ${lines.join('; ')}`);
+  return lines;
+}
+
 export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseResult> {
-  checkInput(input);
+  // Runs from before the addons (CNI, local-path storage) keep their shape: they replay as they ran.
+  const addons = patched('provision-hosts-addons');
+  checkInput(input, addons);
   const inv = input.inventory;
   const target = { inventory: inv, hosts: input.hosts };
   const progress = hostProgress(input, patched('provision-hosts-progress'));
@@ -142,6 +170,11 @@ export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseRe
   const kubeconfig = await checks.fetchAdminKubeconfig({ ...target, host: first!.name });
   if (kubeconfig.changed) changed.push(`admin kubeconfig written to ${kubeconfig.path}`);
 
+  // Addons, on the first master with the admin kubeconfig: the CNI, then local-path storage, then
+  // both rolled out. Before "every node Ready": a real kubelet reports its node NotReady until a
+  // CNI runs on it (flannel's DaemonSet tolerates that; local-path's Deployment waits for it).
+  const rollout = addons ? await installAddons(input, record, progress, nodeNames) : [];
+
   // Smoke test, through the VIP.
   const { nodes } = await checks.waitNodesReady({ ...target, host: first!.name, names: nodeNames });
   for (const n of nodes) await progress.report([n.name], n.ready ? 'done' : 'failed', n.ready ? `Ready (kubelet ${n.kubeletVersion})` : 'not Ready');
@@ -159,7 +192,7 @@ export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseRe
     const view = await checks.waitEtcdCluster({ ...target, etcd: etcdTargetOf(inv).etcd });
     smoke.push(`external etcd: ${inv.etcd.members.length} members healthy, one cluster ID ${view.clusterId}, leader ${view.leader}`);
   }
-  smoke.push(...NOT_INSTALLED(inv.kubernetes.cni));
+  smoke.push(...(addons ? [...rollout, ...NOT_CHECKED_YET] : NOT_INSTALLED(inv.kubernetes.cni)));
   done.push('smoke test passed');
   setCurrentDetails(`**Host phase of ${inv.cluster.name}**\n\n${done.map((d) => `- ${d}`).join('\n')}\n\n${smoke.map((s) => `- ${s}`).join('\n')}`);
   return { apiEndpoint: `https://${inv.kubernetes.controlPlaneEndpoint}`, kubeconfigPath: kubeconfig.path, nodes, smoke, changed };

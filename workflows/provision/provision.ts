@@ -22,6 +22,7 @@ import { CLUSTER, PHASE, RUNBOOK } from '../runbook/search-attributes.js';
 import { phaseStepsSignal, type PhaseStep } from './progress.js';
 import { SERVER_ERROR } from './cloud.js';
 import { hostStepLines, provisionReport } from './report.js';
+import { cniRefusal } from '../../activities/addons/catalog.js';
 
 export interface ProvisionInput {
   inventory: Inventory;
@@ -64,6 +65,10 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
   const bad = (message: string) => ApplicationFailure.create({ type: FailureTypes.badInput, nonRetryable: true, message });
   const cloudWorkflow = CLOUD_WORKFLOW[provider];
   if (!cloudWorkflow) throw bad(`provider.type is ${provider}: provision creates machines on openstack or proxmox; a static inventory's hosts exist already`);
+  // The host phase applies the CNI: a CNI whose manifest neither ships nor is given is refused
+  // here, at the plan, before anything is made (runs from before replay as they ran).
+  const cniProblem = patched('provision-hosts-addons') ? cniRefusal(inv.kubernetes) : undefined;
+  if (cniProblem) throw bad(cniProblem);
   const rb = new Runbook('provision', cluster, [
     { id: 'plan', title: 'Plan: cloud resources and host steps' },
     { id: 'check', title: provider === 'openstack' ? 'Image, flavors, network, key pair; quota (Nova /limits, Neutron quotas)' : 'Cloud references' },

@@ -3,6 +3,7 @@
 import type { Inventory } from '../../config/schema.js';
 import { hostsOf, type Role } from '../../config/hosts.js';
 import type { CloudPhaseResult, HostPhaseResult } from '../../activities/host/context.js';
+import { cniTitle, LOCAL_PATH } from '../../activities/addons/catalog.js';
 
 const ROLE_STEPS: Record<Role, string> = {
   gateway: 'prerequisites; keepalived (VIP) and HAProxy (API, ingress) rendered, checked, started',
@@ -16,7 +17,7 @@ export function hostStepLines(inv: Inventory): string[] {
   const hosts = hostsOf(inv);
   const lines = hosts.map((h) => `${h.name} (${h.roles.join(', ')}): ${h.roles.map((r) => ROLE_STEPS[r]).join('; ')}`);
   const count = (r: Role) => hosts.filter((h) => h.roles.includes(r)).length;
-  lines.push(`then: ${inv.kubernetes.cni} CNI, local-path storage, Helm, smoke test (every node Ready, the API through the VIP ${inv.loadBalancer.vip}, VIP failover)`);
+  lines.push(`then: ${cniTitle(inv.kubernetes)} and ${LOCAL_PATH.title} ${LOCAL_PATH.version} applied on ${inv.masters[0]?.name ?? 'the first master'} and rolled out; smoke test (every node Ready, the API through the VIP ${inv.loadBalancer.vip}, VIP failover); Helm: not yet`);
   lines.push(`counts: hosts ${hosts.length}, gateways ${count('gateway')}, etcd ${count('etcd')} (${inv.etcd.topology}), masters ${count('master')}, workers ${count('worker')}`);
   return lines;
 }
