@@ -175,10 +175,11 @@ export async function pvcSmoke(d: PvcSmokeDeps): Promise<{ line: string } & PvcB
   };
 
   return d.onMaster(async (s) => {
-    d.progress({ step: 'leftovers of an earlier attempt' });
-    await deleteSmoke(s, signal, waitOn(s, pvGone(s)));
+    // The provisioner first: without it neither a leftover PV goes nor a new PVC binds.
     const problem = await provisionerProblem(s, signal);
     if (problem) throw new PvcSmokeFailed(problem);
+    d.progress({ step: 'leftovers of an earlier attempt' });
+    await deleteSmoke(s, signal, waitOn(s, pvGone(s)));
     d.progress({ step: 'PVC and pod created, waiting for Bound' });
     const b = await bindSmoke(s, signal, waitOn(s, () => pvcStuck(s, signal)));
     d.progress({ step: 'bound', pv: b.pv, node: b.node });

@@ -40,6 +40,7 @@ export class AddonPods {
   private readonly helpers = new Map<string, HelperResult>();
   private readonly refused = new Map<string, string>();
   private readonly reported = new Map<string, string>();
+  private readonly errors = new Map<string, string>();
 
   constructor(private readonly o: AddonPodsOptions) {
     mkdirSync(join(o.stateDir, 'addon-pods'), { recursive: true });
@@ -73,25 +74,34 @@ export class AddonPods {
         await this.stopProc(uid, (p.spec.terminationGracePeriodSeconds ?? 30) * 1000);
         continue;
       }
-      let status: unknown;
+      // One pod's trouble (its ConfigMap not there yet, the apiserver restarting) is logged once and
+      // retried on the next pass; it never holds up the other pods or the final deletes after this.
       try {
-        if (this.refused.has(uid)) status = refusedStatus(p, nodeIp, this.refused.get(uid)!);
-        else if (kind === 'flannel') status = await this.runFlannel(api, p, nodeIp);
-        else if (kind === 'local-path-provisioner') status = await this.runProvisioner(api, p, nodeIp);
-        else status = await this.runHelper(api, p, nodeIp);
+        let status: unknown;
+        try {
+          if (this.refused.has(uid)) status = refusedStatus(p, nodeIp, this.refused.get(uid)!);
+          else if (kind === 'flannel') status = await this.runFlannel(api, p, nodeIp);
+          else if (kind === 'local-path-provisioner') status = await this.runProvisioner(api, p, nodeIp);
+          else status = await this.runHelper(api, p, nodeIp);
+        } catch (e) {
+          if (!(e instanceof SpecRefused)) throw e;
+          this.refused.set(uid, e.message);
+          this.o.log(`${e.message}: refused (SIMULATED runtime: not run)`);
+          status = refusedStatus(p, nodeIp, e.message);
+        }
+        const text = JSON.stringify(status);
+        if (this.reported.get(uid) === text) continue;
+        await api.patch(`${podPath(p)}/status`, { status }, 'merge');
+        this.reported.set(uid, text);
+        this.errors.delete(uid);
       } catch (e) {
-        if (!(e instanceof SpecRefused)) throw e;
-        this.refused.set(uid, e.message);
-        this.o.log(`${e.message}: refused (SIMULATED runtime: not run)`);
-        status = refusedStatus(p, nodeIp, e.message);
+        const msg = `pod ${p.metadata.namespace}/${p.metadata.name}: ${(e as Error).message} (tried again next pass)`;
+        if (this.errors.get(uid) !== msg) this.o.log(msg);
+        this.errors.set(uid, msg);
       }
-      const text = JSON.stringify(status);
-      if (this.reported.get(uid) === text) continue;
-      await api.patch(`${podPath(p)}/status`, { status }, 'merge');
-      this.reported.set(uid, text);
     }
     for (const uid of [...this.procs.keys()]) if (!present.has(uid)) await this.stopProc(uid, 30_000);
-    for (const m of [this.flannel, this.helpers, this.refused, this.reported]) for (const uid of m.keys()) if (!present.has(uid)) m.delete(uid);
+    for (const m of [this.flannel, this.helpers, this.refused, this.reported, this.errors]) for (const uid of m.keys()) if (!present.has(uid)) m.delete(uid);
   }
 
   private async runFlannel(api: ApiClient, p: AddonPod, nodeIp: string) {
