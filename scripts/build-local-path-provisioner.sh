@@ -62,7 +62,7 @@ work=$(mktemp -d "$cache_root/.build-$version.XXXXXX")
 # shellcheck disable=SC2064  # expand now: the trap must remove this build's directory
 trap "rm -rf '$work'" EXIT
 started=$SECONDS
-say "building local-path-provisioner $version (about a minute on 2 cores)"
+say "building local-path-provisioner $version (about 4 minutes on 2 loaded cores)"
 (
   mod_dir=$(GOFLAGS=-mod=mod go mod download -json "$MODULE@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   [ -n "$mod_dir" ] || { echo "no module directory for $MODULE@$version" >&2; exit 1; }
