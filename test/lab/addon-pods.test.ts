@@ -116,4 +116,21 @@ describe(`addons' pods on the Kubernetes ${RELEASE} lab: flannel ready everywher
     const left = await json<{ items: unknown[] }>(['-n', 'default', 'get', 'pvc,pods', '-l', 'app.kubernetes.io/name=mooring-smoke']);
     assert.equal(left.items.length, 0);
   });
+
+  it('a deleted provisioner pod has its process stopped by pid; the Deployment\'s new pod runs a new one', async () => {
+    type PodList = { items: { metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string }; spec: { nodeName: string }; status: { phase?: string } }[] };
+    const pods = async () => (await json<PodList>(['-n', 'local-path-storage', 'get', 'pods', '-l', 'app=local-path-provisioner'])).items;
+    const recordOf = (p: PodList['items'][number]) => JSON.parse(readFileSync(join(view(p.spec.nodeName, `/var/lib/kubelet/addon-pods/${p.metadata.namespace}_${p.metadata.name}_${p.metadata.uid}`), 'process.json'), 'utf8')) as { pid?: number };
+    const old = (await pods())[0]!;
+    const oldPid = recordOf(old).pid!;
+    assert.ok(alive(oldPid));
+    await lab.kubectl(['-n', 'local-path-storage', 'delete', 'pod', old.metadata.name, '--wait=true', '--timeout=60s']);
+    assert.equal(alive(oldPid), false, 'the old process is gone once the pod is');
+    let next: PodList['items'][number] | undefined;
+    await waitFor('a new provisioner pod Running with a live process', async () => {
+      next = (await pods()).find((p) => p.metadata.uid !== old.metadata.uid && !p.metadata.deletionTimestamp && p.status.phase === 'Running');
+      const pid = next && existsSync(join(view(next.spec.nodeName, `/var/lib/kubelet/addon-pods/${next.metadata.namespace}_${next.metadata.name}_${next.metadata.uid}`), 'process.json')) ? recordOf(next).pid : undefined;
+      return pid !== undefined && alive(pid) && pid !== oldPid;
+    }, 120_000, 1000);
+  });
 });
