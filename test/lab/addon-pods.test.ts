@@ -117,6 +117,25 @@ describe(`addons' pods on the Kubernetes ${RELEASE} lab: flannel ready everywher
     assert.equal(left.items.length, 0);
   });
 
+  it('a pod named as a helper but doing something else is refused: Failed, the field named, nothing run', async () => {
+    const bogus = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'helper-pod-create-bogus', namespace: 'default' },
+      spec: {
+        nodeName: 'worker-1', restartPolicy: 'Never',
+        containers: [{ name: 'helper-pod', image: 'busybox', command: ['/bin/sh', '-c', 'touch /opt/local-path-provisioner/bogus'] }],
+      },
+    };
+    execFileSync(findTool('kubectl', 'MOORING_KUBECTL'), ['--kubeconfig', lab.kubeconfig, 'apply', '-f', '-'], { input: JSON.stringify(bogus) });
+    let status: { phase?: string; message?: string } = {};
+    await waitFor('the bogus helper pod Failed', async () => {
+      status = (await json<{ status: { phase?: string; message?: string } }>(['-n', 'default', 'get', 'pod', 'helper-pod-create-bogus'])).status;
+      return status.phase === 'Failed';
+    }, 60_000, 1000);
+    assert.match(status.message ?? '', /command: is .*expected \["\/bin\/sh", "<script path>"\]/);
+    assert.equal(existsSync(view('worker-1', '/opt/local-path-provisioner/bogus')), false, 'its command never ran');
+    await lab.kubectl(['-n', 'default', 'delete', 'pod', 'helper-pod-create-bogus', '--wait=true', '--timeout=60s']);
+  });
+
   it('a deleted provisioner pod has its process stopped by pid; the Deployment\'s new pod runs a new one', async () => {
     type PodList = { items: { metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string }; spec: { nodeName: string }; status: { phase?: string } }[] };
     const pods = async () => (await json<PodList>(['-n', 'local-path-storage', 'get', 'pods', '-l', 'app=local-path-provisioner'])).items;
