@@ -152,4 +152,16 @@ describe(`addons' pods on the Kubernetes ${RELEASE} lab: flannel ready everywher
       return pid !== undefined && alive(pid) && pid !== oldPid;
     }, 120_000, 1000);
   });
+
+  it('the kubelet stand-in stopping (SIGTERM) stops the provisioner\'s process, by pid', async () => {
+    const pod = (await json<{ items: { metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string }; spec: { nodeName: string } }[] }>(['-n', 'local-path-storage', 'get', 'pods', '-l', 'app=local-path-provisioner'])).items.find((p) => !p.metadata.deletionTimestamp)!;
+    const dir = view(pod.spec.nodeName, `/var/lib/kubelet/addon-pods/${pod.metadata.namespace}_${pod.metadata.name}_${pod.metadata.uid}`);
+    const pid = (JSON.parse(readFileSync(join(dir, 'process.json'), 'utf8')) as { pid: number }).pid;
+    assert.ok(alive(pid));
+    const kubeletPid = Number(readFileSync(join(lab.net.nodeDir(pod.spec.nodeName), 'kubelet.pid'), 'utf8').trim());
+    assert.ok(alive(kubeletPid), `${pod.spec.nodeName}'s kubelet stand-in runs`);
+    process.kill(kubeletPid, 'SIGTERM');
+    await waitFor('the provisioner process gone with its kubelet', async () => !alive(pid), 30_000, 200);
+    await waitFor('the kubelet stand-in gone', async () => !alive(kubeletPid), 30_000, 200);
+  });
 });
