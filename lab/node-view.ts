@@ -1,5 +1,6 @@
 // Each lab node sees its own /etc/etcd, /etc/kubernetes, /var/lib, /var/backups, /usr/local/sbin
-// (holding the SIMULATED systemctl) and the /etc directories the host phase writes (/etc/systemd/system included): its sshd runs
+// (holding the SIMULATED systemctl), the /etc directories the host phase writes (/etc/systemd/system included)
+// and the addons' /etc/cni and /opt/local-path-provisioner: its sshd runs
 // in a mount namespace of its own with the node's directories bound over those paths, so the
 // commands Mooring sends use production paths verbatim. SIMULATED host isolation.
 import { mkdirSync, copyFileSync, chmodSync } from 'node:fs';
@@ -15,7 +16,10 @@ export const NODE_PATHS = ['/etc/etcd', '/etc/kubernetes', '/var/lib', '/var/bac
   // What the host phase writes (bare netns lab, docs/provisioning.md): never the machine's own files.
   '/etc/haproxy', '/etc/keepalived', '/etc/sysctl.d', '/etc/modules-load.d', '/etc/default', '/etc/apt',
   // The etcd unit the host phase writes for an external etcd (the SIMULATED systemctl runs its ExecStart).
-  '/etc/systemd/system'] as const;
+  '/etc/systemd/system',
+  // What the addons' pods write on their node (lab/kubelet/runtime/): flannel's install-cni the CNI
+  // config, local-path-provisioner's helper pods the volumes' directories.
+  '/etc/cni', '/opt/local-path-provisioner'] as const;
 
 export const nodeRoot = (nodeDir: string) => join(nodeDir, 'root');
 

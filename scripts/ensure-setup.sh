@@ -4,7 +4,7 @@
 #
 # "Set up" means a stamp written after a successful setup.sh names the same key: the sha256 of
 # package-lock.json, scripts/setup.sh, the build scripts with their pinned versions (etcd, Kubernetes,
-# Temporal, Helm) and docker/versions.env (the pinned Node 24 and Temporal
+# Temporal, Helm, local-path-provisioner) and docker/versions.env (the pinned Node 24 and Temporal
 # server) plus the Node.js version. The stamp lives in node_modules
 # (deleting node_modules redoes set-up) and lists the tools setup.sh put in .tools/bin; each of them
 # must still be executable. Debian packages removed afterwards are not noticed: `npm run setup`
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 key() {
-  { sha256sum package-lock.json scripts/setup.sh scripts/build-etcd.sh scripts/build-kubernetes.sh scripts/build-temporal.sh scripts/build-helm.sh scripts/lib/cached-build.sh docker/versions.env; node --version; } | sha256sum | cut -c1-16
+  { sha256sum package-lock.json scripts/setup.sh scripts/build-etcd.sh scripts/build-kubernetes.sh scripts/build-temporal.sh scripts/build-helm.sh scripts/lib/cached-build.sh scripts/build-local-path-provisioner.sh docker/versions.env; node --version; } | sha256sum | cut -c1-16
 }
 
 # Why set-up must run, or nothing when it is up to date.

@@ -132,4 +132,7 @@ say "building"
 npm run build --silent
 # Kubernetes control plane of the pinned releases from the Go module proxy into ~/.cache/mooring (once), kubectl from the Python index.
 scripts/build-kubernetes.sh
+# local-path-provisioner of the vendored local-path-storage manifest, from the Go module proxy into
+# ~/.cache/mooring (once): the lab's SIMULATED kubelet runs it for the provisioner's pod.
+bash scripts/build-local-path-provisioner.sh
 say "done. Next: npm start (provisions seed 001 on the lab behind the SIMULATED OpenStack) or npm test"

@@ -12,6 +12,7 @@ import { ADMIN_KUBECONFIG } from '../kubeadm/init.js';
 import { kubeadmInit } from '../kubeadm/init.js';
 import { hasJoined, kubeadmJoin, makeJoinCredentials } from '../kubeadm/join.js';
 import { apiReady, listNodes } from '../kubectl/smoke.js';
+import { pvcSmoke, PvcSmokeFailed } from '../kubectl/pvc-smoke.js';
 import { loadBalancerNodes } from '../gateway/placement.js';
 import type { HostPhaseNode } from './context.js';
 import type { EtcdSettings } from '../etcd-recovery/context.js';
@@ -168,6 +169,28 @@ export function createHostPhaseActivities(deps: HostPhaseDeps = {}) {
       const ok = await heartbeatWhile('API through the VIP', (signal) => onHost(deps, i, i.host, signal, (s) => apiReady(s, signal)));
       if (!ok) throw ApplicationFailure.retryable(`the API did not answer /readyz through ${i.inventory.kubernetes.controlPlaneEndpoint}`, 'SmokeFailed');
       return { line: `API answers /readyz through the VIP ${i.inventory.kubernetes.controlPlaneEndpoint}` };
+    },
+
+    /**
+     * A PVC of StorageClass local-path bound to a PV on a node (a pod consumes it, so the scheduler
+     * picks the node), its directory there, then pod and PVC deleted and the PV and directory gone.
+     * Fixed names: a retry first deletes what an earlier attempt left.
+     */
+    async checkPvcBinding(i: HostStep & { timeoutSeconds?: number }): Promise<{ line: string; pv: string; node: string }> {
+      const known = new Set(i.hosts.map((h) => h.name));
+      return heartbeatWhile('PVC bound on local-path', async (signal) => {
+        try {
+          const r = await pvcSmoke({
+            onMaster: (fn) => onHost(deps, i, i.host, signal, fn),
+            onNode: (node, fn) => (known.has(node) ? onHost(deps, i, node, signal, fn) : Promise.resolve(undefined)),
+            signal, timeoutMs: (i.timeoutSeconds ?? 180) * 1000, progress: (p) => reportProgress(p),
+          });
+          return { line: r.line, pv: r.pv, node: r.node };
+        } catch (e) {
+          if (e instanceof PvcSmokeFailed) throw ApplicationFailure.retryable(e.message, 'SmokeFailed');
+          throw e;
+        }
+      });
     },
 
     /**

@@ -1,7 +1,8 @@
 // SIMULATED kubelet (lab only): everything the kubelet tells the apiserver, in one loop every 2 s
 // (and at once when a container starts or stops): credentials from kubelet.conf (or the TLS
 // bootstrap when only bootstrap-kubelet.conf exists), the Node and its status every 10 s, the
-// node Lease every 10 s, the mirror pods, the final deletion of evicted pods (bound-pods.ts). The apiserver being down (it is a static pod of this
+// node Lease every 10 s, the mirror pods, the addons' pods the SIMULATED runtime runs
+// (runtime/addon-pods.ts), the final deletion of evicted pods (bound-pods.ts). The apiserver being down (it is a static pod of this
 // very node) is normal: each step is retried on the next pass, an error is logged once.
 import { existsSync, statSync } from 'node:fs';
 import { ApiClient, isStatus } from './api-client.js';
@@ -9,6 +10,7 @@ import { readKubeconfig } from './kubeconfig.js';
 import { renewLease } from './lease.js';
 import { MirrorPods } from './mirror-pods.js';
 import { syncBoundPods } from './bound-pods.js';
+import { AddonPods } from './runtime/addon-pods.js';
 import { registerNode, postNodeStatus } from './node.js';
 import { nodeAddress } from './node-info.js';
 import { Prober } from './probes.js';
@@ -29,7 +31,7 @@ export interface ApiSyncOptions {
 const PERIOD_MS = 2000;
 const HEARTBEAT_MS = 10_000;
 
-export function startApiSync(o: ApiSyncOptions): { poke: () => void; stop: () => void } {
+export function startApiSync(o: ApiSyncOptions): { poke: () => void; stop: () => void; stopAddonPods: () => Promise<void> } {
   let stopped = false;
   let running = false;
   let again = false;
@@ -42,6 +44,9 @@ export function startApiSync(o: ApiSyncOptions): { poke: () => void; stop: () =>
   let lastBootstrapFailure = 0;
   const prober = new Prober();
   const mirrors = new MirrorPods(o.nodeName, o.log);
+  let poke = () => {};
+  const addons = new AddonPods({ nodeName: o.nodeName, stateDir: o.stateDir, kubeconfig: o.kubeconfig, log: o.log, changed: () => poke() });
+  const leftoversStopped = addons.stopLeftovers().catch((e: Error) => o.log(`addon pods left by an earlier kubelet: ${e.message}`));
 
   const report = (what: string, e: unknown) => {
     const msg = `${what}: ${(e as Error).message}`;
@@ -104,6 +109,9 @@ export function startApiSync(o: ApiSyncOptions): { poke: () => void; stop: () =>
         lastLease = Date.now();
       }
       await mirrors.sync(c, pods, nodeUid, ip, prober);
+      // Before the final deletes: a pod being deleted has its process stopped first.
+      await leftoversStopped;
+      await addons.sync(c, ip);
       await syncBoundPods(c, o.nodeName, ip, o.log);
       if (lastError) o.log('apiserver reachable again; node status, lease and mirror pods in sync');
       lastError = '';
@@ -132,9 +140,11 @@ export function startApiSync(o: ApiSyncOptions): { poke: () => void; stop: () =>
     }
   };
   const timer = setInterval(() => void run(), PERIOD_MS);
+  poke = () => { if (!stopped) void run(); };
   void run();
   return {
-    poke: () => { if (!stopped) void run(); },
+    poke,
+    stopAddonPods: () => addons.stopAll(),
     stop: () => {
       stopped = true;
       clearInterval(timer);

@@ -66,6 +66,9 @@ async function main(): Promise<void> {
     watcher?.close();
     api.stop();
     healthz.close();
+    // The addons' processes (the local-path-provisioner) are stopped whatever the flag: they are
+    // this stand-in's children in all but name, and a kubelet started again starts them anew.
+    await api.stopAddonPods();
     if (args.stopPodsOnExit) await pods.stopAll();
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
