@@ -16,11 +16,12 @@ import { aptShim } from '../packages/apt.js';
 export const BARE_SKIP_PHASES = ['preflight', 'addon/kube-proxy'] as const;
 
 /**
- * kubernetes.addonRollout of the bare lab's inventories: the SIMULATED kubelet runs no addon pods
- * (flannel's, local-path-provisioner's) yet, so the host phase applies the addons but does not wait
- * for their rollout, unless MOORING_LAB_ADDON_PODS=1 (once the kubelet stand-in runs them).
+ * kubernetes.addonRollout of the bare lab's inventories: the SIMULATED kubelet runs the addons'
+ * pods (lab/kubelet/runtime: flannel's reported Running after strict checks, the real
+ * local-path-provisioner as a process), so the host phase waits for their rollout as in
+ * production. MOORING_LAB_ADDON_PODS=0 skips that wait (none-simulated), e.g. to bisect a failure.
  */
-export const labAddonRollout = (): 'wait' | 'none-simulated' => (process.env.MOORING_LAB_ADDON_PODS === '1' ? 'wait' : 'none-simulated');
+export const labAddonRollout = (): 'wait' | 'none-simulated' => (process.env.MOORING_LAB_ADDON_PODS === '0' ? 'none-simulated' : 'wait');
 
 /** Puts the SIMULATED apt-get and apt-mark into the node's /usr/local/sbin (root: its filesystem view). */
 export function installBareStandins(root: string): void {

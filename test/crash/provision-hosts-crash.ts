@@ -45,10 +45,11 @@ const CRASH_WORKER = fileURLToPath(new URL('./crash-worker.js', import.meta.url)
 // 3 prepareEtcdMember, 3 startEtcdMember, waitEtcdCluster (4-15, interleaved); 3
 // placeApiserverEtcdClient(16-18) initControlPlane(19) joinNode master-2(20) master-3(21)
 // worker-1(22) fetchAdminKubeconfig(23) applyAddon cni(24) applyAddon local-path(25)
-// waitAddonsRollout(26) waitNodesReady(27) checkApiThroughVip(28) waitForVip(29)
-// checkVipFailover(30) waitForVip(31) waitEtcdCluster(32).
-// (29 before the addons, patch 'provision-hosts-addons': its three activities came after 23.)
-export const PROVISION_HOSTS_BOUNDARIES = 32;
+// installHelm on 3 masters(26-28, interleaved) waitAddonsRollout(29) waitNodesReady(30)
+// checkApiThroughVip(31) waitForVip(32) checkVipFailover(33) waitForVip(34) waitEtcdCluster(35)
+// checkPvcBinding(36) checkHelm(37).
+// (29 before the addons, patch 'provision-hosts-addons': its activities came after 23 and at the end.)
+export const PROVISION_HOSTS_BOUNDARIES = 37;
 
 /** Seed 001 on the lab: what every case must end with. */
 export const SEED_001_SHAPE: ClusterShape = {

@@ -104,17 +104,21 @@ describe(`provisionHosts with external etcd on the bare netns lab (seed 001's sh
     assert.equal((await kubectl(['get', 'deployment', '-n', 'local-path-storage', 'local-path-provisioner', '-o', 'name'])).trim(), 'deployment.apps/local-path-provisioner');
     assert.equal((await kubectl(['get', 'storageclass', 'local-path', '-o', 'jsonpath={.provisioner}'])).trim(), 'rancher.io/local-path');
     const smoke = first.smoke.join('\n');
-    if (process.env.MOORING_LAB_ADDON_PODS === '1') {
+    if (process.env.MOORING_LAB_ADDON_PODS !== '0') {
       assert.match(smoke, /CNI flannel v0\.28\.10: DaemonSet kube-flannel-ds ready on 4\/4 nodes/);
       assert.match(smoke, /local-path storage v0\.0\.30: provisioner available \(Deployment local-path-provisioner available \(1\/1\)\), StorageClass local-path/);
+      // The real local-path-provisioner (run by the SIMULATED kubelet's runtime) bound the smoke PVC on the worker.
+      assert.match(smoke, /PVC bound on local-path: mooring-smoke-pvc → pvc-[0-9a-f-]+ on worker-1/);
+      assert.match(smoke, /Helm v4\.3\.2 on master-1, master-2, master-3; helm list through the VIP/);
     } else {
-      // The SIMULATED kubelet runs no addon pods yet: the rollout is not waited for, and the result says so.
+      // MOORING_LAB_ADDON_PODS=0: the rollout is not waited for, and the result says so.
       assert.match(smoke, /CNI flannel v0\.28\.10: applied; rollout not checked \(kubernetes\.addonRollout: none-simulated/);
     }
   });
 
-  it('the rollout wait reads the real cluster: with addonRollout: wait it times out naming what is not ready (the SIMULATED kubelet runs no addon pods)', async () => {
-    if (process.env.MOORING_LAB_ADDON_PODS === '1') return; // the pods run: the smoke test above waited for them
+  // With the addons' pods running (the default) the smoke test above waited for them for real;
+  // with MOORING_LAB_ADDON_PODS=0 they never run, and the wait must name what is not ready.
+  it('the rollout wait reads the real cluster: with addonRollout: wait it times out naming what is not ready (MOORING_LAB_ADDON_PODS=0)', { skip: process.env.MOORING_LAB_ADDON_PODS !== '0' && 'the addons\' pods run in this lab (MOORING_LAB_ADDON_PODS is not 0): the smoke test waited for their rollout' }, async () => {
     const inv = lab.parsedInventory();
     const waiting = { ...inv, kubernetes: { ...inv.kubernetes, addonRollout: 'wait' as const } };
     const err = await new MockActivityEnvironment().run(createAddonActivities().waitAddonsRollout,

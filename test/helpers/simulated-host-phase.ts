@@ -62,7 +62,7 @@ export function simulatedHostPhase(): SimulatedHostPhase {
     },
     async checkApiThroughVip(i) { record('checkApiThroughVip', i); return { line: `SIMULATED: API through the VIP ${i.inventory.kubernetes.controlPlaneEndpoint}` }; },
     async checkVipFailover(i) { record('checkVipFailover', i); return { line: `SIMULATED: VIP moved away from ${i.holder}` }; },
-    async checkPvcBinding(i) { known(i, i.host); record('checkPvcBinding', i); const node = i.inventory.workers[0]?.name ?? i.host; return { line: `SIMULATED: PVC bound on local-path: mooring-smoke-pvc → pvc-simulated on ${node} (1Mi), cleaned up`, pv: 'pvc-simulated', node }; },
+    async checkPvcBinding(i) { known(i, i.host); record('checkPvcBinding', i, i.host); const node = i.inventory.workers[0]?.name ?? i.host; return { line: `SIMULATED: PVC bound on local-path: mooring-smoke-pvc → pvc-simulated on ${node} (1Mi), cleaned up`, pv: 'pvc-simulated', node }; },
     // External etcd (seed 001): the CA made once, each member installed and started, the cluster formed.
     async ensureEtcdCa(i) { record('ensureEtcdCa', i); return { created: firstTime('etcd CA') }; },
     async prepareEtcdMember(i) { return changedOn('prepareEtcdMember', i, 'etcd binaries, unit, certificates'); },

@@ -131,7 +131,9 @@ describe('provisionHosts (real workflow, SIMULATED host activities)', () => {
     assert.ok(s.lastIndexOf('joinNode') < at('fetchAdminKubeconfig'));
     assert.ok(at('fetchAdminKubeconfig') < at('applyAddon:cni'), s.join(', '));
     assert.ok(at('applyAddon:cni') < at('applyAddon:local-path'));
-    assert.ok(at('applyAddon:local-path') < at('waitAddonsRollout'));
+    assert.ok(at('applyAddon:local-path') < at('installHelm'));
+    assert.deepEqual(calls.filter((c) => c.step === 'installHelm').map((c) => c.host).sort(), seed2.masters.map((m) => m.name).sort(), 'Helm on every master');
+    assert.ok(s.lastIndexOf('installHelm') < at('waitAddonsRollout'));
     assert.ok(at('waitAddonsRollout') < at('waitNodesReady'));
     assert.deepEqual(calls.filter((c) => c.step.startsWith('applyAddon') || c.step === 'waitAddonsRollout').map((c) => c.host), [first, first, first]);
     // The rollout is asked about every master and worker.
@@ -140,8 +142,12 @@ describe('provisionHosts (real workflow, SIMULATED host activities)', () => {
     assert.ok(r.changed.includes(`${first}: SIMULATED: local-path storage v0.0.30 applied`));
     const nodes = seed2.masters.length + seed2.workers.length;
     assert.ok(r.smoke.includes(`SIMULATED: CNI flannel v0.28.10: DaemonSet ready on ${nodes}/${nodes} nodes`), r.smoke.join('\n'));
-    assert.ok(r.smoke.includes('Helm: not checked yet (not installed by the host phase)'));
-    assert.ok(r.smoke.includes('PVC bound on local-path: not checked yet'));
+    // The smoke test ends with a PVC bound on local-path, then Helm answering through the VIP, from the first master.
+    assert.deepEqual(s.slice(-2), ['checkPvcBinding', 'checkHelm'], s.join(', '));
+    assert.deepEqual(calls.filter((c) => c.step === 'checkPvcBinding' || c.step === 'checkHelm').map((c) => c.host), [first, first]);
+    assert.ok(r.smoke.some((l) => /PVC bound on local-path/.test(l)), r.smoke.join('\n'));
+    assert.ok(r.smoke.some((l) => /Helm v4\.3\.2; helm list through the VIP/.test(l)), r.smoke.join('\n'));
+    assert.ok(!r.smoke.some((l) => /not checked yet/.test(l)), r.smoke.join('\n'));
     assert.ok(!r.smoke.some((l) => /not installed by the host phase yet|local-path storage: not installed/.test(l)), r.smoke.join('\n'));
   });
 

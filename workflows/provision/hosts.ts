@@ -7,8 +7,10 @@
 //   kubernetes-initialize       kubeadm init on the first master, VIP as control-plane endpoint
 //   master-join, worker-join    the other masters one at a time (stacked etcd grows by one), then the workers
 //   addons                      the CNI (flannel, shipped; or the operator's manifest), local-path storage,
-//                               then both rolled out (seed 001 applied local-path-provisioner the same way)
-//   smoke test                  every node Ready, the API through the VIP, the VIP failing over
+//                               Helm on the masters, then the CNI and storage rolled out (seed 001 applied
+//                               local-path-provisioner the same way and installed Helm by hand)
+//   smoke test                  every node Ready, the API through the VIP, the VIP failing over, a PVC
+//                               bound on local-path, Helm answering through the VIP
 // Every step is an idempotent activity: a re-run on a finished cluster changes nothing and says so.
 // Each host's step is reported to the parent run (`provision`) as it starts and ends, so its
 // progress (the CLI, `mooring status`, the Web UI) shows where every host is.
@@ -20,7 +22,7 @@ import { reportToParent, type PhaseStep } from './progress.js';
 import { etcdTargetOf } from '../etcd-recovery/target.js';
 import { cniRefusal } from '../../activities/addons/catalog.js';
 
-const nonRetryableErrorTypes = ['InvalidInput', 'HostKeyMismatch', 'AuthenticationFailed', 'KubeadmConfigError', 'PreconditionFailed', 'SecretUnavailable'];
+const nonRetryableErrorTypes = ['InvalidInput', 'HostKeyMismatch', 'AuthenticationFailed', 'KubeadmConfigError', 'PreconditionFailed', 'SecretUnavailable', 'HelmVersionMismatch'];
 const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes };
 
 const hostSteps = proxyActivities<HostPhaseActivities>({ startToCloseTimeout: '20 minutes', heartbeatTimeout: '30 seconds', retry });
@@ -34,11 +36,6 @@ const NOT_INSTALLED = (cni: string) => [
   'Helm: not installed yet',
 ];
 
-/** What the host phase does not check yet; named in the result so nobody takes it for done. */
-const NOT_CHECKED_YET = [
-  'Helm: not checked yet (not installed by the host phase)',
-  'PVC bound on local-path: not checked yet',
-];
 
 function checkInput(input: HostPhaseInput, addons: boolean): void {
   const inv = input.inventory;
@@ -107,7 +104,11 @@ async function externalEtcd(input: HostPhaseInput, record: (step: string, result
   return `external etcd: ${inv.etcd.members.length} members healthy, cluster ID ${view.clusterId}, leader ${view.leader}`;
 }
 
-/** The CNI, then local-path storage (each diffed first: a re-run applies nothing), then their rollout; returns its smoke lines. */
+/**
+ * The CNI, then local-path storage (each diffed first: a re-run applies nothing), Helm on every
+ * master at once (from its apt repository, pinned and held), then the CNI's and storage's rollout;
+ * returns its smoke lines.
+ */
 async function installAddons(input: HostPhaseInput, record: (step: string, results: { host: string; changed: string[] }[]) => void, progress: HostProgress, names: string[]): Promise<string[]> {
   const target = { inventory: input.inventory, hosts: input.hosts };
   const host = input.inventory.masters[0]!.name;
@@ -115,6 +116,8 @@ async function installAddons(input: HostPhaseInput, record: (step: string, resul
   record(cni.title, [cni]);
   const storage = await progress.step(host, 'local-path storage', () => hostSteps.applyAddon({ ...target, host, addon: 'local-path' }));
   record(storage.title, [storage]);
+  const helm = `Helm ${input.inventory.kubernetes.helm.version}`;
+  record(helm, await Promise.all(input.inventory.masters.map((m) => progress.step(m.name, helm, () => hostSteps.installHelm({ ...target, host: m.name })))));
   await progress.report([host], 'running', 'addons: waiting for their rollout…');
   const { lines } = await checks.waitAddonsRollout({ ...target, host, names });
   await progress.report([host], 'running', `addons: ${lines.join('; ')}`);
@@ -192,7 +195,13 @@ export async function provisionHosts(input: HostPhaseInput): Promise<HostPhaseRe
     const view = await checks.waitEtcdCluster({ ...target, etcd: etcdTargetOf(inv).etcd });
     smoke.push(`external etcd: ${inv.etcd.members.length} members healthy, one cluster ID ${view.clusterId}, leader ${view.leader}`);
   }
-  smoke.push(...(addons ? [...rollout, ...NOT_CHECKED_YET] : NOT_INSTALLED(inv.kubernetes.cni)));
+  if (addons) {
+    // A PVC bound by local-path's provisioner on a node, its directory made and removed there; Helm
+    // on every master, answering through the VIP.
+    smoke.push(...rollout, (await checks.checkPvcBinding({ ...target, host: first!.name })).line, (await checks.checkHelm({ ...target, host: first!.name })).line);
+  } else {
+    smoke.push(...NOT_INSTALLED(inv.kubernetes.cni));
+  }
   done.push('smoke test passed');
   setCurrentDetails(`**Host phase of ${inv.cluster.name}**\n\n${done.map((d) => `- ${d}`).join('\n')}\n\n${smoke.map((s) => `- ${s}`).join('\n')}`);
   return { apiEndpoint: `https://${inv.kubernetes.controlPlaneEndpoint}`, kubeconfigPath: kubeconfig.path, nodes, smoke, changed };
