@@ -167,7 +167,7 @@ export async function crashHostsAt(e: HostCrashEnv, boundary: number): Promise<H
     const tc = Date.now();
     const where = `crash at provision-hosts boundary ${boundary}`;
     assert.match(result.report, /\*\*Smoke test\*\*/, result.report);
-    for (const line of [`${SEED_001_SHAPE.nodes.length} nodes Ready: `, `VIP failover`, `external etcd: ${SEED_001_SHAPE.etcdMembers.length} members healthy, one cluster ID`, 'CNI flannel v0.28.10: ', 'local-path storage v0.0.30: ']) {
+    for (const line of [`${SEED_001_SHAPE.nodes.length} nodes Ready: `, `VIP failover`, `external etcd: ${SEED_001_SHAPE.etcdMembers.length} members healthy, one cluster ID`, 'CNI flannel v0.28.10: DaemonSet kube-flannel-ds ready on 4/4 nodes', 'local-path storage v0.0.30: provisioner available', 'PVC bound on local-path: mooring-smoke-pvc', 'Helm v4.3.2 on master-1, master-2, master-3']) {
       assert.ok(result.report.includes(line), `the report's smoke lines say "${line}" (${where})\n${result.report}`);
     }
     assert.equal(result.kubeconfigPath, join(stateDir, 'clusters', inv.cluster.name, 'admin.conf'));
