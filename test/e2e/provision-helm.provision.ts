@@ -3,12 +3,12 @@
 // (gw-1, gw-2 as bastions, three stacked masters, one worker), then installHelm runs on every
 // master over real SSH and checkHelm asks the real helm (scripts/build-helm.sh's build; only the
 // package install is SIMULATED, lab/packages/apt.ts) for its version on each master and for the
-// cluster's releases through admin.conf, i.e. through the VIP to the real kube-apiserver. The
-// activities run in a mock activity context (heartbeats go nowhere) until the lead wires them
-// into provisionHosts.
+// cluster's releases through admin.conf, i.e. through the VIP to the real kube-apiserver. The host
+// phase installs Helm itself (patch provision-hosts-addons); the tests after it call the
+// activities again in a mock activity context (heartbeats go nowhere).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -33,6 +33,7 @@ const MASTERS = ['master-1', 'master-2', 'master-3'];
 describe(`Helm ${HELM_DEFAULT_VERSION} on the masters of a provisioned lab cluster (Kubernetes ${RELEASE})`, { timeout: 1_200_000 }, () => {
   let phase: HostPhaseLab;
   let lab: NetnsLab;
+  let smoke: string[] = [];
   const acts = createHelmActivities();
   const step = (host: string, inventory = lab.parsedInventory()): HelmStep => ({ inventory, hosts: lab.provisionedHosts(), host });
   // The refusals below are expected: the mock's own logger would print each as a warning.
@@ -44,24 +45,16 @@ describe(`Helm ${HELM_DEFAULT_VERSION} on the masters of a provisioned lab clust
     lab = phase.lab;
     const made = await phase.run(`provision-helm-${randomUUID()}`);
     assert.ok(made.nodes.every((n) => n.ready), JSON.stringify(made.nodes));
+    smoke = made.smoke;
   });
   after(async () => {
     await phase?.stop();
     if (lab) assert.deepEqual(await lab.leftovers(), []);
   });
 
-  it('checkHelm fails before Helm is installed, naming every master', async () => {
-    await assert.rejects(activity(acts.checkHelm, step('master-1')), (err: unknown) => {
-      assert.ok(err instanceof ApplicationFailure && err.type === 'SmokeFailed', String(err));
-      assert.match(err.message, /helm version --short is not v\d+\.\d+\.\d+ on master-1: no helm, master-2: no helm, master-3: no helm/);
-      return true;
-    });
-  });
-
-  it('installHelm puts the repository and the pinned, held package on every master', async () => {
+  it('the host phase put the repository and the pinned, held package on every master, and its smoke test checked it', async () => {
+    assert.ok(smoke.includes(`Helm v${HELM_DEFAULT_VERSION} on master-1, master-2, master-3; helm list through the VIP ${lab.vip}:6443: 0 releases`), smoke.join('\n'));
     for (const m of MASTERS) {
-      const r = await activity(acts.installHelm, step(m));
-      assert.deepEqual(r, { host: m, changed: ['Helm apt repository (/etc/apt/sources.list.d/helm-stable-debian.list)', `helm v${HELM_DEFAULT_VERSION} installed and held`] });
       const log = readFileSync(join(lab.nodeDir(m), 'packages.log'), 'utf8');
       assert.match(log, new RegExp(`SIMULATED install helm=${HELM_DEFAULT_VERSION.replace(/\./g, '\\.')}-\\*`));
       assert.match(readFileSync(join(lab.nodeDir(m), 'apt-holds'), 'utf8'), /^helm$/m);
@@ -69,6 +62,20 @@ describe(`Helm ${HELM_DEFAULT_VERSION} on the masters of a provisioned lab clust
       assert.equal(readlinkSync(join(lab.nodeDir(m), 'root', 'usr', 'local', 'sbin', 'helm')), HELM);
     }
     assert.doesNotMatch(readFileSync(join(lab.nodeDir('worker-1'), 'packages.log'), 'utf8'), /helm/, 'nothing on the worker');
+  });
+
+  it('checkHelm names a master without helm', async () => {
+    const link = join(lab.nodeDir('master-2'), 'root', 'usr', 'local', 'sbin', 'helm');
+    rmSync(link);
+    try {
+      await assert.rejects(activity(acts.checkHelm, step('master-1')), (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure && err.type === 'SmokeFailed', String(err));
+        assert.match(err.message, /helm version --short is not v\d+\.\d+\.\d+ on master-2: no helm/);
+        return true;
+      });
+    } finally {
+      symlinkSync(HELM, link); // what the SIMULATED package had put there
+    }
   });
 
   it('a second installHelm changes nothing and says so', async () => {
