@@ -4,9 +4,8 @@
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/mooring/local-path-provisioner/<version>/local-path-provisioner
 # The lab's SIMULATED kubelet runs this real binary for the provisioner's pod (the image
 # rancher/local-path-provisioner:<version> of the vendored manifest; docs/kubelet-standin.md).
-# A version already in the cache is only checked (seconds). The build happens in a temporary
-# directory next to the cache and is renamed into place when the binary runs, so a killed or
-# failed build never leaves a half-filled cache entry.
+# A version already in the cache is only checked (seconds); a build is renamed into place only
+# once the binary reports the right version (scripts/lib/cached-build.sh).
 #
 # Usage: scripts/build-local-path-provisioner.sh [VERSION]     (default: the pinned version below)
 #
@@ -15,6 +14,7 @@
 # so that the dependencies come from the module proxy); its go.mod says go 1.23, which the
 # machine's Go (1.26) builds.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 # addons/local-path-storage/v0.0.30/local-path-storage.yaml names this release's image.
 LOCAL_PATH_PINNED_VERSION=v0.0.30
@@ -44,46 +44,29 @@ cached_ok() {
   out=$("$dir/local-path-provisioner" --version 2>/dev/null) && grep -q " version $version\$" <<<"$out"
 }
 
-if cached_ok "$dest"; then
-  say "local-path-provisioner $version cached in $dest"
-  exit 0
-fi
-
-mkdir -p "$cache_root"
-# One build at a time per cache; a .build-* left by a killed build is removed under the lock.
-exec 9>"$cache_root/.lock"
-flock 9
-if cached_ok "$dest"; then
-  say "local-path-provisioner $version cached in $dest"
-  exit 0
-fi
-rm -rf "$cache_root"/.build-*
-work=$(mktemp -d "$cache_root/.build-$version.XXXXXX")
-# shellcheck disable=SC2064  # expand now: the trap must remove this build's directory
-trap "rm -rf '$work'" EXIT
-started=$SECONDS
-say "building local-path-provisioner $version (about 4 minutes on 2 loaded cores)"
-(
-  mod_dir=$(GOFLAGS=-mod=mod go mod download -json "$MODULE@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$mod_dir" ] || { echo "no module directory for $MODULE@$version" >&2; exit 1; }
-  # The module cache is read-only: build from a writable copy.
-  cp -r "$mod_dir" "$work/src"
-  chmod -R u+w "$work/src"
-  rm -rf "$work/src/vendor"
-  cd "$work/src"
-  mkdir -p "$work/out"
-  CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w -X main.VERSION=$version" -o "$work/out/local-path-provisioner" .
-) >"$work/build.log" 2>&1 || {
-  tail -n 30 "$work/build.log" >&2
-  fail "building local-path-provisioner $version failed (log above)." \
-    "Check that Go can reach the module proxy: go list -m -versions $MODULE" \
-    "and that 'go version' is at least the 'go' line of its go.mod (a newer one: export GOTOOLCHAIN=go1.N.M)." \
-    "Then run: scripts/build-local-path-provisioner.sh $version"
+build() {
+  local work=$1
+  say "building $what (about 4 minutes on 2 loaded cores, once)"
+  (
+    mod_dir=$(GOFLAGS=-mod=mod go mod download -json "$MODULE@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -n "$mod_dir" ] || { echo "no module directory for $MODULE@$version" >&2; exit 1; }
+    # The module cache is read-only: build from a writable copy.
+    cp -r "$mod_dir" "$work/src"
+    chmod -R u+w "$work/src"
+    rm -rf "$work/src/vendor"
+    cd "$work/src"
+    mkdir -p "$work/out"
+    CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w -X main.VERSION=$version" -o "$work/out/local-path-provisioner" .
+  ) >"$work/build.log" 2>&1 || {
+    tail -n 30 "$work/build.log" >&2
+    fail "building $what failed (log above)." \
+      "Check that Go can reach the module proxy: go list -m -versions $MODULE" \
+      "and that 'go version' is at least the 'go' line of its go.mod (a newer one: export GOTOOLCHAIN=go1.N.M)." \
+      "Then run: scripts/build-local-path-provisioner.sh $version"
+  }
 }
-cached_ok "$work/out" || fail "the local-path-provisioner $version build ran but does not report version $version." \
-  "Look at: $work/out/local-path-provisioner --version; then run: scripts/build-local-path-provisioner.sh $version"
-if [ -e "$dest" ]; then mv -T "$dest" "$work/old"; fi
-mv -T "$work/out" "$dest"
-rm -rf "$work"
-trap - EXIT
-say "local-path-provisioner $version built in $((SECONDS - started)) s into $dest"
+
+# shellcheck source=scripts/lib/cached-build.sh
+. scripts/lib/cached-build.sh
+what="local-path-provisioner $version"
+cached_build build
