@@ -127,3 +127,47 @@ describe('appendedAndWholeSha256: one read checks the appended sha256 and hashes
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('SHA256_TOOL: OpenSSL when it hashes right, else sha256sum, the same digest either way', () => {
+  const body = randomBytes(1024 * 1024 + 5);
+  const good = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  const whole = createHash('sha256').update(good).digest('hex');
+
+  /** Runs the one-read hashing with `openssl` on PATH replaced by `script` (logging each call to `log`). */
+  function withOpenssl(script: string | undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'mooring-sha-tool-'));
+    const f = join(dir, 'snap.db');
+    writeFileSync(f, good);
+    const bin = join(dir, 'bin');
+    spawnSync('mkdir', [bin]);
+    const log = join(dir, 'openssl.log');
+    // Every tool the command uses, linked in, so PATH can leave the machine's openssl out.
+    for (const tool of ['sh', 'head', 'tail', 'od', 'tr', 'cut', 'dd', 'tee', 'mktemp', 'mkfifo', 'rm', 'sha256sum', 'cat', 'printf']) {
+      const where = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      if (where.startsWith('/')) spawnSync('ln', ['-s', where, join(bin, tool)]);
+    }
+    if (script !== undefined) writeFileSync(join(bin, 'openssl'), `#!/bin/sh\necho called >> ${log}\n${script}\n`, { mode: 0o755 });
+    const r = spawnSync(join(bin, 'sh'), ['-c', appendedAndWholeSha256(f)], { encoding: 'utf8', env: { PATH: bin }, timeout: 20_000 });
+    const calls = spawnSync('cat', [log], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+    rmSync(dir, { recursive: true, force: true });
+    return { r, calls, sha: /^sha256 ([0-9a-f]{64})$/m.exec(r.stdout)?.[1] };
+  }
+
+  const real = spawnSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' }).stdout.trim();
+
+  it('uses OpenSSL when it is there and right (self test, then both hashers)', { skip: real ? false : 'no openssl on this machine' }, () => {
+    const { r, calls, sha } = withOpenssl(`exec ${real} "$@"`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sha, whole);
+    assert.equal(calls, 3, 'the self test and the two hashers');
+  });
+
+  it('falls back to sha256sum when openssl is missing or prints something else', () => {
+    for (const script of [undefined, 'echo "SHA2-256(stdin)= e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"', 'exit 1']) {
+      const { r, calls, sha } = withOpenssl(script);
+      assert.equal(r.status, 0, `${script}: ${r.stderr}`);
+      assert.equal(sha, whole, `${script}: the whole file's sha256`);
+      assert.ok(calls <= 1, `${script}: openssl is asked once (the self test) and never used to hash`);
+    }
+  });
+});
