@@ -45,11 +45,11 @@ export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal:
   // With sha256 (a backup's new snapshot), `snapshot status` runs in the same exec, beside the
   // hashing: one round trip, and its read of the bolt database overlaps the hashers' read (the
   // file was just written, so both read from the page cache) instead of following it.
-  const hash = await s.exec(opts.sha256 ? appendedAndWholeSha256(c.path, { alongside: snapshotStatusCommand(c.path) }) : `${SHA256_TOOL}${sh`f=${c.path}; [ "$(head -c -32 "$f" | dd bs=4M status=progress | sha256 | cut -d' ' -f1)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`}`, {
+  const hash = await s.exec(opts.sha256 ? appendedAndWholeSha256(c.path, { alongside: snapshotStatusCommand(c.path) }) : `${SHA256_TOOL}f=${sh`${c.path}`}; ${SIZE_OR_CORRUPT}[ "$(${PREFIX_SHA256})" = "$(${TRAILER})" ]`, {
     timeoutMs: sizedTimeoutMs(size), signal,
     onOutput: (chunk, stream) => { const n = stream === 'stderr' ? ddBytes(chunk) : undefined; if (n !== undefined) reportProgress({ checking: c.path, bytes: n, of: size }); },
   });
-  // The hashing itself could not run (no temp dir, no fifo): no verdict on the file, try again.
+  // The hashing itself could not run (no temp dir, a hasher that failed): no verdict on the file, try again.
   if (hash.code === TOOLING_FAILED) throw new Error(`${s.target.name}: could not hash ${c.path}: ${hash.stderr.trim().split('\n').pop() ?? ''}`);
   const whole = /^sha256 ([0-9a-f]{64})$/m.exec(hash.stdout)?.[1];
   // The same verdicts in the same order as before: the appended sha256 first, then status.
@@ -83,26 +83,36 @@ export const SHA256_TOOL = `if h=$(printf '' | openssl dgst -sha256 -r 2>/dev/nu
 const ALONGSIDE = '--mooring-alongside-exit--';
 const ALONGSIDE_ERR = '--mooring-alongside-stderr--';
 
+// The file's size into n; a file of 32 bytes or less cannot hold a database and its sha256.
+const SIZE_OR_CORRUPT = `n=$(stat -c %s -- "$f" 2>/dev/null) || n=0; [ "$n" -gt 32 ] || exit 1; `;
+// The sha256 of all but the last 32 bytes: dd reads exactly those straight from the file (for
+// progress on stderr) into the hasher, one pipe; `head -c -32` behind a tee cost two more copies
+// through pipes, which on a 2-core host took longer than the hashing (docs/performance.md).
+const PREFIX_SHA256 = `dd if="$f" iflag=count_bytes,fullblock count=$((n-32)) bs=4M status=progress | sha256 | cut -d' ' -f1`;
+// The last 32 bytes (what `snapshot save` appended), as hex.
+const TRAILER = `tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \\n'`;
+
 /**
- * One read of the file (dd, for progress) through tee into two hashers: the whole file's sha256
- * (through a fifo, printed as `sha256 <hex>`) and the sha256 of all but the last 32 bytes,
- * compared with those bytes (exit 1 when they differ, as the plain check). Exit 3: the hashing
- * could not be set up, no verdict. `head -c -32` reads to the end, so tee is never cut short.
- * `alongside` (a command: `snapshot status`) runs in the background meanwhile; after the sha256
- * line come a marker with its exit code, its stdout, a second marker and its stderr (statusAlongside).
+ * Both hashes at once: the whole file's sha256 (printed as `sha256 <hex>`) by a hasher reading
+ * the file itself, beside the sha256 of all but the last 32 bytes, compared with those bytes
+ * (exit 1 when they differ, as the plain check). The two readers start together on a file that
+ * was just written, so the second finds the first's pages in the cache. Exit 3: the hashing could
+ * not be set up, no verdict. `alongside` (a command: `snapshot status`) runs in the background
+ * meanwhile; after the sha256 line come a marker with its exit code, its stdout, a second marker
+ * and its stderr (statusAlongside).
  */
 export function appendedAndWholeSha256(path: string, opts: { alongside?: string } = {}): string {
   const bg = opts.alongside ? `(${opts.alongside}) >"$d/a.out" 2>"$d/a.err" & a=$!; ` : '';
   // A tooling failure ends the exec: the command running alongside is not left reading the file.
   const fail = opts.alongside ? `{ kill "$a" 2>/dev/null; exit ${TOOLING_FAILED}; }` : `exit ${TOOLING_FAILED}`;
   const report = opts.alongside ? `wait "$a"; echo "${ALONGSIDE} $?"; cat "$d/a.out"; echo; echo ${ALONGSIDE_ERR}; cat "$d/a.err"; ` : '';
-  return `${SHA256_TOOL}f=${sh`${path}`}; d=$(mktemp -d) || exit ${TOOLING_FAILED}; trap 'rm -rf "$d"' EXIT; mkfifo "$d/all" || exit ${TOOLING_FAILED}; `
+  return `${SHA256_TOOL}f=${sh`${path}`}; ${SIZE_OR_CORRUPT}d=$(mktemp -d) || exit ${TOOLING_FAILED}; trap 'rm -rf "$d"' EXIT; `
     + bg
-    + `sha256 <"$d/all" >"$d/sum" & w=$!; `
-    + `p=$(dd if="$f" bs=4M status=progress | tee "$d/all" | head -c -32 | sha256 | cut -d' ' -f1); `
+    + `sha256 <"$f" >"$d/sum" & w=$!; `
+    + `p=$(${PREFIX_SHA256}); `
     + `wait "$w" || ${fail}; echo "sha256 $(cut -d' ' -f1 <"$d/sum")"; `
     + report
-    + `[ "$p" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ]`;
+    + `[ "$p" = "$(${TRAILER})" ]`;
 }
 
 /** The result of the command run alongside the hashes, from their output; undefined when it did not run there. */

@@ -68,7 +68,7 @@ describe('unlessRefused: a refused client port is reported at once, anything els
   });
 });
 
-describe('appendedAndWholeSha256: one read checks the appended sha256 and hashes the whole file', () => {
+describe('appendedAndWholeSha256: the appended sha256 checked and the whole file hashed in one exec', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mooring-hash-'));
   const body = randomBytes(3 * 1024 * 1024 + 17);
   const good = Buffer.concat([body, createHash('sha256').update(body).digest()]);
@@ -97,6 +97,15 @@ describe('appendedAndWholeSha256: one read checks the appended sha256 and hashes
     bad[1000] = bad[1000]! ^ 0xff;
     writeFileSync(f, bad);
     assert.equal(sh(appendedAndWholeSha256(f)).status, 1);
+  });
+
+  it('a file of 32 bytes or less, or none at all: exit 1 (corrupt), never the tooling failure code', () => {
+    for (const [name, bytes] of [['empty.db', Buffer.alloc(0)], ['tiny.db', good.subarray(good.length - 32)]] as const) {
+      const f = join(dir, name);
+      writeFileSync(f, bytes);
+      assert.equal(sh(appendedAndWholeSha256(f)).status, 1, name);
+    }
+    assert.equal(sh(appendedAndWholeSha256(join(dir, 'missing.db'))).status, 1, 'missing');
   });
 
   it('with a command alongside (snapshot status): the hashes as before, and its exit code, stdout and stderr', () => {
@@ -142,7 +151,7 @@ describe('SHA256_TOOL: OpenSSL when it hashes right, else sha256sum, the same di
     spawnSync('mkdir', [bin]);
     const log = join(dir, 'openssl.log');
     // Every tool the command uses, linked in, so PATH can leave the machine's openssl out.
-    for (const tool of ['sh', 'head', 'tail', 'od', 'tr', 'cut', 'dd', 'tee', 'mktemp', 'mkfifo', 'rm', 'sha256sum', 'cat', 'printf']) {
+    for (const tool of ['sh', 'stat', 'tail', 'od', 'tr', 'cut', 'dd', 'mktemp', 'rm', 'sha256sum', 'cat', 'printf']) {
       const where = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
       if (where.startsWith('/')) spawnSync('ln', ['-s', where, join(bin, tool)]);
     }
