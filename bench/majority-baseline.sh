@@ -21,7 +21,8 @@ for ip in "${ips[@]}"; do ssh_ "$ip" "systemctl stop etcd && mv /var/lib/etcd $a
 first="${names[0]}"; fip="${ips[0]}"
 cluster="$first=https://$fip:2380"
 step restore
-ssh_ "$fip" "ETCDCTL_API=3 etcdctl snapshot restore $snap --name $first --initial-cluster $cluster --initial-cluster-token $token --initial-advertise-peer-urls https://$fip:2380 --data-dir /var/lib/etcd >/dev/null && chmod 700 /var/lib/etcd"
+# etcd 3.5 moved restore to etcdutl (3.6's etcdctl has none); 3.4 has only etcdctl's.
+ssh_ "$fip" "if command -v etcdutl >/dev/null; then restore='etcdutl snapshot restore'; else restore='env ETCDCTL_API=3 etcdctl snapshot restore'; fi; \$restore $snap --name $first --initial-cluster $cluster --initial-cluster-token $token --initial-advertise-peer-urls https://$fip:2380 --data-dir /var/lib/etcd >/dev/null && chmod 700 /var/lib/etcd"
 step start-first
 ssh_ "$fip" "sed -i -e 's|^initial-cluster: .*|initial-cluster: $cluster|' -e 's|^initial-cluster-state: .*|initial-cluster-state: new|' -e 's|^initial-cluster-token: .*|initial-cluster-token: $token|' $conf && systemctl start etcd"
 until ssh_ "$fip" "ETCDCTL_API=3 etcdctl --endpoints=https://$fip:2379 $tls endpoint health" >/dev/null 2>&1; do sleep 0.5; done

@@ -35,7 +35,8 @@ const progress = (msg: string) => process.stderr.write(`[bench:recovery] ${msg}\
 
 interface Scenario { name: string; note: string; mooring: number[]; shell: number[]; steps: StepTiming[][]; scriptSteps: ScriptStep[][] }
 
-const lab = new Lab({ dir: scratchDir('mooring-bench-'), subnet: process.env.BENCH_SUBNET ?? '127.90.0' });
+// BENCH_ETCD=3.6: the lab's members on that built release instead of Debian's 3.4 (scripts/build-etcd.sh).
+const lab = new Lab({ dir: scratchDir('mooring-bench-'), subnet: process.env.BENCH_SUBNET ?? '127.90.0', ...(process.env.BENCH_ETCD ? { etcdVersion: process.env.BENCH_ETCD } : {}) });
 await lab.up();
 const t = await startTestTemporal();
 const taskQueue = uniqueTaskQueue('bench');
