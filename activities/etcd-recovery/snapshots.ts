@@ -32,9 +32,8 @@ export async function listSnapshots(s: SshSession, dir: string, signal: AbortSig
 /**
  * `snapshot status` reads the bolt database but does not check the sha256 that `snapshot save`
  * appends (a truncated file can pass it); restore does. Check that hash here too, the same way:
- * the last 32 bytes are the sha256 of everything before them. With `sha256`, the same read also
- * hashes the whole file (for the backup catalogue and the upload's check), so a new snapshot is
- * read once for both instead of once each.
+ * the last 32 bytes are the sha256 of everything before them. With `sha256`, the same exec also
+ * hashes the whole file (for the backup catalogue and the upload's check), beside that check.
  */
 export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal: AbortSignal, opts: { sha256?: boolean } = {}): Promise<SnapshotCheck & { sha256?: string }> {
   // Both commands read the whole file: their timeouts grow with it (an 8 GB database takes
@@ -45,7 +44,7 @@ export async function checkSnapshot(s: SshSession, c: SnapshotCandidate, signal:
   // With sha256 (a backup's new snapshot), `snapshot status` runs in the same exec, beside the
   // hashing: one round trip, and its read of the bolt database overlaps the hashers' read (the
   // file was just written, so both read from the page cache) instead of following it.
-  const hash = await s.exec(opts.sha256 ? appendedAndWholeSha256(c.path, { alongside: snapshotStatusCommand(c.path) }) : `${SHA256_TOOL}f=${sh`${c.path}`}; ${SIZE_OR_CORRUPT}[ "$(${PREFIX_SHA256})" = "$(${TRAILER})" ]`, {
+  const hash = await s.exec(opts.sha256 ? appendedAndWholeSha256(c.path, { alongside: snapshotStatusCommand(c.path) }) : appendedSha256Matches(c.path), {
     timeoutMs: sizedTimeoutMs(size), signal,
     onOutput: (chunk, stream) => { const n = stream === 'stderr' ? ddBytes(chunk) : undefined; if (n !== undefined) reportProgress({ checking: c.path, bytes: n, of: size }); },
   });
@@ -92,6 +91,11 @@ const SIZE_OR_CORRUPT = `n=$(stat -c %s -- "$f" 2>/dev/null) || n=0; [ "$n" -gt 
 const PREFIX_SHA256 = `dd if="$f" iflag=count_bytes,fullblock count=$((n-32)) bs=4M status=progress | sha256 | cut -d' ' -f1`;
 // The last 32 bytes (what `snapshot save` appended), as hex.
 const TRAILER = `tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \\n'`;
+
+/** Exit 0 when the last 32 bytes of the file are the sha256 of everything before them, else 1. */
+export function appendedSha256Matches(path: string): string {
+  return `${SHA256_TOOL}f=${sh`${path}`}; ${SIZE_OR_CORRUPT}[ "$(${PREFIX_SHA256})" = "$(${TRAILER})" ]`;
+}
 
 /**
  * Both hashes at once: the whole file's sha256 (printed as `sha256 <hex>`) by a hasher reading

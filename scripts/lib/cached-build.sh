@@ -1,7 +1,8 @@
 # Sourced by the build scripts whose result is one cache directory per version (build-temporal.sh,
 # build-helm.sh, build-local-path-provisioner.sh): a version already in the cache is only checked;
-# otherwise one build at a time per cache (a lock), in a temporary directory next to the cache, renamed into place only once it passes
-# the check, so a killed or failed build never leaves a half-filled entry.
+# otherwise one build at a time per cache (a lock), in a temporary directory next to the cache,
+# renamed into place only once it passes the check, so a killed or failed build never leaves a
+# half-filled entry.
 #
 # The sourcing script defines say, fail and `cached_ok DIR` (true when DIR holds a good build of
 # $version), sets cache_root, dest, version and what ("Helm 4.3.2"), then calls
